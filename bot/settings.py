@@ -1,0 +1,106 @@
+"""Runtime settings, read once from the environment and `.env` (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LOCALES = ("zh-CN", "en")
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names it in one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr = Field(description="Telegram bot token from @BotFather")
+    database_url: str = "sqlite+aiosqlite:///./data/cppcc.db"
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_file_base_url: str = "https://api.telegram.org/file/bot"
+    timezone: str = "Asia/Shanghai"
+    default_locale: str = "zh-CN"
+    admin_ids: list[int] = Field(default_factory=list)
+    office_contact: str = "政协机关办公室 0591-00000000"
+    webhook_url: str = ""
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_secret: SecretStr = SecretStr("")
+    log_level: str = "INFO"
+    data_dir: Path = Path("./data")
+    # Conversations idle longer than this are closed; drafts stay in the database.
+    dialog_timeout_minutes: int = Field(default=30, ge=1)
+    # Delivery (outbox) limits.
+    delivery_rate_per_second: float = Field(default=30.0, gt=0)
+    delivery_per_chat_interval: float = Field(default=1.0, ge=0)
+    delivery_group_per_minute: int = Field(default=20, ge=1)
+    delivery_max_attempts: int = Field(default=5, ge=1)
+    delivery_batch_size: int = Field(default=100, ge=1)
+    # Parallel update handling (updates of one chat stay in order).
+    concurrent_updates: int = Field(default=32, ge=1)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        head, sep, tail = raw.partition(":")
+        if not sep or not head.isdigit() or not tail:
+            raise ValueError("must look like 123456:ABC-DEF (digits, a colon, then the secret)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (async drivers)"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (try Asia/Shanghai)") from exc
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return upper
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; a bad or missing value raises SettingsError with one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]) or "settings"
+        env_name = name.split(".")[0].upper()
+        reason = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "missing":
+            reason = "is required but not set"
+        raise SettingsError(f"setting {env_name}: {reason}") from None

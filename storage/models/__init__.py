@@ -1,0 +1,33 @@
+"""All models; importing this package registers every table on Base.metadata.
+
+Each feature owns one module here and adds one import line below.
+"""
+
+from storage.models.base import Base, utcnow
+from storage.models.members import (
+    AuditLog,
+    Committee,
+    DialogState,
+    InviteCode,
+    LiaisonPoint,
+    Member,
+    ProcessedUpdate,
+    Role,
+    Sector,
+    member_committee,
+)
+
+__all__ = [
+    "AuditLog",
+    "Base",
+    "Committee",
+    "DialogState",
+    "InviteCode",
+    "LiaisonPoint",
+    "Member",
+    "ProcessedUpdate",
+    "Role",
+    "Sector",
+    "member_committee",
+    "utcnow",
+]

@@ -1,0 +1,148 @@
+"""The roster: members, their sectors, committees and liaison points; invites; the audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models.base import Base, BigIntPK, UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    member = "member"
+    staff = "staff"
+    admin = "admin"
+
+    @property
+    def is_staff(self) -> bool:
+        return self in (Role.staff, Role.admin)
+
+
+class Sector(Base):
+    """界别: the group a member represents."""
+
+    __tablename__ = "sector"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Committee(Base):
+    """专委会: a special committee."""
+
+    __tablename__ = "committee"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class LiaisonPoint(Base):
+    """委员联系点: a place where members meet the public."""
+
+    __tablename__ = "liaison_point"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+
+
+member_committee = Table(
+    "member_committee",
+    Base.metadata,
+    Column("member_id", ForeignKey("member.id", ondelete="CASCADE"), primary_key=True),
+    Column("committee_id", ForeignKey("committee.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Member(Base):
+    """委员 (or staff): one row per person on the roster."""
+
+    __tablename__ = "member"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    sector_id: Mapped[int | None] = mapped_column(ForeignKey("sector.id"), index=True)
+    liaison_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("liaison_point.id"), index=True
+    )
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=10), default=Role.member
+    )
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    unreachable_reason: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    sector: Mapped[Sector | None] = relationship(lazy="joined")
+    liaison_point: Mapped[LiaisonPoint | None] = relationship(lazy="joined")
+    committees: Mapped[list[Committee]] = relationship(
+        secondary=member_committee, lazy="selectin", order_by=Committee.name
+    )
+
+
+class InviteCode(Base):
+    """A one-time deep-link code that binds a Telegram account to one member."""
+
+    __tablename__ = "invite_code"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AuditLog(Base):
+    """Every staff action: who, what, on which object, when."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(60))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DialogState(Base):
+    """Where a user is in a multi-step conversation; survives restarts (the data stays in drafts)."""
+
+    __tablename__ = "dialog_state"
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    flow: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ProcessedUpdate(Base):
+    """Update ids already handled, so a redelivered update has one effect."""
+
+    __tablename__ = "processed_update"
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+Index("ix_member_name", Member.name)
+Index("ix_audit_log_object", AuditLog.object_type, AuditLog.object_id)
