@@ -20,7 +20,9 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
-    bot_token: SecretStr = Field(description="Telegram bot token from @BotFather")
+    # Required to run against Telegram; management commands and the console work without it.
+    bot_token: SecretStr | None = None
+    bot_username: str = ""
     database_url: str = "sqlite+aiosqlite:///./data/cppcc.db"
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_file_base_url: str = "https://api.telegram.org/file/bot"
@@ -47,11 +49,20 @@ class Settings(BaseSettings):
 
     @field_validator("bot_token")
     @classmethod
-    def _token_shape(cls, value: SecretStr) -> SecretStr:
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
         raw = value.get_secret_value()
         head, sep, tail = raw.partition(":")
         if not sep or not head.isdigit() or not tail:
             raise ValueError("must look like 123456:ABC-DEF (digits, a colon, then the secret)")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, value: str) -> str:
+        if value and not value.startswith("https://"):
+            raise ValueError("must be an https:// address that Telegram can reach")
         return value
 
     @field_validator("database_url")
@@ -86,6 +97,12 @@ class Settings(BaseSettings):
         if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return upper
+
+    def token(self) -> str:
+        """The bot token; SettingsError when it is not set."""
+        if self.bot_token is None:
+            raise SettingsError("setting BOT_TOKEN: is required to run the bot but not set")
+        return self.bot_token.get_secret_value()
 
     @property
     def tz(self) -> ZoneInfo:

@@ -1,0 +1,119 @@
+"""One place builds everything: the Application, its runtime, the services around it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+import handlers
+from bot.context import BotContext
+from bot.i18n import Texts
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.updates import PerChatUpdateProcessor
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+BotApplication = Application[Any, BotContext, Any, Any, Runtime, Any]
+
+COMMANDS = ("start", "menu", "cancel", "language", "help")
+
+
+class Service(Protocol):
+    """Something that runs beside the handlers (delivery worker, scheduler)."""
+
+    async def start(self, app: BotApplication) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+ServiceFactory = Callable[[Runtime], Service]
+# Features add factories here (delivery worker, scheduler); started after the database is ready.
+SERVICE_FACTORIES: list[ServiceFactory] = []
+
+
+def build_application(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Callable[[], datetime] | None = None,
+    migrate: bool = True,
+) -> BotApplication:
+    """The Application with every handler registered; nothing is opened until start_runtime."""
+    texts = Texts(settings.default_locale)
+    context_types = ContextTypes(context=BotContext, bot_data=Runtime)
+    app: BotApplication = (
+        ApplicationBuilder()
+        .token(settings.token())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_file_base_url)
+        .context_types(context_types)
+        .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.delivery_rate_per_second, max_retries=2))
+        .connection_pool_size(64)
+        .pool_timeout(10)
+        .post_init(start_runtime)
+        .post_stop(stop_services)
+        .post_shutdown(stop_runtime)
+        .build()
+    )
+    runtime = app.bot_data
+    runtime.settings = settings
+    runtime.texts = texts
+    runtime.db = db  # type: ignore[assignment]  # opened in start_runtime when None
+    runtime.migrate = migrate
+    if clock is not None:
+        runtime.clock = clock
+    runtime.wiring = handlers.register_all(app, texts)
+    return app
+
+
+async def start_runtime(app: BotApplication) -> None:
+    """Open the database (upgrading the schema), learn the bot's name, start the services."""
+    runtime = app.bot_data
+    if runtime.db is None:
+        runtime.db = Database(runtime.settings.database_url)
+    if runtime.migrate:
+        await upgrade(runtime.db.engine)
+    me = await app.bot.get_me()
+    runtime.bot_username = me.username or ""
+    await _set_commands(app)
+    for factory in SERVICE_FACTORIES:
+        service = factory(runtime)
+        runtime.services.append(service)
+        await service.start(app)
+    log.info("bot @%s ready on %s", runtime.bot_username, runtime.db.dialect)
+
+
+async def stop_services(app: BotApplication) -> None:
+    """After the last update was handled: stop the services, newest first."""
+    runtime = app.bot_data
+    while runtime.services:
+        service = runtime.services.pop()
+        await service.stop()
+
+
+async def stop_runtime(app: BotApplication) -> None:
+    await stop_services(app)
+    if app.bot_data.db is not None:
+        await app.bot_data.db.dispose()
+
+
+async def _set_commands(app: BotApplication) -> None:
+    texts = app.bot_data.texts
+    for locale in texts.locales:
+        commands = [BotCommand(name, texts.get(locale, f"commands.{name}")) for name in COMMANDS]
+        language = None if locale == texts.default_locale else locale.split("-")[0]
+        await app.bot.set_my_commands(
+            commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
+        )
+
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.EDITED_MESSAGE]

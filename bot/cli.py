@@ -1,0 +1,185 @@
+"""The `cppcc-bot` command: run the bot, upgrade the schema, import the roster, manage staff."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("cppcc-bot")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # httpx logs every request URL at INFO, and the URL carries the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import build_application
+    from bot.runner import run_polling, serve_webhook_forever
+
+    if args.webhook:
+        if not settings.webhook_url:
+            raise SettingsError("setting WEBHOOK_URL: is required for --webhook but not set")
+        if not settings.webhook_secret.get_secret_value():
+            raise SettingsError("setting WEBHOOK_SECRET: is required for --webhook but not set")
+    app = build_application(settings)
+    if args.webhook:
+        asyncio.run(serve_webhook_forever(app, settings))
+    else:
+        run_polling(app)
+    return 0
+
+
+async def _with_db(settings: Settings, work: Callable[..., Awaitable[int]], *args: object) -> int:
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    db = Database(settings.database_url)
+    try:
+        await upgrade(db.engine)
+        return await work(db, *args)
+    finally:
+        await db.dispose()
+
+
+async def _db_upgrade(db: object) -> int:
+    print("database schema is up to date")
+    return 0
+
+
+async def _roster_import(db: object, settings: Settings, path: Path) -> int:
+    from bot import roster_report
+    from bot.i18n import Texts
+    from storage import roster
+    from storage.audit import Actor
+    from storage.db import Database
+
+    assert isinstance(db, Database)
+    texts = Texts(settings.default_locale)
+    if not path.is_file():
+        print(f"no such file: {path}", file=sys.stderr)
+        return 1
+    try:
+        rows = roster.parse_roster(path.read_bytes(), path.name)
+    except roster.RosterFileError as exc:
+        print(texts.get(settings.default_locale, f"roster.file_error_{exc.code}"), file=sys.stderr)
+        return 1
+    actor = Actor.cli()
+    async with db.transaction() as session:
+        report = await roster.import_roster(
+            session,
+            rows,
+            actor_member_id=actor.member_id,
+            actor_telegram_id=actor.telegram_id,
+            source=f"cli:{path.name}",
+        )
+    print(roster_report.render(texts, settings.default_locale, report))
+    return 0
+
+
+async def _staff_add(db: object, query: str, role_name: str) -> int:
+    from storage import members
+    from storage.audit import Actor
+    from storage.db import Database
+    from storage.models import Role
+
+    assert isinstance(db, Database)
+    async with db.transaction() as session:
+        member = await members.find(session, query)
+        if member is None:
+            print(f"no member matches {query!r} on the roster", file=sys.stderr)
+            return 1
+        changed = await members.set_role(session, member, Role(role_name), Actor.cli())
+        print(f"{member.name} (#{member.id}) is {'now' if changed else 'already'} {role_name}")
+    return 0
+
+
+async def _invite(db: object, settings: Settings, query: str) -> int:
+    from storage import members
+    from storage.audit import Actor
+    from storage.db import Database
+
+    assert isinstance(db, Database)
+    async with db.transaction() as session:
+        member = await members.find(session, query)
+        if member is None:
+            print(f"no member matches {query!r} on the roster", file=sys.stderr)
+            return 1
+        code = await members.create_invite(session, member.id, Actor.cli())
+        name = member.name
+    username = settings.bot_username or "<bot_username>"
+    print(f"{name}: https://t.me/{username}?start={code}")
+    if not settings.bot_username:
+        print("(set BOT_USERNAME to print the full link)", file=sys.stderr)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cppcc-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the bot (long polling, or --webhook)")
+    run.add_argument("--webhook", action="store_true", help="serve Telegram's webhook on aiohttp")
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+    roster = sub.add_parser("roster", help="member roster")
+    roster.add_argument("action", choices=["import"])
+    roster.add_argument("file", type=Path, help="an .xlsx or .csv roster")
+    staff = sub.add_parser("staff", help="staff roles")
+    staff.add_argument("action", choices=["add"])
+    staff.add_argument("member", help="phone number or #member-id on the roster")
+    staff.add_argument("--role", choices=["staff", "admin"], default="staff")
+    invite = sub.add_parser("invite", help="print a one-time binding link for a member")
+    invite.add_argument("member", help="phone number or #member-id on the roster")
+    console = sub.add_parser("console", help="chat with the bot in this terminal, offline")
+    who = console.add_mutually_exclusive_group()
+    who.add_argument("--as", dest="as_member", metavar="MEMBER", help="phone or #id to act as")
+    who.add_argument("--staff", action="store_true", help="act as the first staff member")
+    who.add_argument("--stranger", action="store_true", help="act as someone not on the roster")
+    sub.add_parser("demo-data", help="fill the database with a demo roster and staff account")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        if args.command == "run":
+            return _run(settings, args)
+        if args.command == "db":
+            return asyncio.run(_with_db(settings, _db_upgrade))
+        if args.command == "roster":
+            return asyncio.run(_with_db(settings, _roster_import, settings, args.file))
+        if args.command == "staff":
+            return asyncio.run(_with_db(settings, _staff_add, args.member, args.role))
+        if args.command == "invite":
+            return asyncio.run(_with_db(settings, _invite, settings, args.member))
+        if args.command == "console":
+            from bot.console import run_console
+
+            return asyncio.run(run_console(settings, args))
+        if args.command == "demo-data":
+            from bot.demo import load_demo_data
+
+            return asyncio.run(_with_db(settings, load_demo_data))
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The roster import report as text, the same for the command line and the bot."""
+
+from __future__ import annotations
+
+from bot.i18n import Texts
+from storage.roster import ImportReport
+
+MAX_REJECTED_LINES = 50
+
+
+def render(texts: Texts, locale: str | None, report: ImportReport) -> str:
+    lines = [
+        texts.get(
+            locale,
+            "roster.report",
+            total=report.total_rows,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            rejected=len(report.rejected),
+        )
+    ]
+    for rejected in report.rejected[:MAX_REJECTED_LINES]:
+        reason = texts.get(locale, f"roster.reason_{rejected.reason}")
+        lines.append(
+            texts.get(locale, "roster.rejected_line", row=rejected.row, reason=reason, detail=rejected.detail or "")
+        )
+    if len(report.rejected) > MAX_REJECTED_LINES:
+        lines.append(
+            texts.get(locale, "roster.more_rejected", count=len(report.rejected) - MAX_REJECTED_LINES)
+        )
+    return "\n".join(lines)

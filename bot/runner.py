@@ -1,0 +1,134 @@
+"""Running the Application: long polling, webhook (aiohttp), and in-process for tests/console."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+from aiohttp import web
+from telegram import Update
+
+from bot.app import ALLOWED_UPDATES, BotApplication, start_runtime, stop_runtime, stop_services
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_PATH = "/telegram"
+APP_KEY: web.AppKey[BotApplication] = web.AppKey("bot_application", object)  # type: ignore[arg-type]
+
+
+class PollingRunner:
+    """Start and stop the bot inside an already running event loop (tests, console)."""
+
+    def __init__(self, app: BotApplication, *, poll_timeout: int = 1) -> None:
+        self.app = app
+        self.poll_timeout = poll_timeout
+
+    async def start(self) -> None:
+        await self.app.initialize()
+        await start_runtime(self.app)
+        await self.app.start()
+        assert self.app.updater is not None
+        await self.app.updater.start_polling(
+            poll_interval=0, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+        )
+
+    async def stop(self) -> None:
+        """Stop fetching, let handlers in progress finish, then close everything."""
+        assert self.app.updater is not None
+        if self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await stop_services(self.app)
+        await self.app.shutdown()
+        await stop_runtime(self.app)
+
+
+def run_polling(app: BotApplication) -> None:
+    """Long polling until SIGINT/SIGTERM; PTB waits for running handlers before stopping."""
+    app.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
+
+
+def build_web_app(app: BotApplication, secret: str) -> web.Application:
+    """The aiohttp app: Telegram's webhook (secret-token checked) and a health check."""
+    web_app = web.Application()
+    web_app[APP_KEY] = app
+
+    async def telegram_webhook(request: web.Request) -> web.Response:
+        if not secret or request.headers.get(SECRET_HEADER) != secret:
+            return web.Response(status=403, text="forbidden")
+        try:
+            payload: Any = await request.json()
+            update = Update.de_json(payload, app.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400, text="bad update")
+        await app.update_queue.put(update)
+        return web.Response(text="ok")
+
+    async def healthz(request: web.Request) -> web.Response:
+        ok = await app.bot_data.db.ping()
+        return web.json_response(
+            {"status": "ok" if ok else "database unreachable"}, status=200 if ok else 503
+        )
+
+    web_app.router.add_post(WEBHOOK_PATH, telegram_webhook)
+    web_app.router.add_get("/healthz", healthz)
+    return web_app
+
+
+class WebhookRunner:
+    """Serve the webhook on aiohttp in the running loop; register it with Telegram."""
+
+    def __init__(self, app: BotApplication, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self._site_runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def start(self, *, register: bool = True) -> None:
+        secret = self.settings.webhook_secret.get_secret_value()
+        await self.app.initialize()
+        await start_runtime(self.app)
+        await self.app.start()
+        self._site_runner = web.AppRunner(build_web_app(self.app, secret), access_log=None)
+        await self._site_runner.setup()
+        site = web.TCPSite(self._site_runner, self.settings.webhook_listen, self.settings.webhook_port)
+        await site.start()
+        server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else self.settings.webhook_port
+        if register:
+            await self.app.bot.set_webhook(
+                self.settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        log.info("webhook served on port %s", self.port)
+
+    async def stop(self) -> None:
+        if self._site_runner is not None:
+            await self._site_runner.cleanup()  # stop accepting updates first
+        if self.app.running:
+            await self.app.stop()
+        await stop_services(self.app)
+        await self.app.shutdown()
+        await stop_runtime(self.app)
+
+
+async def serve_webhook_forever(app: BotApplication, settings: Settings) -> None:
+    runner = WebhookRunner(app, settings)
+    await runner.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.stop()

@@ -1,0 +1,36 @@
+"""The objects every handler needs, built once per process and reached through the context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.i18n import Texts
+from bot.settings import Settings
+from storage.db import Database
+from storage.models import utcnow
+
+if TYPE_CHECKING:
+    from bot.app import Service
+    from handlers.wiring import Wiring
+
+
+@dataclass
+class Runtime:
+    """Held as the Application's bot_data; filled by bot.app.build_application."""
+
+    settings: Settings = field(default=None)  # type: ignore[assignment]
+    db: Database = field(default=None)  # type: ignore[assignment]
+    texts: Texts = field(default=None)  # type: ignore[assignment]
+    # The clock is injectable so reminder and deadline tests can move time without sleeping.
+    clock: Callable[[], datetime] = utcnow
+    bot_username: str = ""
+    wiring: Wiring = field(default=None)  # type: ignore[assignment]
+    # Wakes the delivery worker when something was put in the outbox.
+    outbox_signal: Callable[[], None] = lambda: None
+    # Upgrade the schema when the app starts.
+    migrate: bool = True
+    # Running services (delivery worker, scheduler), stopped in reverse order on shutdown.
+    services: list[Service] = field(default_factory=list)

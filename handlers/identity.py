@@ -1,0 +1,43 @@
+"""Who is this user: resolved once per update, before any feature handler runs (group -1)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, TypeHandler
+
+from bot.context import BotContext
+from storage import dialogs, members
+
+IDENTITY_GROUP = -1
+
+
+async def resolve_viewer(update: Update, ctx: BotContext) -> None:
+    """Load the bound member, their language and their open conversation step."""
+    user = update.effective_user
+    if user is None:
+        return
+    async with ctx.db.transaction() as session:
+        viewer = await members.by_telegram_id(session, user.id)
+        if viewer is None and user.id in ctx.settings.admin_ids and update.effective_chat:
+            viewer = await members.ensure_bootstrap_admin(
+                session,
+                telegram_user_id=user.id,
+                chat_id=update.effective_chat.id,
+                name=user.full_name,
+            )
+        ctx.dialog = await dialogs.get(session, user.id)
+    ctx.viewer = viewer
+    ctx.locale = ctx.texts.resolve(viewer.locale if viewer and viewer.locale else None)
+    if viewer is None or viewer.locale is None:
+        ctx.locale = _locale_from_telegram(ctx, user.language_code)
+
+
+def _locale_from_telegram(ctx: BotContext, language_code: str | None) -> str:
+    """Before a member chooses, follow the phone's language when we have it, else the default."""
+    if language_code and language_code.lower().startswith("en"):
+        return "en"
+    return ctx.settings.default_locale
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(TypeHandler(Update, resolve_viewer), group=IDENTITY_GROUP)

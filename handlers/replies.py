@@ -1,0 +1,65 @@
+"""Sending answers in the viewer's language: the one place handlers turn keys into messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+
+from bot.context import BotContext
+
+Markup = Any  # InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+
+async def say(
+    update: Update, ctx: BotContext, key: str, /, *, markup: Markup = None, **params: Any
+) -> Message | None:
+    """Send the text for key to the chat the update came from."""
+    return await send_text(update, ctx, ctx.t(key, **params), markup=markup)
+
+
+async def send_text(
+    update: Update, ctx: BotContext, text: str, *, markup: Markup = None
+) -> Message | None:
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await ctx.bot.send_message(
+        chat.id, text, reply_markup=markup, parse_mode=ParseMode.HTML,
+        disable_web_page_preview=True,
+    )
+
+
+async def answer_callback(update: Update, ctx: BotContext, key: str | None = None, **params: Any) -> None:
+    """Stop the button's spinner, with a short toast when key is given."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer(ctx.t(key, **params) if key else None)
+
+
+async def edit_or_send(
+    update: Update, ctx: BotContext, text: str, *, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace the message a button sits on (pages, cards), or send a new one."""
+    query = update.callback_query
+    if query is not None and query.message is not None and isinstance(query.message, Message):
+        if query.message.text is not None:
+            try:
+                await query.message.edit_text(
+                    text, reply_markup=markup, parse_mode=ParseMode.HTML,
+                    disable_web_page_preview=True,
+                )
+                return
+            except Exception as exc:  # noqa: BLE001 - "not modified" and deleted messages fall back
+                if "not modified" in str(exc):
+                    return
+    await send_text(update, ctx, text, markup=markup)
+
+
+def inline(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, callback data)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )

@@ -1,0 +1,124 @@
+"""Staff tools of the foundation: invite links, roles, roster upload."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot import roster_report
+from bot.context import BotContext
+from handlers.guards import admin_only, staff_only
+from handlers.replies import say, send_text
+from handlers.wiring import Wiring, close_dialog, open_dialog
+from storage import members, roster
+from storage.dialogs import Dialog
+from storage.models import Role
+
+log = logging.getLogger(__name__)
+
+ROSTER_FLOW = "roster"
+MAX_ROSTER_BYTES = 10 * 1024 * 1024
+ROSTER_TYPES = (".xlsx", ".csv")
+
+
+@staff_only
+async def tools(update: Update, ctx: BotContext) -> None:
+    """The staff menu button: the list of staff commands."""
+    await say(update, ctx, "staff.tools")
+
+
+@staff_only
+async def invite(update: Update, ctx: BotContext) -> None:
+    """/invite <phone or #id>: a one-time link that binds that member."""
+    assert ctx.viewer is not None
+    query = " ".join(ctx.args or [])
+    if not query:
+        await say(update, ctx, "staff.invite_usage")
+        return
+    async with ctx.db.transaction() as session:
+        member = await members.find(session, query)
+        if member is None:
+            await say(update, ctx, "staff.member_not_found", query=escape(query))
+            return
+        code = await members.create_invite(session, member.id, ctx.viewer.actor)
+        name = member.name
+    await say(update, ctx, "staff.invite_link", name=escape(name), link=ctx.deep_link(code))
+
+
+@admin_only
+async def set_role(update: Update, ctx: BotContext) -> None:
+    """/setrole <phone or #id> <member|staff|admin>: admins grant or withdraw staff rights."""
+    assert ctx.viewer is not None
+    args = ctx.args or []
+    if len(args) < 2 or args[-1] not in Role.__members__:
+        await say(update, ctx, "staff.setrole_usage")
+        return
+    role = Role(args[-1])
+    query = " ".join(args[:-1])
+    async with ctx.db.transaction() as session:
+        member = await members.find(session, query)
+        if member is None:
+            await say(update, ctx, "staff.member_not_found", query=escape(query))
+            return
+        if member.id == ctx.viewer.id and role is not Role.admin:
+            await say(update, ctx, "staff.cannot_demote_self")
+            return
+        changed = await members.set_role(session, member, role, ctx.viewer.actor)
+        name = member.name
+    key = "staff.role_set" if changed else "staff.role_unchanged"
+    await say(update, ctx, key, name=escape(name), role=ctx.t(f"staff.role_{role.value}"))
+
+
+@staff_only
+async def ask_roster_file(update: Update, ctx: BotContext) -> None:
+    """/roster: the next document the staff member sends is imported as the roster."""
+    await open_dialog(update, ctx, ROSTER_FLOW, "file")
+    await say(update, ctx, "roster.send_file")
+
+
+async def roster_file(update: Update, ctx: BotContext, dialog: Dialog) -> None:
+    """The roster spreadsheet arrives: import it and answer with the report."""
+    message = update.effective_message
+    if ctx.viewer is None or not ctx.viewer.is_staff:
+        await close_dialog(update, ctx)
+        await say(update, ctx, "common.staff_only")
+        return
+    document = message.document if message else None
+    if document is None:
+        await say(update, ctx, "roster.need_file")
+        return
+    name = (document.file_name or "").lower()
+    if not name.endswith(ROSTER_TYPES):
+        await say(update, ctx, "roster.wrong_type")
+        return
+    if (document.file_size or 0) > MAX_ROSTER_BYTES:
+        await say(update, ctx, "roster.too_big", mb=MAX_ROSTER_BYTES // (1024 * 1024))
+        return
+    file = await document.get_file()
+    data = bytes(await file.download_as_bytearray())
+    try:
+        rows = roster.parse_roster(data, name)
+    except roster.RosterFileError as exc:
+        await say(update, ctx, f"roster.file_error_{exc.code}")
+        return
+    async with ctx.db.transaction() as session:
+        report = await roster.import_roster(
+            session,
+            rows,
+            actor_member_id=ctx.viewer.id,
+            actor_telegram_id=ctx.viewer.telegram_user_id,
+            source=f"bot:{name}",
+        )
+    await close_dialog(update, ctx)
+    await send_text(update, ctx, roster_report.render(ctx.texts, ctx.locale, report))
+
+
+def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("invite", invite))
+    app.add_handler(CommandHandler("setrole", set_role))
+    app.add_handler(CommandHandler("roster", ask_roster_file))
+    wiring.add_flow(ROSTER_FLOW, roster_file)
+    wiring.add_menu("staff.menu_button", tools, staff=True, order=990)

@@ -1,0 +1,132 @@
+"""/start: binding a Telegram account to the roster (contact or invite link), deep links, menu."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from handlers.replies import say
+from handlers.wiring import Wiring
+from storage import members
+from storage.members import INVITE_PREFIX, BindOutcome, BindResult
+
+log = logging.getLogger(__name__)
+
+
+async def show_menu(update: Update, ctx: BotContext, key: str = "start.menu", **params: str) -> None:
+    await say(update, ctx, key, markup=ctx.wiring.keyboard(ctx), **params)
+
+
+async def start(update: Update, ctx: BotContext) -> None:
+    """/start [payload]: deep links first; a bound member gets the menu, others are asked to bind."""
+    payload = ctx.args[0] if ctx.args else ""
+    if payload.startswith(INVITE_PREFIX):
+        await _redeem_invite(update, ctx, payload)
+        return
+    for prefix, handler in ctx.wiring.deeplinks.items():
+        if payload.startswith(prefix):
+            if ctx.viewer is None:
+                await ask_contact(update, ctx)
+                return
+            await handler(update, ctx, payload.removeprefix(prefix))
+            return
+    if ctx.viewer is not None:
+        await show_menu(update, ctx, "start.welcome_back", name=ctx.viewer.name)
+        for hook in ctx.wiring.start_hooks:
+            await hook(update, ctx)
+        return
+    await ask_contact(update, ctx)
+
+
+async def ask_contact(update: Update, ctx: BotContext) -> None:
+    button = KeyboardButton(ctx.t("start.share_contact_button"), request_contact=True)
+    markup = ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+    await say(update, ctx, "start.ask_contact", markup=markup)
+
+
+async def contact(update: Update, ctx: BotContext) -> None:
+    """A shared contact: only the sender's own number binds."""
+    message = update.effective_message
+    user = update.effective_user
+    chat = update.effective_chat
+    if message is None or message.contact is None or user is None or chat is None:
+        return
+    if message.contact.user_id != user.id:
+        await say(update, ctx, "start.contact_not_own")
+        return
+    if ctx.viewer is not None:
+        await show_menu(update, ctx, "start.welcome_back", name=ctx.viewer.name)
+        return
+    async with ctx.db.transaction() as session:
+        result = await members.bind_by_phone(
+            session, telegram_user_id=user.id, chat_id=chat.id, phone=message.contact.phone_number
+        )
+    await _after_bind(update, ctx, result)
+
+
+async def _redeem_invite(update: Update, ctx: BotContext, code: str) -> None:
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        return
+    async with ctx.db.transaction() as session:
+        result = await members.redeem_invite(
+            session, code=code, telegram_user_id=user.id, chat_id=chat.id
+        )
+    await _after_bind(update, ctx, result)
+
+
+async def _after_bind(update: Update, ctx: BotContext, result: BindResult) -> None:
+    if result.ok and result.member is not None:
+        ctx.viewer = result.member
+        if result.member.locale:
+            ctx.locale = ctx.texts.resolve(result.member.locale)
+        log.info("member %s bound (%s)", result.member.id, result.outcome.value)
+        await show_menu(update, ctx, "start.bound", name=result.member.name)
+        return
+    key = {
+        BindOutcome.not_on_roster: "start.not_on_roster",
+        BindOutcome.bad_phone: "start.not_on_roster",
+        BindOutcome.taken: "start.taken",
+        BindOutcome.other_member: "start.other_member",
+        BindOutcome.invalid_code: "start.invalid_code",
+        BindOutcome.used_code: "start.used_code",
+    }[result.outcome]
+    await say(
+        update, ctx, key, office=ctx.settings.office_contact, markup=ReplyKeyboardRemove()
+    )
+
+
+async def menu(update: Update, ctx: BotContext) -> None:
+    """/menu: the main menu again."""
+    if ctx.viewer is None:
+        await ask_contact(update, ctx)
+        return
+    await show_menu(update, ctx)
+
+
+async def cancel(update: Update, ctx: BotContext) -> None:
+    """/cancel: leave the open step; what was typed stays in the draft."""
+    had_dialog = await ctx.wiring.cancel(update, ctx)
+    if ctx.viewer is None:
+        await say(update, ctx, "common.cancelled_nothing")
+        return
+    await show_menu(update, ctx, "common.cancelled" if had_dialog else "common.cancelled_nothing")
+
+
+async def help_command(update: Update, ctx: BotContext) -> None:
+    """/help: what the bot does and how to reach the office."""
+    key = "start.help_staff" if ctx.viewer is not None and ctx.viewer.is_staff else "start.help"
+    await say(update, ctx, key, office=ctx.settings.office_contact)
+
+
+def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("start", start, filters=private))
+    app.add_handler(CommandHandler("menu", menu, filters=private))
+    app.add_handler(CommandHandler("cancel", cancel, filters=private))
+    app.add_handler(CommandHandler("help", help_command, filters=private))
+    app.add_handler(MessageHandler(private & filters.CONTACT, contact))

@@ -1,0 +1,148 @@
+"""The registries features plug into: main-menu buttons, conversation flows, deep links.
+
+handlers/__init__.py builds one Wiring, hands it to every feature's register(), then installs
+the catch-all handlers last, so feature commands and buttons always match first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram.ext import Application, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.i18n import Texts
+from handlers.guards import Handler, member_only, staff_only
+from storage import dialogs
+from storage.dialogs import Dialog
+
+log = logging.getLogger(__name__)
+
+InputHandler = Callable[[Update, BotContext, Dialog], Awaitable[Any]]
+DeepLinkHandler = Callable[[Update, BotContext, str], Awaitable[Any]]
+FreeMessageHandler = Callable[[Update, BotContext], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    key: str  # locale key of the button label
+    handler: Handler
+    staff_only: bool = False
+    order: int = 100
+
+
+@dataclass
+class Wiring:
+    menu: list[MenuEntry] = field(default_factory=list)
+    flows: dict[str, InputHandler] = field(default_factory=dict)
+    cancel_hooks: dict[str, InputHandler] = field(default_factory=dict)
+    deeplinks: dict[str, DeepLinkHandler] = field(default_factory=dict)
+    free_message: list[FreeMessageHandler] = field(default_factory=list)
+    start_hooks: list[Handler] = field(default_factory=list)
+
+    # -- registration -------------------------------------------------------------------
+    def add_menu(self, key: str, handler: Handler, *, staff: bool = False, order: int = 100) -> None:
+        self.menu.append(MenuEntry(key, handler, staff, order))
+
+    def add_flow(self, name: str, handler: InputHandler, *, on_cancel: InputHandler | None = None) -> None:
+        """Messages from a user whose open dialog is `name` go to handler."""
+        self.flows[name] = handler
+        if on_cancel is not None:
+            self.cancel_hooks[name] = on_cancel
+
+    def add_deeplink(self, prefix: str, handler: DeepLinkHandler) -> None:
+        """/start <prefix><rest> goes to handler(update, ctx, rest)."""
+        self.deeplinks[prefix] = handler
+
+    def add_free_message(self, handler: FreeMessageHandler) -> None:
+        """Offered every message outside a dialog; returns True when it took the message."""
+        self.free_message.append(handler)
+
+    def add_start_hook(self, handler: Handler) -> None:
+        """Run after a bound member's /start shows the menu (e.g. "continue your draft?")."""
+        self.start_hooks.append(handler)
+
+    # -- use ----------------------------------------------------------------------------
+    def keyboard(self, ctx: BotContext) -> ReplyKeyboardMarkup:
+        """The main menu for this viewer: member buttons, plus staff buttons for staff."""
+        staff = ctx.viewer is not None and ctx.viewer.is_staff
+        labels = [ctx.t(e.key) for e in sorted(self.menu, key=lambda e: e.order) if staff or not e.staff_only]
+        rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(label) for label in row] for row in rows], resize_keyboard=True,
+            is_persistent=True,
+        )
+
+    def install(self, app: Application, texts: Texts) -> None:  # type: ignore[type-arg]
+        """Add the menu buttons and the catch-all dialog router; call after every feature."""
+        private = filters.ChatType.PRIVATE
+        for entry in self.menu:
+            guard = staff_only if entry.staff_only else member_only
+            app.add_handler(
+                MessageHandler(private & filters.Text(texts.all_variants(entry.key)), guard(entry.handler))
+            )
+        app.add_handler(MessageHandler(private & ~filters.COMMAND & ~filters.CONTACT, self.route))
+
+    async def route(self, update: Update, ctx: BotContext) -> None:
+        """A message that is no button or command: the open dialog's answer, or a free message."""
+        from handlers.replies import say  # local: replies imports context only, avoid a cycle
+
+        dialog = ctx.dialog
+        user = update.effective_user
+        if dialog is not None and user is not None:
+            timeout = timedelta(minutes=ctx.settings.dialog_timeout_minutes)
+            handler = self.flows.get(dialog.flow)
+            if handler is not None and not dialog.expired(timeout, ctx.now()):
+                await handler(update, ctx, dialog)
+                return
+            async with ctx.db.transaction() as session:
+                await dialogs.clear(session, user.id)
+            ctx.dialog = None
+            if handler is not None:
+                await say(update, ctx, "common.dialog_expired")
+        for free in self.free_message:
+            if await free(update, ctx):
+                return
+        if ctx.viewer is None:
+            await say(update, ctx, "start.please_bind")
+            return
+        await say(update, ctx, "common.not_understood", markup=self.keyboard(ctx))
+
+    async def cancel(self, update: Update, ctx: BotContext) -> bool:
+        """Close the open dialog (drafts stay); True when there was one."""
+        user = update.effective_user
+        dialog = ctx.dialog
+        if user is None or dialog is None:
+            return False
+        async with ctx.db.transaction() as session:
+            await dialogs.clear(session, user.id)
+        ctx.dialog = None
+        hook = self.cancel_hooks.get(dialog.flow)
+        if hook is not None:
+            await hook(update, ctx, dialog)
+        return True
+
+
+async def open_dialog(
+    update: Update, ctx: BotContext, flow: str, step: str, data: dict[str, Any] | None = None
+) -> Dialog:
+    """Start or move the viewer's dialog; the next free message goes to flow."""
+    user = update.effective_user
+    assert user is not None
+    async with ctx.db.transaction() as session:
+        ctx.dialog = await dialogs.set(session, user.id, flow, step, data)
+    return ctx.dialog
+
+
+async def close_dialog(update: Update, ctx: BotContext) -> None:
+    user = update.effective_user
+    if user is None:
+        return
+    async with ctx.db.transaction() as session:
+        await dialogs.clear(session, user.id)
+    ctx.dialog = None

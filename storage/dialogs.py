@@ -1,0 +1,58 @@
+"""Where a user stands in a multi-step conversation, kept in the database.
+
+The text a member types is saved by the feature (as a draft) the moment it arrives; this only
+remembers which question is open, so a restart or a timeout loses at most that step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import DialogState, utcnow
+
+
+@dataclass(frozen=True)
+class Dialog:
+    flow: str
+    step: str
+    data: dict[str, Any] = field(default_factory=dict)
+    updated_at: datetime | None = None
+
+    def expired(self, timeout: timedelta, now: datetime | None = None) -> bool:
+        return self.updated_at is not None and (now or utcnow()) - self.updated_at > timeout
+
+
+async def get(session: AsyncSession, telegram_user_id: int) -> Dialog | None:
+    row = await session.get(DialogState, telegram_user_id)
+    if row is None:
+        return None
+    return Dialog(row.flow, row.step, dict(row.data or {}), row.updated_at)
+
+
+async def set(
+    session: AsyncSession,
+    telegram_user_id: int,
+    flow: str,
+    step: str,
+    data: dict[str, Any] | None = None,
+) -> Dialog:
+    """Open (or move) the user's conversation to flow/step, replacing any other."""
+    row = await session.get(DialogState, telegram_user_id)
+    now = utcnow()
+    if row is None:
+        row = DialogState(telegram_user_id=telegram_user_id, flow=flow, step=step)
+        session.add(row)
+    row.flow, row.step, row.data, row.updated_at = flow, step, dict(data or {}), now
+    await session.flush()
+    return Dialog(flow, step, dict(data or {}), now)
+
+
+async def clear(session: AsyncSession, telegram_user_id: int) -> None:
+    await session.execute(
+        delete(DialogState).where(DialogState.telegram_user_id == telegram_user_id)
+    )

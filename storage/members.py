@@ -1,0 +1,219 @@
+"""Operations on members: who is this Telegram user, binding, invites, roles, language."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import audit
+from storage.audit import Actor
+from storage.models import InviteCode, Member, Role, utcnow
+from storage.phones import normalize_phone
+
+INVITE_PREFIX = "inv_"
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    """A detached snapshot of a member, safe to keep after the session closes."""
+
+    id: int
+    name: str
+    role: Role
+    locale: str | None
+    telegram_user_id: int | None
+    chat_id: int | None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role.is_staff
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.admin
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(member_id=self.id, telegram_id=self.telegram_user_id)
+
+    @classmethod
+    def of(cls, m: Member) -> MemberRef:
+        return cls(m.id, m.name, m.role, m.locale, m.telegram_user_id, m.chat_id)
+
+
+class BindOutcome(enum.StrEnum):
+    bound = "bound"
+    already_bound = "already_bound"  # this Telegram account was already bound to this member
+    not_on_roster = "not_on_roster"
+    bad_phone = "bad_phone"
+    taken = "taken"  # the member is bound to another Telegram account
+    other_member = "other_member"  # this Telegram account is bound to a different member
+    invalid_code = "invalid_code"
+    used_code = "used_code"
+
+
+@dataclass(frozen=True)
+class BindResult:
+    outcome: BindOutcome
+    member: MemberRef | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (BindOutcome.bound, BindOutcome.already_bound)
+
+
+async def by_telegram_id(session: AsyncSession, telegram_user_id: int) -> MemberRef | None:
+    member = await session.scalar(
+        select(Member).where(Member.telegram_user_id == telegram_user_id, Member.active)
+    )
+    return MemberRef.of(member) if member else None
+
+
+async def get(session: AsyncSession, member_id: int) -> Member | None:
+    return await session.get(Member, member_id)
+
+
+async def find(session: AsyncSession, query: str) -> Member | None:
+    """A member by roster id ("#12" or "12") or by phone number in any common format."""
+    text = query.strip().lstrip("#")
+    if text.isdigit() and len(text) < 9:
+        return await session.get(Member, int(text))
+    phone = normalize_phone(query)
+    if phone is None:
+        return None
+    return await session.scalar(select(Member).where(Member.phone == phone))
+
+
+async def _bind(
+    session: AsyncSession, member: Member, telegram_user_id: int, chat_id: int
+) -> BindResult:
+    if member.telegram_user_id == telegram_user_id:
+        member.chat_id = chat_id
+        return BindResult(BindOutcome.already_bound, MemberRef.of(member))
+    if member.telegram_user_id is not None:
+        return BindResult(BindOutcome.taken, MemberRef.of(member))
+    current = await by_telegram_id(session, telegram_user_id)
+    if current is not None:
+        return BindResult(BindOutcome.other_member, current)
+    member.telegram_user_id = telegram_user_id
+    member.chat_id = chat_id
+    member.bound_at = utcnow()
+    member.reachable = True
+    member.unreachable_reason = None
+    await session.flush()
+    return BindResult(BindOutcome.bound, MemberRef.of(member))
+
+
+async def bind_by_phone(
+    session: AsyncSession, *, telegram_user_id: int, chat_id: int, phone: str
+) -> BindResult:
+    """Bind the sender's Telegram account to the roster member with this (own) phone number."""
+    normalized = normalize_phone(phone)
+    if normalized is None:
+        return BindResult(BindOutcome.bad_phone)
+    member = await session.scalar(
+        select(Member).where(Member.phone == normalized, Member.active).with_for_update()
+    )
+    if member is None:
+        return BindResult(BindOutcome.not_on_roster)
+    return await _bind(session, member, telegram_user_id, chat_id)
+
+
+async def create_invite(session: AsyncSession, member_id: int, actor: Actor) -> str:
+    """A fresh one-time invite code (the deep-link payload) for one member."""
+    code = INVITE_PREFIX + secrets.token_urlsafe(12)
+    session.add(InviteCode(code=code, member_id=member_id))
+    await audit.record(session, actor, "member.invite", object_type="member", object_id=member_id)
+    return code
+
+
+async def redeem_invite(
+    session: AsyncSession, *, code: str, telegram_user_id: int, chat_id: int
+) -> BindResult:
+    """Bind by invite code; a code works once."""
+    invite = await session.get(InviteCode, code, with_for_update=True)
+    if invite is None:
+        return BindResult(BindOutcome.invalid_code)
+    member = await session.get(Member, invite.member_id)
+    if member is None or not member.active:
+        return BindResult(BindOutcome.invalid_code)
+    if invite.used_at is not None:
+        if invite.used_by_telegram_id == telegram_user_id:
+            return BindResult(BindOutcome.already_bound, MemberRef.of(member))
+        return BindResult(BindOutcome.used_code)
+    result = await _bind(session, member, telegram_user_id, chat_id)
+    if result.outcome is BindOutcome.bound:
+        # Mark used with a guarded update so two simultaneous redemptions cannot both win.
+        claimed = await session.execute(
+            update(InviteCode)
+            .where(InviteCode.code == code, InviteCode.used_at.is_(None))
+            .values(used_at=utcnow(), used_by_telegram_id=telegram_user_id)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            await session.rollback()
+            return BindResult(BindOutcome.used_code)
+    return result
+
+
+async def ensure_bootstrap_admin(
+    session: AsyncSession, *, telegram_user_id: int, chat_id: int, name: str
+) -> MemberRef:
+    """An admin named in the settings: their member row, created on first contact if needed."""
+    member = await session.scalar(select(Member).where(Member.telegram_user_id == telegram_user_id))
+    if member is None:
+        member = Member(
+            name=name,
+            telegram_user_id=telegram_user_id,
+            chat_id=chat_id,
+            role=Role.admin,
+            bound_at=utcnow(),
+        )
+        session.add(member)
+    else:
+        member.role = Role.admin
+        member.active = True
+        member.chat_id = chat_id
+    await session.flush()
+    return MemberRef.of(member)
+
+
+async def set_locale(session: AsyncSession, member_id: int, locale: str) -> None:
+    await session.execute(update(Member).where(Member.id == member_id).values(locale=locale))
+
+
+async def set_role(session: AsyncSession, member: Member, role: Role, actor: Actor) -> bool:
+    """Change a member's role; False when it already was that role."""
+    if member.role is role:
+        return False
+    previous = member.role
+    member.role = role
+    await audit.record(
+        session,
+        actor,
+        "member.role",
+        object_type="member",
+        object_id=member.id,
+        old=previous.value,
+        new=role.value,
+    )
+    return True
+
+
+async def mark_unreachable(session: AsyncSession, member_id: int, reason: str) -> None:
+    await session.execute(
+        update(Member)
+        .where(Member.id == member_id)
+        .values(reachable=False, unreachable_reason=reason[:200])
+    )
+
+
+async def mark_reachable(session: AsyncSession, member_id: int) -> None:
+    await session.execute(
+        update(Member)
+        .where(Member.id == member_id, Member.reachable.is_(False))
+        .values(reachable=True, unreachable_reason=None)
+    )
