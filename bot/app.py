@@ -56,7 +56,9 @@ def build_application(
         .base_file_url(settings.telegram_file_base_url)
         .context_types(context_types)
         .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.delivery_rate_per_second, max_retries=2))
+        .rate_limiter(
+            AIORateLimiter(overall_max_rate=settings.delivery_rate_per_second, max_retries=2)
+        )
         .connection_pool_size(64)
         .pool_timeout(10)
         .post_init(start_runtime)

@@ -58,7 +58,7 @@ async def _db_upgrade(db: object) -> int:
     return 0
 
 
-async def _roster_import(db: object, settings: Settings, path: Path) -> int:
+async def _roster_import(db: object, settings: Settings, path: Path, data: bytes) -> int:
     from bot import roster_report
     from bot.i18n import Texts
     from storage import roster
@@ -67,11 +67,8 @@ async def _roster_import(db: object, settings: Settings, path: Path) -> int:
 
     assert isinstance(db, Database)
     texts = Texts(settings.default_locale)
-    if not path.is_file():
-        print(f"no such file: {path}", file=sys.stderr)
-        return 1
     try:
-        rows = roster.parse_roster(path.read_bytes(), path.name)
+        rows = roster.parse_roster(data, path.name)
     except roster.RosterFileError as exc:
         print(texts.get(settings.default_locale, f"roster.file_error_{exc.code}"), file=sys.stderr)
         return 1
@@ -160,7 +157,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "db":
             return asyncio.run(_with_db(settings, _db_upgrade))
         if args.command == "roster":
-            return asyncio.run(_with_db(settings, _roster_import, settings, args.file))
+            if not args.file.is_file():
+                print(f"no such file: {args.file}", file=sys.stderr)
+                return 1
+            data = args.file.read_bytes()
+            return asyncio.run(_with_db(settings, _roster_import, settings, args.file, data))
         if args.command == "staff":
             return asyncio.run(_with_db(settings, _staff_add, args.member, args.role))
         if args.command == "invite":

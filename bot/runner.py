@@ -97,9 +97,11 @@ class WebhookRunner:
         await self.app.start()
         self._site_runner = web.AppRunner(build_web_app(self.app, secret), access_log=None)
         await self._site_runner.setup()
-        site = web.TCPSite(self._site_runner, self.settings.webhook_listen, self.settings.webhook_port)
+        site = web.TCPSite(
+            self._site_runner, self.settings.webhook_listen, self.settings.webhook_port
+        )
         await site.start()
-        server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
+        server = site._server
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else self.settings.webhook_port
         if register:

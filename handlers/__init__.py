@@ -21,5 +21,5 @@ def register_all(app: Application, texts: Texts) -> Wiring:  # type: ignore[type
     for feature in FEATURES:
         feature.register(app, wiring)
     wiring.install(app, texts)
-    app.add_error_handler(errors.on_error)  # type: ignore[arg-type]
+    app.add_error_handler(errors.on_error)
     return wiring

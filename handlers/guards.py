@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -11,7 +11,7 @@ from telegram import Update
 from bot.context import BotContext
 from handlers.replies import say
 
-Handler = Callable[[Update, BotContext], Awaitable[Any]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
 
 
 async def _refuse(update: Update, ctx: BotContext, key: str) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 
 from bot.context import BotContext
 
@@ -26,12 +27,17 @@ async def send_text(
     if chat is None:
         return None
     return await ctx.bot.send_message(
-        chat.id, text, reply_markup=markup, parse_mode=ParseMode.HTML,
+        chat.id,
+        text,
+        reply_markup=markup,
+        parse_mode=ParseMode.HTML,
         disable_web_page_preview=True,
     )
 
 
-async def answer_callback(update: Update, ctx: BotContext, key: str | None = None, **params: Any) -> None:
+async def answer_callback(
+    update: Update, ctx: BotContext, key: str | None = None, **params: Any
+) -> None:
     """Stop the button's spinner, with a short toast when key is given."""
     query = update.callback_query
     if query is None:
@@ -44,17 +50,17 @@ async def edit_or_send(
 ) -> None:
     """Replace the message a button sits on (pages, cards), or send a new one."""
     query = update.callback_query
-    if query is not None and query.message is not None and isinstance(query.message, Message):
-        if query.message.text is not None:
-            try:
-                await query.message.edit_text(
-                    text, reply_markup=markup, parse_mode=ParseMode.HTML,
-                    disable_web_page_preview=True,
-                )
+    message = query.message if query is not None else None
+    if isinstance(message, Message) and message.text is not None:
+        try:
+            await message.edit_text(
+                text, reply_markup=markup, parse_mode=ParseMode.HTML, disable_web_page_preview=True
+            )
+            return
+        except BadRequest as exc:
+            # "not modified": the card already shows this; other failures: send it afresh.
+            if "not modified" in str(exc).lower():
                 return
-            except Exception as exc:  # noqa: BLE001 - "not modified" and deleted messages fall back
-                if "not modified" in str(exc):
-                    return
     await send_text(update, ctx, text, markup=markup)
 
 

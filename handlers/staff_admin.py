@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from html import escape
 
@@ -100,7 +101,7 @@ async def roster_file(update: Update, ctx: BotContext, dialog: Dialog) -> None:
     file = await document.get_file()
     data = bytes(await file.download_as_bytearray())
     try:
-        rows = roster.parse_roster(data, name)
+        rows = await asyncio.to_thread(roster.parse_roster, data, name)
     except roster.RosterFileError as exc:
         await say(update, ctx, f"roster.file_error_{exc.code}")
         return

@@ -16,12 +16,14 @@ from storage.members import INVITE_PREFIX, BindOutcome, BindResult
 log = logging.getLogger(__name__)
 
 
-async def show_menu(update: Update, ctx: BotContext, key: str = "start.menu", **params: str) -> None:
+async def show_menu(
+    update: Update, ctx: BotContext, key: str = "start.menu", **params: str
+) -> None:
     await say(update, ctx, key, markup=ctx.wiring.keyboard(ctx), **params)
 
 
 async def start(update: Update, ctx: BotContext) -> None:
-    """/start [payload]: deep links first; a bound member gets the menu, others are asked to bind."""
+    """/start [payload]: deep links first; bound members get the menu, others are asked to bind."""
     payload = ctx.args[0] if ctx.args else ""
     if payload.startswith(INVITE_PREFIX):
         await _redeem_invite(update, ctx, payload)
@@ -95,9 +97,7 @@ async def _after_bind(update: Update, ctx: BotContext, result: BindResult) -> No
         BindOutcome.invalid_code: "start.invalid_code",
         BindOutcome.used_code: "start.used_code",
     }[result.outcome]
-    await say(
-        update, ctx, key, office=ctx.settings.office_contact, markup=ReplyKeyboardRemove()
-    )
+    await say(update, ctx, key, office=ctx.settings.office_contact, markup=ReplyKeyboardRemove())
 
 
 async def menu(update: Update, ctx: BotContext) -> None:

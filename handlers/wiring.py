@@ -46,10 +46,14 @@ class Wiring:
     start_hooks: list[Handler] = field(default_factory=list)
 
     # -- registration -------------------------------------------------------------------
-    def add_menu(self, key: str, handler: Handler, *, staff: bool = False, order: int = 100) -> None:
+    def add_menu(
+        self, key: str, handler: Handler, *, staff: bool = False, order: int = 100
+    ) -> None:
         self.menu.append(MenuEntry(key, handler, staff, order))
 
-    def add_flow(self, name: str, handler: InputHandler, *, on_cancel: InputHandler | None = None) -> None:
+    def add_flow(
+        self, name: str, handler: InputHandler, *, on_cancel: InputHandler | None = None
+    ) -> None:
         """Messages from a user whose open dialog is `name` go to handler."""
         self.flows[name] = handler
         if on_cancel is not None:
@@ -71,10 +75,15 @@ class Wiring:
     def keyboard(self, ctx: BotContext) -> ReplyKeyboardMarkup:
         """The main menu for this viewer: member buttons, plus staff buttons for staff."""
         staff = ctx.viewer is not None and ctx.viewer.is_staff
-        labels = [ctx.t(e.key) for e in sorted(self.menu, key=lambda e: e.order) if staff or not e.staff_only]
+        labels = [
+            ctx.t(e.key)
+            for e in sorted(self.menu, key=lambda e: e.order)
+            if staff or not e.staff_only
+        ]
         rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
         return ReplyKeyboardMarkup(
-            [[KeyboardButton(label) for label in row] for row in rows], resize_keyboard=True,
+            [[KeyboardButton(label) for label in row] for row in rows],
+            resize_keyboard=True,
             is_persistent=True,
         )
 
@@ -84,7 +93,9 @@ class Wiring:
         for entry in self.menu:
             guard = staff_only if entry.staff_only else member_only
             app.add_handler(
-                MessageHandler(private & filters.Text(texts.all_variants(entry.key)), guard(entry.handler))
+                MessageHandler(
+                    private & filters.Text(texts.all_variants(entry.key)), guard(entry.handler)
+                )
             )
         app.add_handler(MessageHandler(private & ~filters.COMMAND & ~filters.CONTACT, self.route))
 

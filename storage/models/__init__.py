@@ -16,15 +16,19 @@ from storage.models.members import (
     Sector,
     member_committee,
 )
+from storage.models.outbox import DeliveryStatus, OutboxMessage, Priority
 
 __all__ = [
     "AuditLog",
     "Base",
     "Committee",
+    "DeliveryStatus",
     "DialogState",
     "InviteCode",
     "LiaisonPoint",
     "Member",
+    "OutboxMessage",
+    "Priority",
     "ProcessedUpdate",
     "Role",
     "Sector",

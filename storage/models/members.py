@@ -16,7 +16,6 @@ from sqlalchemy import (
     Index,
     String,
     Table,
-
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -76,9 +75,7 @@ class Member(Base):
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     sector_id: Mapped[int | None] = mapped_column(ForeignKey("sector.id"), index=True)
-    liaison_point_id: Mapped[int | None] = mapped_column(
-        ForeignKey("liaison_point.id"), index=True
-    )
+    liaison_point_id: Mapped[int | None] = mapped_column(ForeignKey("liaison_point.id"), index=True)
     organisation: Mapped[str | None] = mapped_column(String(200))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -126,7 +123,7 @@ class AuditLog(Base):
 
 
 class DialogState(Base):
-    """Where a user is in a multi-step conversation; survives restarts (the data stays in drafts)."""
+    """Where a user is in a multi-step conversation; survives restarts (text lives in drafts)."""
 
     __tablename__ = "dialog_state"
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -1,0 +1,171 @@
+"""Shared test helpers: SQLite and PostgreSQL databases, a controllable clock, the bot harness."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.app import BotApplication, build_application
+from bot.emulator import BotApiEmulator
+from bot.runner import PollingRunner
+from bot.settings import Settings
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Member, Role
+
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+TOKEN = "123456:TEST-TOKEN"
+ADMIN_ID = 900001
+
+
+def _asyncpg_dsn(url: str) -> str:
+    u = make_url(url)
+    return u.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def postgres_unavailable_reason() -> str | None:
+    try:
+        conn = await asyncpg.connect(_asyncpg_dsn(PG_URL), timeout=3)
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {make_url(PG_URL).host}:{make_url(PG_URL).port}: {exc}"
+    await conn.close()
+    return None
+
+
+@asynccontextmanager
+async def fresh_database(kind: str, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty database of the given kind, dropped afterwards."""
+    if kind == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path}/test.db")
+        await upgrade(db.engine)
+        try:
+            yield db
+        finally:
+            await db.dispose()
+        return
+    reason = await postgres_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(_asyncpg_dsn(PG_URL))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    try:
+        await upgrade(db.engine)
+        yield db
+    finally:
+        await db.dispose()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@dataclass
+class FakeClock:
+    """A clock tests move by hand; handlers and the scheduler read it through the runtime."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+def make_settings(emu: BotApiEmulator, db_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": emu.token,
+        "bot_username": "cppcc_test_bot",
+        "database_url": db_url,
+        "telegram_api_base_url": emu.base_url,
+        "telegram_file_base_url": emu.base_file_url,
+        "admin_ids": [ADMIN_ID],
+        "data_dir": tmp_path / "data",
+        "office_contact": "OFFICE-PHONE-0591",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class Harness:
+    """The real Application, polling a local Bot API emulator, on a real database."""
+
+    emu: BotApiEmulator
+    db: Database
+    settings: Settings
+    clock: FakeClock
+    app: BotApplication | None = None
+    runner: PollingRunner | None = None
+
+    async def start(self) -> None:
+        self.app = build_application(self.settings, db=self.db, clock=self.clock, migrate=False)
+        self.runner = PollingRunner(self.app, poll_timeout=1)
+        await self.runner.start()
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await _stop_keep_db(self.runner)
+            self.runner = None
+
+    async def restart(self) -> None:
+        """Stop the bot and start a new Application on the same database (a redeploy)."""
+        await self.stop()
+        await self.start()
+
+    async def add_member(
+        self,
+        name: str,
+        phone: str,
+        *,
+        role: Role = Role.member,
+        telegram_user_id: int | None = None,
+        locale: str | None = None,
+        **fields: Any,
+    ) -> int:
+        async with self.db.transaction() as session:
+            member = Member(
+                name=name,
+                phone=phone,
+                role=role,
+                telegram_user_id=telegram_user_id,
+                chat_id=telegram_user_id,
+                locale=locale,
+                bound_at=self.clock.now if telegram_user_id else None,
+                **fields,
+            )
+            session.add(member)
+            await session.flush()
+            return member.id
+
+
+async def _stop_keep_db(runner: PollingRunner) -> None:
+    """Stop like PollingRunner.stop, but leave the shared test database open."""
+    app = runner.app
+    db = app.bot_data.db
+    app.bot_data.db = _NoDispose(db)  # type: ignore[assignment]
+    await runner.stop()
+    app.bot_data.db = db
+
+
+class _NoDispose:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def dispose(self) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
