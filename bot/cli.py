@@ -22,6 +22,7 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
@@ -151,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        configure_logging(settings.log_level)
+        # The console shares the terminal with the chat: only warnings go there.
+        configure_logging("WARNING" if args.command == "console" else settings.log_level)
         if args.command == "run":
             return _run(settings, args)
         if args.command == "db":
