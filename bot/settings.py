@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     @field_validator("webhook_url")
     @classmethod
     def _webhook(cls, value: str) -> str:
-        if value and not value.startswith("https://"):
+        # Telegram itself needs https; a self-hosted Bot API server may post to plain http.
+        if value and not value.startswith(("https://", "http://")):
             raise ValueError("must be an https:// address that Telegram can reach")
         return value
 

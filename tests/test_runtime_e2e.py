@@ -1,0 +1,145 @@
+"""Running for real: webhook mode with its secret and health check, SIGTERM, roster upload."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import build_application
+from bot.emulator import BotApiEmulator
+from bot.runner import SECRET_HEADER, WEBHOOK_PATH, WebhookRunner
+from storage.db import Database
+from storage.models import Member, Role
+from tests.support import FakeClock, Harness, fresh_database, make_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def webhook_bot(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> AsyncIterator[tuple[WebhookRunner, Database, int]]:
+    port = _free_port()
+    async with fresh_database("sqlite", tmp_path) as db:
+        settings = make_settings(
+            emulator,
+            db.url,
+            tmp_path,
+            webhook_url=f"http://127.0.0.1:{port}",
+            webhook_listen="127.0.0.1",
+            webhook_port=port,
+            webhook_secret="s3cret-token",
+        )
+        app = build_application(settings, db=db, clock=FakeClock(), migrate=False)
+        runner = WebhookRunner(app, settings)
+        await runner.start()
+        try:
+            yield runner, db, port
+        finally:
+            db_ref = app.bot_data.db
+            await runner.stop()
+            assert db_ref is db
+
+
+async def test_webhook_serves_updates_with_the_secret_and_refuses_others(
+    webhook_bot: tuple[WebhookRunner, Database, int], emulator: BotApiEmulator
+) -> None:
+    _, db, port = webhook_bot
+    assert emulator.webhook_url == f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+    async with db.transaction() as session:
+        session.add(Member(name="陈静", phone="+8613900139000", telegram_user_id=1101))
+
+    user = emulator.user(1101)
+    await user.send_command("start")
+    await emulator.wait_for(1101, "陈静")
+
+    forged = {
+        "update_id": 99,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 1101, "type": "private"},
+            "from": {"id": 1101, "is_bot": False, "first_name": "x"},
+            "text": "/start",
+        },
+    }  # noqa: E501
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+        async with http.post(url, json=forged) as no_secret:
+            assert no_secret.status == 403
+        async with http.post(url, json=forged, headers={SECRET_HEADER: "wrong"}) as wrong:
+            assert wrong.status == 403
+        async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
+            assert health.status == 200
+            assert (await health.json())["status"] == "ok"
+    await asyncio.sleep(0.3)
+    assert len(emulator.messages_to(1101)) == 1  # the forged updates changed nothing
+
+
+async def test_staff_uploads_roster_and_gets_the_report(bot: Harness) -> None:
+    await bot.add_member("工作人员", "+8615000150000", role=Role.staff, telegram_user_id=2001)
+    staff = bot.emu.user(2001)
+    await staff.send_command("roster")
+    await bot.emu.wait_for(2001, "名册文件")
+    await staff.send_document(b"not a spreadsheet", "roster.pdf", "application/pdf")
+    await bot.emu.wait_for(2001, "只支持 xlsx 或 csv")
+    data = (ROOT / "samples" / "roster-bad-rows.csv").read_bytes()
+    await staff.send_document(data, "roster.csv", "text/csv")
+    report = await bot.emu.wait_for(2001, "名册导入完成")
+    assert "新增 2" in report.text and "拒绝 5" in report.text
+    assert "第 4 行：缺少手机号" in report.text
+    async with bot.db.transaction() as session:
+        count = await session.scalar(select(func.count()).select_from(Member))
+    assert count == 3
+
+
+async def test_member_cannot_upload_roster(bot: Harness) -> None:
+    await bot.add_member("陈静", "+8613900139000", telegram_user_id=1102)
+    user = bot.emu.user(1102)
+    await user.send_command("roster")
+    await bot.emu.wait_for(1102, "仅限机关工作人员")
+
+
+async def test_sigterm_stops_polling_bot_cleanly(emulator: BotApiEmulator, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
+    env.update(
+        BOT_TOKEN=emulator.token,
+        TELEGRAM_API_BASE_URL=emulator.base_url,
+        TELEGRAM_FILE_BASE_URL=emulator.base_file_url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/run.db",
+        ADMIN_IDS="[1201]",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run",
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        admin = emulator.user(1201, "Admin")
+        await emulator.wait_for_call("getUpdates", timeout=30)
+        await admin.send_command("start")
+        await emulator.wait_for(1201, "Admin", timeout=15)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    log = stderr.decode()
+    assert process.returncode == 0, log
+    assert "Traceback" not in log
+    assert "Application.stop() complete" in log
