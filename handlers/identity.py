@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, TypeHandler
+from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.context import BotContext
-from storage import dialogs, members
+from storage import dialogs, members, updates
 
 IDENTITY_GROUP = -1
 
 
 async def resolve_viewer(update: Update, ctx: BotContext) -> None:
-    """Load the bound member, their language and their open conversation step."""
+    """Drop redelivered updates; load the bound member, their language and open dialog step."""
     user = update.effective_user
-    if user is None:
-        return
     async with ctx.db.transaction() as session:
+        if not await updates.claim(session, update.update_id):
+            raise ApplicationHandlerStop
+        if user is None:
+            return
         viewer = await members.by_telegram_id(session, user.id)
         if viewer is None and user.id in ctx.settings.admin_ids and update.effective_chat:
             viewer = await members.ensure_bootstrap_admin(

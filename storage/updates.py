@@ -1,0 +1,30 @@
+"""Update ids already handled, so Telegram redelivering one (webhook retry, polling after a
+crash) has one effect and one reply."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ProcessedUpdate, utcnow
+
+# Telegram keeps undelivered updates for 24 hours; remembering ids for two days covers it.
+KEEP_FOR = timedelta(days=2)
+PRUNE_EVERY = 500
+
+
+async def claim(session: AsyncSession, update_id: int) -> bool:
+    """Record update_id as handled; False when it already was (a redelivery)."""
+    if await session.scalar(
+        select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id == update_id)
+    ):
+        return False
+    session.add(ProcessedUpdate(update_id=update_id))
+    await session.flush()
+    if update_id % PRUNE_EVERY == 0:
+        await session.execute(
+            delete(ProcessedUpdate).where(ProcessedUpdate.at < utcnow() - KEEP_FOR)
+        )
+    return True
