@@ -78,7 +78,7 @@ async def test_webhook_serves_updates_with_the_secret_and_refuses_others(
             "from": {"id": 1101, "is_bot": False, "first_name": "x"},
             "text": "/start",
         },
-    }  # noqa: E501
+    }
     async with aiohttp.ClientSession() as http:
         url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
         async with http.post(url, json=forged) as no_secret:
