@@ -90,10 +90,10 @@ class Member(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    sector: Mapped[Sector | None] = relationship(lazy="joined")
-    liaison_point: Mapped[LiaisonPoint | None] = relationship(lazy="joined")
+    sector: Mapped[Sector | None] = relationship(lazy="raise")
+    liaison_point: Mapped[LiaisonPoint | None] = relationship(lazy="raise")
     committees: Mapped[list[Committee]] = relationship(
-        secondary=member_committee, lazy="selectin", order_by=Committee.name
+        secondary=member_committee, lazy="raise", order_by=Committee.name
     )
 
 
