@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import selectinload
 
 from storage.db import Database
 from storage.migrate import upgrade
@@ -91,9 +92,18 @@ async def run_import(db: Database, rows: list[RosterRow], source: str = "test") 
         )
 
 
+FULL = (
+    selectinload(Member.sector),
+    selectinload(Member.liaison_point),
+    selectinload(Member.committees),
+)
+
+
 async def member_by_phone(db: Database, phone: str) -> Member:
     async with db.transaction() as session:
-        member = (await session.execute(select(Member).where(Member.phone == phone))).scalar_one()
+        member = (
+            await session.execute(select(Member).options(*FULL).where(Member.phone == phone))
+        ).scalar_one()
         return member
 
 
@@ -105,7 +115,11 @@ async def count(db: Database, model: type[object]) -> int:
 async def snapshot(db: Database) -> dict[str, tuple[Any, ...]]:
     """Every member's row and committees, to compare before and after."""
     async with db.transaction() as session:
-        members = (await session.execute(select(Member).order_by(Member.id))).scalars().all()
+        members = (
+            (await session.execute(select(Member).options(*FULL).order_by(Member.id)))
+            .scalars()
+            .all()
+        )
         return {
             m.phone or "": (
                 m.id,
