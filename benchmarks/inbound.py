@@ -1,0 +1,168 @@
+"""Inbound throughput and handler latency of the real bot, against its framework's floor.
+
+N simulated members each run real flows as fast as the bot answers (send, wait for the answer,
+send the next). The bot runs as `cppcc-bot run` in its own process, polling a Bot API emulator in
+this process; the floor is a bare PTB echo bot under the same load on the same emulator.
+
+    .venv/bin/python -m benchmarks.inbound --members 50 --seconds 20 --db sqlite
+    .venv/bin/python -m benchmarks.inbound --db postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.emulator import BotApiEmulator, SentMessage, SimUser
+from storage.db import Database
+from storage.models import Member
+
+from benchmarks.common import machine, percentile, scratch_database
+
+FIRST_USER_ID = 5_000_000
+Step = tuple[str, Callable[[SimUser], Awaitable[int]]]
+
+# The flows a member runs, in a cycle. Each step is one update that gets one answer.
+MEMBER_STEPS: list[Step] = [
+    ("menu", lambda u: u.send_command("menu")),
+    ("help", lambda u: u.send_command("help")),
+    ("free text", lambda u: u.send_text("你好")),
+]
+ECHO_STEPS: list[Step] = [("echo", lambda u: u.send_text("你好"))]
+
+
+@dataclass
+class Load:
+    """Closed-loop load: every member waits for the answer before the next update."""
+
+    emu: BotApiEmulator
+    steps: list[Step]
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    answered: dict[int, asyncio.Event] = field(default_factory=dict)
+
+    def on_message(self, event: str, message: SentMessage) -> None:
+        waiting = self.answered.get(message.chat_id)
+        if waiting is not None and event in ("sent", "edited"):
+            waiting.set()
+
+    async def member(self, user: SimUser, deadline: float) -> None:
+        index = user.user_id % len(self.steps)
+        while time.perf_counter() < deadline:
+            name, send = self.steps[index % len(self.steps)]
+            index += 1
+            event = self.answered[user.user_id] = asyncio.Event()
+            started = time.perf_counter()
+            await send(user)
+            try:
+                await asyncio.wait_for(event.wait(), timeout=10)
+            except TimeoutError:
+                self.latencies.setdefault("timeout", []).append(10.0)
+                continue
+            self.latencies.setdefault(name, []).append(time.perf_counter() - started)
+
+    async def run(self, members: int, seconds: float) -> tuple[int, float]:
+        self.emu.add_listener(self.on_message)
+        users = [self.emu.user(FIRST_USER_ID + i, f"委员{i}") for i in range(members)]
+        # Warm up: one round for every member, not counted.
+        warm = time.perf_counter() + 2
+        await asyncio.gather(*(self.member(u, warm) for u in users))
+        self.latencies.clear()
+        started = time.perf_counter()
+        await asyncio.gather(*(self.member(u, started + seconds) for u in users))
+        elapsed = time.perf_counter() - started
+        done = sum(len(v) for k, v in self.latencies.items() if k != "timeout")
+        return done, elapsed
+
+
+async def _roster(db: Database, members: int) -> None:
+    async with db.transaction() as session:
+        for i in range(members):
+            session.add(
+                Member(
+                    name=f"委员{i}",
+                    phone=f"+86139{i:08d}",
+                    telegram_user_id=FIRST_USER_ID + i,
+                    chat_id=FIRST_USER_ID + i,
+                )
+            )
+
+
+async def _start_process(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, *args, env=env, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def _measure(
+    label: str, command: list[str], env: dict[str, str], steps: list[Step], members: int,
+    seconds: float,
+) -> tuple[float, dict[str, list[float]]]:  # fmt: skip
+    emu = BotApiEmulator(enforce_limits=False)
+    await emu.start()
+    env = {
+        **env,
+        "BOT_TOKEN": emu.token,
+        "TELEGRAM_API_BASE_URL": emu.base_url,
+        "TELEGRAM_FILE_BASE_URL": emu.base_file_url,
+    }
+    process = await _start_process(command, env)
+    try:
+        await emu.wait_for_call("getUpdates", timeout=60)
+        load = Load(emu, steps)
+        done, elapsed = await load.run(members, seconds)
+    finally:
+        process.terminate()
+        await process.wait()
+        await emu.stop()
+    rate = done / elapsed
+    everything = [x for k, v in load.latencies.items() if k != "timeout" for x in v]
+    timeouts = len(load.latencies.get("timeout", []))
+    print(
+        f"{label:<28} {rate:8.1f} updates/s  p50 {percentile(everything, 50) * 1000:6.1f} ms  "
+        f"p95 {percentile(everything, 95) * 1000:6.1f} ms  "
+        f"p99 {percentile(everything, 99) * 1000:6.1f} ms  ({done} answered, {timeouts} timeouts)"
+    )
+    return rate, load.latencies
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    print(f"load: {args.members} members, {args.seconds:.0f} s each run, database {args.db}")
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
+    base_env["LOG_LEVEL"] = "WARNING"
+    with tempfile.TemporaryDirectory() as folder:
+        async with scratch_database(args.db, Path(folder)) as db:
+            await _roster(db, args.members)
+            bot_env = {**base_env, "DATABASE_URL": db.url, "DATA_DIR": folder}
+            echo_rate, _ = await _measure(
+                "floor: bare PTB echo bot", [str(Path(__file__).with_name("echo_bot.py"))],
+                base_env, ECHO_STEPS, args.members, args.seconds,
+            )  # fmt: skip
+            bot_rate, latencies = await _measure(
+                f"cppcc-bot ({args.db})", ["-m", "bot.cli", "run"], bot_env, MEMBER_STEPS,
+                args.members, args.seconds,
+            )  # fmt: skip
+    for name, values in sorted(latencies.items()):
+        if name != "timeout":
+            print(
+                f"  step {name:<20} n={len(values):6d}  p50 {percentile(values, 50) * 1000:6.1f} ms"
+                f"  p99 {percentile(values, 99) * 1000:6.1f} ms"
+            )
+    print(f"ratio to the floor: {bot_rate / echo_rate:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
