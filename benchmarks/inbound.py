@@ -20,11 +20,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.common import machine, percentile, scratch_database
 from bot.emulator import BotApiEmulator, SentMessage, SimUser
 from storage.db import Database
 from storage.models import Member
-
-from benchmarks.common import machine, percentile, scratch_database
 
 FIRST_USER_ID = 5_000_000
 Step = tuple[str, Callable[[SimUser], Awaitable[int]]]
