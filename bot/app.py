@@ -11,6 +11,7 @@ from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 import handlers
+from bot import delivery
 from bot.context import BotContext
 from bot.i18n import Texts
 from bot.runtime import Runtime
@@ -36,7 +37,7 @@ class Service(Protocol):
 
 ServiceFactory = Callable[[Runtime], Service]
 # Features add factories here (delivery worker, scheduler); started after the database is ready.
-SERVICE_FACTORIES: list[ServiceFactory] = []
+SERVICE_FACTORIES: list[ServiceFactory] = [delivery.create]
 
 
 def build_application(

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     delivery_group_per_minute: int = Field(default=20, ge=1)
     delivery_max_attempts: int = Field(default=5, ge=1)
     delivery_batch_size: int = Field(default=100, ge=1)
+    # Delivery worker: the share of delivery_rate_per_second it aims for (headroom for direct
+    # replies and network jitter, so it does not run into 429s), and how long a claimed message
+    # may go without its worker's heartbeat before another worker takes it over (crash recovery).
+    delivery_rate_margin: float = Field(default=0.95, gt=0, le=1)
+    delivery_lease_seconds: int = Field(default=60, ge=5)
     # Parallel update handling (updates of one chat stay in order).
     concurrent_updates: int = Field(default=32, ge=1)
 

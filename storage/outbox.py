@@ -6,15 +6,18 @@ together: a crash can lose neither alone. The delivery worker (bot/delivery.py) 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import utcnow
-from storage.models.outbox import OutboxMessage, Priority
+from storage import members
+from storage.models import Member, utcnow
+from storage.models.outbox import DeliveryStatus, OutboxMessage, Priority
 
 Button = dict[str, Any]
 
@@ -63,8 +66,234 @@ async def enqueue(
         source_type=source_type,
         source_id=source_id,
         dedupe_key=dedupe_key,
-        not_before=not_before or utcnow(),
+        not_before=not_before,
     )
     session.add(message)
     await session.flush()
     return message
+
+
+# -- the delivery worker's side ------------------------------------------------------------
+# Claiming, lease refresh and results are plain UPDATEs guarded by (status, claimed_by): a row
+# whose lease another worker took over, or that staff cancelled, is never overwritten.
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A snapshot of one claimed row: everything the worker needs to send it."""
+
+    id: int
+    chat_id: int
+    member_id: int | None
+    kind: str
+    priority: int
+    template: str | None
+    params: dict[str, Any]
+    text: str | None
+    buttons: list[list[Button]] | None
+    attachment: dict[str, Any] | None
+    attempts: int
+    source_type: str | None
+    source_id: int | None
+
+
+class Result(enum.StrEnum):
+    sent = "sent"
+    unreachable = "unreachable"
+    failed = "failed"
+    retry = "retry"  # back to pending, due again at retry_at
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: int
+    result: Result
+    member_id: int | None = None
+    telegram_message_id: int | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    locale: str | None
+    reachable: bool
+
+
+_CLAIM_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.chat_id,
+    OutboxMessage.member_id,
+    OutboxMessage.kind,
+    OutboxMessage.priority,
+    OutboxMessage.template,
+    OutboxMessage.params,
+    OutboxMessage.text,
+    OutboxMessage.buttons,
+    OutboxMessage.attachment,
+    OutboxMessage.attempts,
+    OutboxMessage.source_type,
+    OutboxMessage.source_id,
+)
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: datetime,
+    limit: int,
+    skip_chats: Collection[int] = (),
+) -> list[Claimed]:
+    """Take up to limit due rows for worker, most urgent first; each attempt is counted here.
+
+    PostgreSQL: the inner SELECT locks its rows with SKIP LOCKED, so two workers claiming at the
+    same moment get disjoint rows. SQLite: the transaction began with BEGIN IMMEDIATE, so
+    claims are serialised by the write lock.
+    """
+    if limit <= 0:
+        return []
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == DeliveryStatus.pending,
+            or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now),
+        )
+        .order_by(OutboxMessage.priority, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if skip_chats:
+        due = due.where(OutboxMessage.chat_id.not_in(list(skip_chats)))
+    rows = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(due.scalar_subquery()),
+            OutboxMessage.status == DeliveryStatus.pending,
+        )
+        .values(
+            status=DeliveryStatus.sending,
+            claimed_at=now,
+            claimed_by=worker,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(*_CLAIM_COLUMNS)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = [Claimed(*row) for row in rows]
+    claimed.sort(key=lambda c: (c.priority, c.id))
+    return claimed
+
+
+async def refresh(
+    session: AsyncSession, ids: Collection[int], *, worker: str, now: datetime
+) -> set[int]:
+    """Extend worker's lease on ids; returns those still its own (not cancelled, not taken over)."""
+    if not ids:
+        return set()
+    rows = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(ids)),
+            OutboxMessage.status == DeliveryStatus.sending,
+            OutboxMessage.claimed_by == worker,
+        )
+        .values(claimed_at=now)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(rows.scalars())
+
+
+async def release(session: AsyncSession, ids: Collection[int], *, worker: str) -> int:
+    """Give rows the worker claimed but never tried back to the queue, attempt not counted."""
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(ids)),
+            OutboxMessage.status == DeliveryStatus.sending,
+            OutboxMessage.claimed_by == worker,
+        )
+        .values(
+            status=DeliveryStatus.pending,
+            claimed_at=None,
+            claimed_by=None,
+            attempts=OutboxMessage.attempts - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def reclaim_expired(session: AsyncSession, *, cutoff: datetime) -> int:
+    """Rows left in `sending` by a worker that stopped refreshing its lease (crashed) go back."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == DeliveryStatus.sending, OutboxMessage.claimed_at < cutoff)
+        .values(status=DeliveryStatus.pending, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record(session: AsyncSession, outcomes: Sequence[Outcome], *, worker: str) -> int:
+    """Write send results; a member who blocked the bot is marked unreachable. Returns rows hit."""
+    written = 0
+    for outcome in outcomes:
+        values: dict[str, Any] = {"claimed_by": None}
+        if outcome.result is Result.sent:
+            values.update(
+                status=DeliveryStatus.sent,
+                sent_at=outcome.at or utcnow(),
+                telegram_message_id=outcome.telegram_message_id,
+                last_error=None,
+            )
+        elif outcome.result is Result.retry:
+            values.update(
+                status=DeliveryStatus.pending,
+                not_before=outcome.retry_at or utcnow(),
+                claimed_at=None,
+                last_error=(outcome.error or "")[:500],
+            )
+        else:
+            values.update(
+                status=DeliveryStatus(outcome.result.value), last_error=(outcome.error or "")[:500]
+            )
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == outcome.id,
+                OutboxMessage.status == DeliveryStatus.sending,
+                OutboxMessage.claimed_by == worker,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        written += int(result.rowcount)  # type: ignore[attr-defined]
+        if outcome.member_id is not None:
+            if outcome.result is Result.unreachable:
+                await members.mark_unreachable(session, outcome.member_id, outcome.error or "")
+            elif outcome.result is Result.sent:
+                await members.mark_reachable(session, outcome.member_id)
+    return written
+
+
+async def recipients(session: AsyncSession, member_ids: Collection[int]) -> dict[int, Recipient]:
+    """Each member's language and reachability, for rendering templates at send time."""
+    if not member_ids:
+        return {}
+    rows = await session.execute(
+        select(Member.id, Member.locale, Member.reachable).where(Member.id.in_(list(member_ids)))
+    )
+    return {member_id: Recipient(locale, reachable) for member_id, locale, reachable in rows}
+
+
+async def counts(session: AsyncSession) -> dict[DeliveryStatus, int]:
+    """How many rows are in each state (health, benchmarks)."""
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    )
+    return {status: int(n) for status, n in rows}

@@ -53,7 +53,9 @@ class OutboxMessage(Base):
         Enum(DeliveryStatus, native_enum=False, length=12), default=DeliveryStatus.pending
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the message may go; NULL means as soon as possible (so "now" never depends on whose
+    # clock wrote the row). Retries and scheduled notices set it.
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(60))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,481 @@
+"""The delivery worker: sends what is in the outbox, under Telegram's rate limits, durably.
+
+One worker per process. It claims due rows (storage.outbox.claim: atomic, safe with two
+workers on PostgreSQL), keeps them in small per-chat queues, and sends them through one
+overall token bucket. Results are written back in small batches, so after a kill -9 at most the
+rows sent but not yet recorded (a fraction of a second of traffic) are sent again; rows claimed
+but not sent come back when their lease runs out. A clean stop finishes the sends in progress,
+records them and gives the rest back, so nothing is left in `sending`.
+
+Why its own Bot: the Application's bot goes through PTB's AIORateLimiter, which would retry a
+429 itself (sleeping inside the call), count our sends against its own overall limit and keep
+our priorities from mattering. The worker owns the limits for bulk traffic, so it talks to the
+Bot API directly (same token and base URL, its own connection pool).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+import warnings
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiolimiter import AsyncLimiter
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.runtime import Runtime
+from storage import outbox
+from storage.outbox import Claimed, Outcome, Result
+
+if TYPE_CHECKING:
+    from bot.app import BotApplication
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+CAPTION_LIMIT = 1024
+IDLE_POLL_SECONDS = 0.3  # how often an idle worker looks for scheduled rows coming due
+FLUSH_SECONDS = 0.25  # how long a result may wait before it is written
+FLUSH_BATCH = 25
+REFRESH_SECONDS = 5.0  # how often claimed rows' leases are extended (and cancellations seen)
+PER_CHAT_QUEUE = 2  # rows of one chat held in memory; the rest wait in the database
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_MAX_SECONDS = 600.0
+
+
+@dataclass
+class DeliveryStats:
+    """Counters for logs, the benchmark and tests."""
+
+    sent: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    retried: int = 0
+    rate_limited: int = 0  # 429 answers received
+    first_sent_at: float | None = None  # time.monotonic() of the first successful send
+    last_sent_at: float | None = None
+
+
+@dataclass
+class _ChatQueue:
+    rows: deque[Claimed] = field(default_factory=deque)
+    next_at: float = 0.0  # monotonic time the next message to this chat may go
+    task: asyncio.Task[None] | None = None
+
+
+class DeliveryWorker:
+    """The Service that drains the outbox (see the module docstring)."""
+
+    def __init__(self, runtime: Runtime, *, bot: Bot | None = None) -> None:
+        self.runtime = runtime
+        settings = runtime.settings
+        self.worker_id = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.capacity = settings.delivery_batch_size
+        self.max_attempts = settings.delivery_max_attempts
+        self.lease = timedelta(seconds=settings.delivery_lease_seconds)
+        self.private_interval = settings.delivery_per_chat_interval
+        self.group_interval = 60.0 / settings.delivery_group_per_minute
+        rate = settings.delivery_rate_per_second * settings.delivery_rate_margin
+        # One second's worth of burst at most, matching how Telegram's own bucket refills.
+        self.limiter = AsyncLimiter(max(1.0, rate), 1.0)
+        self.stats = DeliveryStats()
+        self.bot = bot
+        self._own_bot = bot is None
+        self._queues: dict[int, _ChatQueue] = {}
+        self._results: list[Outcome] = []
+        self._file_ids: dict[str, str] = {}  # uploaded path -> file_id, so a file goes up once
+        self._locales: dict[int, str | None] = {}  # member id -> language, read at claim time
+        self._dropped: set[int] = set()  # held rows cancelled or taken over since the claim
+        self._signalled = False
+        self._paused_until = 0.0
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_refresh = 0.0
+        self._last_reclaim = 0.0
+        self._last_flush = 0.0
+
+    # -- Service ---------------------------------------------------------------------------
+    async def start(self, app: BotApplication | None = None) -> None:
+        if self.bot is None:
+            settings = self.runtime.settings
+            self.bot = Bot(
+                settings.token(),
+                base_url=settings.telegram_api_base_url,
+                base_file_url=settings.telegram_file_base_url,
+                request=HTTPXRequest(
+                    connection_pool_size=32, pool_timeout=10, read_timeout=20, write_timeout=60
+                ),
+            )
+            await self.bot.initialize()
+        self.runtime.outbox_signal = self.wake
+        self._task = asyncio.create_task(self._run(), name="delivery-worker")
+        log.info("delivery worker %s started", self.worker_id)
+
+    async def stop(self) -> None:
+        """Finish sends in progress, record them, give unsent rows back; leaves no `sending`."""
+        self._stopping.set()
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        self.runtime.outbox_signal = lambda: None
+        if self._own_bot and self.bot is not None:
+            await self.bot.shutdown()
+        log.info(
+            "delivery worker %s stopped: %d sent, %d failed, %d unreachable",
+            self.worker_id,
+            self.stats.sent,
+            self.stats.failed,
+            self.stats.unreachable,
+        )
+
+    def wake(self) -> None:
+        """Something was enqueued or cancelled: look now instead of at the next poll."""
+        self._signalled = True
+        self._wake.set()
+
+    # -- the claim loop --------------------------------------------------------------------
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._tick()
+            except Exception:
+                # A database hiccup must not kill delivery; the next tick tries again.
+                log.exception("delivery worker tick failed")
+                await self._sleep(1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
+            self._wake.clear()
+        await self._drain()
+
+    async def _tick(self) -> None:
+        loop_now = time.monotonic()
+        if self._results:
+            await self._flush()
+        if loop_now - self._last_reclaim >= self.lease.total_seconds() / 4:
+            self._last_reclaim = loop_now
+            async with self.runtime.db.transaction() as session:
+                back = await outbox.reclaim_expired(
+                    session, cutoff=self.runtime.clock() - self.lease
+                )
+            if back:
+                log.warning("reclaimed %d messages left in sending by a stopped worker", back)
+        if self._signalled or loop_now - self._last_refresh >= REFRESH_SECONDS:
+            self._signalled = False
+            await self._refresh()
+        queued = sum(len(q.rows) for q in self._queues.values())
+        room = self.capacity - queued
+        if room < max(1, self.capacity // 2):
+            return
+        busy = [chat for chat, q in self._queues.items() if len(q.rows) >= PER_CHAT_QUEUE]
+        async with self.runtime.db.transaction() as session:
+            claimed = await outbox.claim(
+                session,
+                worker=self.worker_id,
+                now=self.runtime.clock(),
+                limit=room,
+                skip_chats=busy,
+            )
+            extra: list[int] = []
+            for row in claimed:
+                queue = self._queues.setdefault(row.chat_id, _ChatQueue())
+                if len(queue.rows) >= PER_CHAT_QUEUE:
+                    extra.append(row.id)  # this chat is already busy: leave it for later
+                    continue
+                queue.rows.append(row)
+            if extra:
+                await outbox.release(session, extra, worker=self.worker_id)
+            wanted = {row.member_id for row in claimed if row.member_id is not None}
+            found = await outbox.recipients(session, wanted)
+        for member_id, recipient in found.items():
+            self._locales[member_id] = recipient.locale
+        if len(self._locales) > 4 * self.capacity:
+            self._locales = {m: self._locales[m] for m in wanted if m in self._locales}
+        for chat_id, queue in self._queues.items():
+            if queue.rows and queue.task is None:
+                queue.task = asyncio.create_task(self._chat_loop(chat_id, queue))
+        if claimed:
+            self._wake.set()  # there may be more: claim again right away while there is room
+
+    async def _refresh(self) -> None:
+        """Extend the lease on everything held; drop rows cancelled or taken over meanwhile."""
+        self._last_refresh = time.monotonic()
+        held = {row.id for q in self._queues.values() for row in q.rows}
+        if not held:
+            return
+        async with self.runtime.db.transaction() as session:
+            mine = await outbox.refresh(
+                session, held, worker=self.worker_id, now=self.runtime.clock()
+            )
+        self._dropped = (self._dropped | (held - mine)) & held
+
+    async def _drain(self) -> None:
+        """Stopping: let each chat finish its current send, then return the rest."""
+        tasks = [q.task for q in self._queues.values() if q.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        unsent = [row.id for q in self._queues.values() for row in q.rows]
+        self._queues.clear()
+        try:
+            await self._flush()
+            if unsent:
+                async with self.runtime.db.transaction() as session:
+                    await outbox.release(session, unsent, worker=self.worker_id)
+        except Exception:
+            # The database is gone: the leases run out and another start sends these.
+            log.exception("delivery worker could not record its last results")
+
+    async def _flush(self) -> None:
+        results, self._results = self._results, []
+        self._last_flush = time.monotonic()
+        if not results:
+            return
+        try:
+            async with self.runtime.db.transaction() as session:
+                await outbox.record(session, results, worker=self.worker_id)
+        except Exception:
+            self._results[:0] = results  # keep them; the next flush tries again
+            raise
+
+    # -- sending ---------------------------------------------------------------------------
+    async def _chat_loop(self, chat_id: int, queue: _ChatQueue) -> None:
+        interval = self.group_interval if chat_id < 0 else self.private_interval
+        try:
+            while queue.rows and not self._stopping.is_set():
+                wait = queue.next_at - time.monotonic()
+                if wait > 0 and not await self._sleep(wait):
+                    break
+                row = queue.rows[0]
+                if row.id in self._dropped:  # cancelled by staff or taken over: not ours to send
+                    queue.rows.popleft()
+                    self._dropped.discard(row.id)
+                    continue
+                outcome = await self._send_with_retry_after(row)
+                if outcome is None:  # stopping (the row goes back untried) or just cancelled
+                    continue
+                queue.rows.popleft()
+                queue.next_at = time.monotonic() + interval
+                self._add_result(outcome)
+        except Exception:
+            log.exception("delivery to chat %s failed unexpectedly", chat_id)
+        finally:
+            queue.task = None
+            if not queue.rows and self._queues.get(chat_id) is queue:
+                del self._queues[chat_id]
+            if not self._stopping.is_set():
+                self._wake.set()
+
+    def _add_result(self, outcome: Outcome) -> None:
+        self._results.append(outcome)
+        if (
+            len(self._results) >= FLUSH_BATCH
+            or time.monotonic() - self._last_flush >= FLUSH_SECONDS
+        ):
+            self._wake.set()
+
+    async def _send_with_retry_after(self, row: Claimed) -> Outcome | None:
+        """Send row once the overall limit allows; a 429 pauses everyone, then this row retries."""
+        while True:
+            if not await self._gate():
+                return None
+            if row.id in self._dropped:
+                return None
+            try:
+                message = await self._deliver(row)
+            except RetryAfter as exc:
+                self.stats.rate_limited += 1
+                pause = _retry_after_seconds(exc)
+                self._paused_until = max(self._paused_until, time.monotonic() + float(pause))
+                log.warning("429 from Telegram: pausing delivery for %ss", pause)
+                continue
+            except Exception as exc:
+                return self._failure(row, exc)
+            now = time.monotonic()
+            self.stats.sent += 1
+            self.stats.first_sent_at = self.stats.first_sent_at or now
+            self.stats.last_sent_at = now
+            return Outcome(
+                row.id,
+                Result.sent,
+                member_id=row.member_id,
+                telegram_message_id=message.message_id,
+                at=self.runtime.clock(),
+            )
+
+    async def _gate(self) -> bool:
+        """Wait out a 429 pause and take a token from the overall bucket; False when stopping."""
+        while (pause := self._paused_until - time.monotonic()) > 0:
+            if not await self._sleep(pause):
+                return False
+        acquire = asyncio.ensure_future(self.limiter.acquire())
+        stop = asyncio.ensure_future(self._stopping.wait())
+        done, _ = await asyncio.wait({acquire, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if acquire in done:
+            stop.cancel()
+            return True
+        acquire.cancel()
+        return False
+
+    def _failure(self, row: Claimed, exc: Exception) -> Outcome:
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        if isinstance(exc, Forbidden) or (
+            isinstance(exc, BadRequest) and "chat not found" in str(exc).lower()
+        ):
+            self.stats.unreachable += 1
+            return Outcome(row.id, Result.unreachable, member_id=row.member_id, error=reason)
+        permanent = isinstance(exc, (BadRequest, ChatMigrated)) or not isinstance(
+            exc, TelegramError
+        )
+        if permanent or row.attempts >= self.max_attempts:
+            # A malformed message or a bug in rendering will not get better by retrying.
+            self.stats.failed += 1
+            log.warning("message %s failed for good: %s", row.id, reason)
+            return Outcome(row.id, Result.failed, error=reason)
+        self.stats.retried += 1
+        backoff = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (row.attempts - 1))
+        return Outcome(
+            row.id,
+            Result.retry,
+            error=reason,
+            retry_at=self.runtime.clock() + timedelta(seconds=backoff),
+        )
+
+    async def _deliver(self, row: Claimed) -> Message:
+        assert self.bot is not None
+        locale = self._locale(row)
+        text = self._render(row, locale)
+        markup = self._markup(row, locale)
+        attachment = row.attachment
+        if not attachment:
+            return await self.bot.send_message(
+                row.chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                disable_web_page_preview=True,
+            )
+        kind = attachment.get("type", "document")
+        fits = len(text) <= CAPTION_LIMIT
+        caption = text if fits and text else None
+        file_markup = markup if fits else None
+        sender: Callable[..., Awaitable[Message]]
+        if kind == "photo":
+            sender, field_name = self.bot.send_photo, "photo"
+        else:
+            sender, field_name = self.bot.send_document, "document"
+        source, cache_key = self._file_source(attachment)
+        sent = await sender(
+            row.chat_id,
+            **{field_name: source},
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+            reply_markup=file_markup,
+        )
+        if cache_key is not None:
+            file_id = _file_id(sent)
+            if file_id:
+                self._file_ids[cache_key] = file_id
+        if fits or not text:
+            return sent
+        # Longer than a caption: the file first, then the whole text with the buttons.
+        return await self.bot.send_message(
+            row.chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            disable_web_page_preview=True,
+        )
+
+    def _file_source(self, attachment: dict[str, Any]) -> tuple[Any, str | None]:
+        file_id = attachment.get("file_id")
+        if file_id:
+            return file_id, None
+        path = str(attachment.get("path") or "")
+        if path in self._file_ids:
+            return self._file_ids[path], None
+        data = Path(path).read_bytes()
+        return InputFile(data, filename=attachment.get("filename") or Path(path).name), path
+
+    def _locale(self, row: Claimed) -> str:
+        texts = self.runtime.texts
+        locale = self._locales.get(row.member_id) if row.member_id is not None else None
+        return texts.resolve(locale)
+
+    def _render(self, row: Claimed, locale: str) -> str:
+        if row.text is not None:
+            return row.text
+        assert row.template is not None
+        return self.runtime.texts.get(locale, row.template, **self._params(row.params, locale))
+
+    def _params(self, params: dict[str, Any], locale: str) -> dict[str, Any]:
+        # A parameter may itself be a locale key ({"key": ..., "params": ...}), e.g. a status
+        # name, so it is shown in the recipient's language too.
+        out: dict[str, Any] = {}
+        for name, value in params.items():
+            if isinstance(value, dict) and "key" in value:
+                inner = self._params(dict(value.get("params") or {}), locale)
+                out[name] = self.runtime.texts.get(locale, str(value["key"]), **inner)
+            else:
+                out[name] = value
+        return out
+
+    def _markup(self, row: Claimed, locale: str) -> InlineKeyboardMarkup | None:
+        if not row.buttons:
+            return None
+        rows = []
+        for spec_row in row.buttons:
+            buttons = []
+            for spec in spec_row:
+                if "key" in spec:
+                    params = self._params(dict(spec.get("params") or {}), locale)
+                    label = self.runtime.texts.get(locale, spec["key"], **params)
+                else:
+                    label = str(spec.get("label", ""))
+                if "url" in spec:
+                    buttons.append(InlineKeyboardButton(label, url=spec["url"]))
+                else:
+                    buttons.append(InlineKeyboardButton(label, callback_data=spec["data"]))
+            rows.append(buttons)
+        return InlineKeyboardMarkup(rows)
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep, but wake at once when stopping; False when stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return not self._stopping.is_set()
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        # PTB 22 warns that retry_after will become a timedelta; accept either.
+        warnings.simplefilter("ignore")
+        value: Any = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _file_id(message: Message) -> str | None:
+    if message.photo:
+        return message.photo[-1].file_id
+    if message.document:
+        return message.document.file_id
+    return None
+
+
+def create(runtime: Runtime) -> DeliveryWorker:
+    """The ServiceFactory bot.app registers."""
+    return DeliveryWorker(runtime)
