@@ -3,6 +3,15 @@
 Each feature owns one module here and adds one import line below.
 """
 
+from storage.models.activities import (
+    Activity,
+    ActivitySignup,
+    ActivityStatus,
+    ActivityTarget,
+    ActivityType,
+    SignupStatus,
+    TargetKind,
+)
 from storage.models.base import Base, utcnow
 from storage.models.members import (
     AuditLog,
@@ -19,6 +28,11 @@ from storage.models.members import (
 from storage.models.outbox import DeliveryStatus, OutboxMessage, Priority
 
 __all__ = [
+    "Activity",
+    "ActivitySignup",
+    "ActivityStatus",
+    "ActivityTarget",
+    "ActivityType",
     "AuditLog",
     "Base",
     "Committee",
@@ -32,6 +46,8 @@ __all__ = [
     "ProcessedUpdate",
     "Role",
     "Sector",
+    "SignupStatus",
+    "TargetKind",
     "member_committee",
     "utcnow",
 ]
