@@ -1,0 +1,108 @@
+"""The clock: APScheduler on the bot's event loop fires a due-scan every minute.
+
+What is due is read from the database (storage/reminders.py) at the runtime clock's time; the
+scan enqueues into the outbox with dedupe keys, so running it twice, late, or on two instances
+at once sends every reminder once. Weekly and daily slots are part of the same scan (each is due
+from its slot until it has been sent), so downtime over Monday morning is caught up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.runtime import Runtime
+from bot.settings import Settings
+from storage import reminders
+from storage.reminders import ReminderPolicy
+from storage.timing import QuietHours, parse_hhmm
+
+if TYPE_CHECKING:
+    from bot.app import BotApplication
+
+log = logging.getLogger(__name__)
+
+DueTask = Callable[[AsyncSession, datetime, ReminderPolicy], Awaitable[int]]
+
+
+async def _cancel_stale(session: AsyncSession, now: datetime, policy: ReminderPolicy) -> int:
+    await reminders.cancel_stale(session)
+    return 0
+
+
+# In order: withdraw what no longer applies before adding what is due.
+DUE_TASKS: list[DueTask] = [_cancel_stale, reminders.activity_reminders]
+
+
+def policy_from(settings: Settings) -> ReminderPolicy:
+    tz = settings.tz
+    return ReminderPolicy(
+        tz=tz,
+        quiet=QuietHours(
+            parse_hhmm(settings.quiet_hours_start), parse_hhmm(settings.quiet_hours_end), tz
+        ),
+        day_before_at=parse_hhmm(settings.reminder_day_before_at),
+        before_start=timedelta(minutes=settings.reminder_before_start_minutes),
+        weekly_weekday=settings.weekly_schedule_weekday,
+        weekly_at=parse_hhmm(settings.weekly_schedule_at),
+        digest_at=parse_hhmm(settings.staff_digest_at),
+        notice_remind_after=timedelta(hours=settings.notice_remind_after_hours),
+        notice_remind_max=settings.notice_remind_max,
+    )
+
+
+class SchedulerService:
+    """Runs the due-scan on APScheduler; `scan()` can also be called directly (tests, CLI)."""
+
+    def __init__(self, runtime: Runtime, tasks: list[DueTask] | None = None) -> None:
+        self.runtime = runtime
+        self.tasks = DUE_TASKS if tasks is None else tasks
+        self.policy = policy_from(runtime.settings)
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def start(self, app: BotApplication | None = None) -> None:
+        self._scheduler = AsyncIOScheduler(timezone=self.policy.tz)
+        self._scheduler.add_job(
+            self.scan,
+            IntervalTrigger(seconds=self.runtime.settings.scan_interval_seconds),
+            id="due-scan",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(self.policy.tz),
+        )
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None
+
+    async def scan(self) -> int:
+        """Enqueue everything due at the runtime clock's now; returns how many messages."""
+        now = self.runtime.clock()
+        total = 0
+        for task in self.tasks:
+            try:
+                async with self.runtime.db.transaction() as session:
+                    total += await task(session, now, self.policy)
+            except IntegrityError:
+                # Another instance enqueued the same reminder first; the next scan sees it.
+                log.info("due-scan %s raced another instance; retried next minute", task.__name__)
+            except Exception:
+                log.exception("due-scan task %s failed", task.__name__)
+        if total:
+            log.info("due-scan enqueued %d messages", total)
+            self.runtime.outbox_signal()
+        return total
+
+
+def create(runtime: Runtime) -> SchedulerService:
+    return SchedulerService(runtime)

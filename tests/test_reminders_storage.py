@@ -1,0 +1,153 @@
+"""Reminders derived from the data at a moment: right local times, quiet hours, exactly once,
+caught up after downtime, moved with the activity. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from storage import reminders
+from storage.db import Database
+from storage.models import DeliveryStatus, Member, OutboxMessage
+from storage.models.activities import (
+    Activity,
+    ActivitySignup,
+    ActivityStatus,
+    ActivityType,
+    SignupStatus,
+)
+from storage.reminders import ReminderPolicy
+from storage.timing import QuietHours
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def policy(tz: ZoneInfo = SHANGHAI) -> ReminderPolicy:
+    return ReminderPolicy(tz=tz, quiet=QuietHours(time(22, 0), time(7, 30), tz))
+
+
+def local(tz: ZoneInfo, *args: int) -> datetime:
+    return datetime(*args, tzinfo=tz).astimezone(UTC)  # type: ignore[misc]
+
+
+async def _setup(db: Database, starts_at: datetime, members: int = 2) -> int:
+    async with db.transaction() as s:
+        activity = Activity(
+            type=ActivityType.visit,
+            status=ActivityStatus.published,
+            title="走进政协",
+            place="政协大楼",
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=2),
+        )
+        s.add(activity)
+        await s.flush()
+        for i in range(members):
+            member = Member(name=f"委员{i}", phone=None, chat_id=100 + i)
+            s.add(member)
+            await s.flush()
+            s.add(
+                ActivitySignup(
+                    activity_id=activity.id,
+                    member_id=member.id,
+                    status=SignupStatus.signed_up,
+                    position=i + 1,
+                )
+            )
+        return activity.id
+
+
+async def _scan(db: Database, now: datetime, p: ReminderPolicy | None = None) -> int:
+    async with db.transaction() as s:
+        await reminders.cancel_stale(s)
+        return await reminders.activity_reminders(s, now, p or policy())
+
+
+async def _queued(db: Database) -> list[OutboxMessage]:
+    async with db.transaction() as s:
+        return list(await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def test_reminders_fire_at_local_times_and_only_once(db: Database) -> None:
+    start = local(SHANGHAI, 2026, 12, 5, 14, 30)
+    await _setup(db, start)
+    assert await _scan(db, local(SHANGHAI, 2026, 12, 4, 16, 59)) == 0
+    assert await _scan(db, local(SHANGHAI, 2026, 12, 4, 17, 0)) == 2
+    assert await _scan(db, local(SHANGHAI, 2026, 12, 4, 17, 1)) == 0  # the scan ran again
+    assert await _scan(db, local(SHANGHAI, 2026, 12, 5, 12, 29)) == 0
+    assert await _scan(db, local(SHANGHAI, 2026, 12, 5, 12, 30)) == 2
+    assert await _scan(db, local(SHANGHAI, 2026, 12, 5, 12, 31)) == 0
+    rows = await _queued(db)
+    assert [r.template for r in rows] == ["reminders.activity_day_before"] * 2 + [
+        "reminders.activity_soon"
+    ] * 2
+    assert rows[0].params["start"] == "2026-12-05 14:30"
+
+
+async def test_reminders_follow_another_configured_zone(db: Database) -> None:
+    start = local(BERLIN, 2026, 7, 10, 10, 0)  # summer time in Berlin
+    await _setup(db, start, members=1)
+    assert await _scan(db, local(BERLIN, 2026, 7, 9, 16, 59), policy(BERLIN)) == 0
+    assert await _scan(db, local(BERLIN, 2026, 7, 9, 17, 0), policy(BERLIN)) == 1
+    assert (await _queued(db))[0].params["start"] == "2026-07-10 10:00"
+
+
+async def test_quiet_hours_hold_an_early_reminder_until_morning(db: Database) -> None:
+    start = local(SHANGHAI, 2026, 12, 5, 8, 30)  # the 2-hours-before reminder is due at 06:30
+    await _setup(db, start, members=1)
+    await _scan(db, local(SHANGHAI, 2026, 12, 4, 17, 0))
+    assert await _scan(db, local(SHANGHAI, 2026, 12, 5, 6, 30)) == 1
+    soon = (await _queued(db))[-1]
+    assert soon.template == "reminders.activity_soon"
+    assert soon.not_before == local(SHANGHAI, 2026, 12, 5, 7, 30)
+
+
+async def test_after_downtime_stale_reminders_are_dropped_useful_ones_caught_up(
+    db: Database,
+) -> None:
+    start = local(SHANGHAI, 2026, 12, 5, 14, 30)
+    await _setup(db, start, members=1)
+    # The bot was down from before the day-before slot until after the 2-hours-before slot.
+    assert await _scan(db, local(SHANGHAI, 2026, 12, 5, 13, 0)) == 1
+    assert [r.template for r in await _queued(db)] == ["reminders.activity_soon"]
+    # Down until after the start: nothing at all is sent late.
+    other = await _setup(db, local(SHANGHAI, 2026, 12, 6, 9, 0), members=1)
+    assert await _scan(db, local(SHANGHAI, 2026, 12, 6, 9, 5)) == 0
+    assert all(r.source_id != other for r in await _queued(db))
+
+
+async def test_postponing_moves_pending_reminders(db: Database) -> None:
+    start = local(SHANGHAI, 2026, 12, 5, 8, 30)
+    activity_id = await _setup(db, start, members=1)
+    await _scan(db, local(SHANGHAI, 2026, 12, 5, 6, 30))  # held by quiet hours until 07:30
+    async with db.transaction() as s:
+        activity = await s.get(Activity, activity_id)
+        assert activity is not None
+        activity.starts_at = local(SHANGHAI, 2026, 12, 12, 8, 30)
+        activity.status = ActivityStatus.postponed
+    assert await _scan(db, local(SHANGHAI, 2026, 12, 5, 6, 31)) == 0
+    held = await _queued(db)
+    assert [r.status for r in held] == [DeliveryStatus.cancelled]
+    assert await _scan(db, local(SHANGHAI, 2026, 12, 11, 17, 0)) == 1
+    moved = (await _queued(db))[-1]
+    assert moved.params["start"] == "2026-12-12 08:30"
+    assert moved.status is DeliveryStatus.pending
+
+
+async def test_cancelled_activity_and_cancelled_signup_get_no_reminder(db: Database) -> None:
+    start = local(SHANGHAI, 2026, 12, 5, 14, 30)
+    activity_id = await _setup(db, start, members=2)
+    async with db.transaction() as s:
+        signup = await s.scalar(select(ActivitySignup).where(ActivitySignup.position == 1))
+        assert signup is not None
+        signup.status = SignupStatus.cancelled
+    assert await _scan(db, local(SHANGHAI, 2026, 12, 4, 17, 0)) == 1
+    async with db.transaction() as s:
+        activity = await s.get(Activity, activity_id)
+        assert activity is not None
+        activity.status = ActivityStatus.cancelled
+    await _scan(db, local(SHANGHAI, 2026, 12, 4, 17, 1))
+    assert await _scan(db, local(SHANGHAI, 2026, 12, 5, 12, 30)) == 0
