@@ -11,7 +11,7 @@ from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 import handlers
-from bot import delivery
+from bot import delivery, scheduler
 from bot.context import BotContext
 from bot.i18n import Texts
 from bot.runtime import Runtime
@@ -37,7 +37,7 @@ class Service(Protocol):
 
 ServiceFactory = Callable[[Runtime], Service]
 # Features add factories here (delivery worker, scheduler); started after the database is ready.
-SERVICE_FACTORIES: list[ServiceFactory] = [delivery.create]
+SERVICE_FACTORIES: list[ServiceFactory] = [delivery.create, scheduler.create]
 
 
 def build_application(
@@ -57,9 +57,10 @@ def build_application(
         .base_file_url(settings.telegram_file_base_url)
         .context_types(context_types)
         .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
-        .rate_limiter(
-            AIORateLimiter(overall_max_rate=settings.delivery_rate_per_second, max_retries=2)
-        )
+        # Replies to the member who wrote are not throttled to the bulk cap (that would queue
+        # every answer behind 30/s); only group chats are paced here, and a 429 is retried.
+        # Bulk sending is paced by the delivery worker against the overall cap.
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=2))
         .connection_pool_size(64)
         .pool_timeout(10)
         .post_init(start_runtime)

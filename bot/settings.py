@@ -49,6 +49,40 @@ class Settings(BaseSettings):
     # may go without its worker's heartbeat before another worker takes it over (crash recovery).
     delivery_rate_margin: float = Field(default=0.95, gt=0, le=1)
     delivery_lease_seconds: int = Field(default=60, ge=5)
+    # Opinion reports: the category keys offered (a key with a text in reports.toml is shown
+    # translated, any other key as typed), length limits per answer, and attachments.
+    report_categories: list[str] = Field(
+        default_factory=lambda: [
+            "economy",
+            "livelihood",
+            "ecology",
+            "culture_tourism",
+            "taiwan_hk_macau",
+            "social_governance",
+            "other",
+        ],
+        min_length=1,
+    )
+    report_title_max_chars: int = Field(default=60, ge=5, le=200)
+    # Sections stay below Telegram's 4096-character message limit so a preview always fits.
+    report_section_max_chars: int = Field(default=2000, ge=50, le=3500)
+    report_max_attachments: int = Field(default=6, ge=0, le=20)
+    # The Bot API lets bots download files up to 20 MB.
+    report_max_attachment_mb: int = Field(default=10, ge=1, le=20)
+    report_attachment_types: list[str] = Field(
+        default_factory=lambda: ["jpg", "jpeg", "png", "pdf", "doc", "docx", "xls", "xlsx", "txt"]
+    )
+    # Reminders and schedules (local times, HH:MM). Nothing non-urgent is sent in quiet hours.
+    quiet_hours_start: str = "22:00"
+    quiet_hours_end: str = "07:30"
+    reminder_day_before_at: str = "17:00"
+    reminder_before_start_minutes: int = Field(default=120, ge=5)
+    weekly_schedule_weekday: int = Field(default=0, ge=0, le=6)  # 0 = Monday
+    weekly_schedule_at: str = "08:00"
+    staff_digest_at: str = "08:30"
+    notice_remind_after_hours: int = Field(default=24, ge=1)
+    notice_remind_max: int = Field(default=2, ge=0)
+    scan_interval_seconds: int = Field(default=60, ge=5)
     # Parallel update handling (updates of one chat stay in order).
     concurrent_updates: int = Field(default=32, ge=1)
 
@@ -70,6 +104,24 @@ class Settings(BaseSettings):
         if value and not value.startswith(("https://", "http://")):
             raise ValueError("must be an https:// address that Telegram can reach")
         return value
+
+    @field_validator(
+        "quiet_hours_start",
+        "quiet_hours_end",
+        "reminder_day_before_at",
+        "weekly_schedule_at",
+        "staff_digest_at",
+    )
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, sep, minutes = value.strip().partition(":")
+        if (
+            not (sep and hours.isdigit() and minutes.isdigit())
+            or int(hours) > 23
+            or int(minutes) > 59
+        ):
+            raise ValueError(f"{value!r} is not a time like 07:30")
+        return value.strip()
 
     @field_validator("database_url")
     @classmethod
