@@ -26,6 +26,15 @@ from storage.models.members import (
     member_committee,
 )
 from storage.models.outbox import DeliveryStatus, OutboxMessage, Priority
+from storage.models.reports import (
+    Report,
+    ReportAttachment,
+    ReportCoauthor,
+    ReportCounter,
+    ReportEvent,
+    ReportSource,
+    ReportStatus,
+)
 
 __all__ = [
     "Activity",
@@ -44,6 +53,13 @@ __all__ = [
     "OutboxMessage",
     "Priority",
     "ProcessedUpdate",
+    "Report",
+    "ReportAttachment",
+    "ReportCoauthor",
+    "ReportCounter",
+    "ReportEvent",
+    "ReportSource",
+    "ReportStatus",
     "Role",
     "Sector",
     "SignupStatus",
