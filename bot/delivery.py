@@ -73,7 +73,6 @@ class DeliveryStats:
 @dataclass
 class _ChatQueue:
     rows: deque[Claimed] = field(default_factory=deque)
-    next_at: float = 0.0  # monotonic time the next message to this chat may go
     task: asyncio.Task[None] | None = None
 
 
@@ -96,9 +95,12 @@ class DeliveryWorker:
         self.bot = bot
         self._own_bot = bot is None
         self._queues: dict[int, _ChatQueue] = {}
+        # Monotonic time the next message to a chat may go; outlives the chat's queue.
+        self._next_at: dict[int, float] = {}
         self._results: list[Outcome] = []
         self._file_ids: dict[str, str] = {}  # uploaded path -> file_id, so a file goes up once
         self._locales: dict[int, str | None] = {}  # member id -> language, read at claim time
+        self._unreachable: set[int] = set()  # members marked unreachable when last claimed
         self._dropped: set[int] = set()  # held rows cancelled or taken over since the claim
         self._signalled = False
         self._paused_until = 0.0
@@ -107,7 +109,7 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._last_refresh = 0.0
         self._last_reclaim = 0.0
-        self._last_flush = 0.0
+        self._oldest_result = 0.0  # monotonic time the oldest unwritten result arrived
 
     # -- Service ---------------------------------------------------------------------------
     async def start(self, app: BotApplication | None = None) -> None:
@@ -165,7 +167,9 @@ class DeliveryWorker:
 
     async def _tick(self) -> None:
         loop_now = time.monotonic()
-        if self._results:
+        if self._results and (
+            len(self._results) >= FLUSH_BATCH or loop_now - self._oldest_result >= FLUSH_SECONDS
+        ):
             await self._flush()
         if loop_now - self._last_reclaim >= self.lease.total_seconds() / 4:
             self._last_reclaim = loop_now
@@ -178,6 +182,8 @@ class DeliveryWorker:
         if self._signalled or loop_now - self._last_refresh >= REFRESH_SECONDS:
             self._signalled = False
             await self._refresh()
+        if len(self._next_at) > 4 * self.capacity:
+            self._next_at = {c: t for c, t in self._next_at.items() if t > loop_now}
         queued = sum(len(q.rows) for q in self._queues.values())
         room = self.capacity - queued
         if room < max(1, self.capacity // 2):
@@ -204,6 +210,10 @@ class DeliveryWorker:
             found = await outbox.recipients(session, wanted)
         for member_id, recipient in found.items():
             self._locales[member_id] = recipient.locale
+            if recipient.reachable:
+                self._unreachable.discard(member_id)
+            else:
+                self._unreachable.add(member_id)
         if len(self._locales) > 4 * self.capacity:
             self._locales = {m: self._locales[m] for m in wanted if m in self._locales}
         for chat_id, queue in self._queues.items():
@@ -242,7 +252,6 @@ class DeliveryWorker:
 
     async def _flush(self) -> None:
         results, self._results = self._results, []
-        self._last_flush = time.monotonic()
         if not results:
             return
         try:
@@ -257,7 +266,7 @@ class DeliveryWorker:
         interval = self.group_interval if chat_id < 0 else self.private_interval
         try:
             while queue.rows and not self._stopping.is_set():
-                wait = queue.next_at - time.monotonic()
+                wait = self._next_at.get(chat_id, 0.0) - time.monotonic()
                 if wait > 0 and not await self._sleep(wait):
                     break
                 row = queue.rows[0]
@@ -269,7 +278,7 @@ class DeliveryWorker:
                 if outcome is None:  # stopping (the row goes back untried) or just cancelled
                     continue
                 queue.rows.popleft()
-                queue.next_at = time.monotonic() + interval
+                self._next_at[chat_id] = time.monotonic() + interval
                 self._add_result(outcome)
         except Exception:
             log.exception("delivery to chat %s failed unexpectedly", chat_id)
@@ -281,11 +290,10 @@ class DeliveryWorker:
                 self._wake.set()
 
     def _add_result(self, outcome: Outcome) -> None:
+        if not self._results:
+            self._oldest_result = time.monotonic()
         self._results.append(outcome)
-        if (
-            len(self._results) >= FLUSH_BATCH
-            or time.monotonic() - self._last_flush >= FLUSH_SECONDS
-        ):
+        if len(self._results) >= FLUSH_BATCH:
             self._wake.set()
 
     async def _send_with_retry_after(self, row: Claimed) -> Outcome | None:
@@ -309,10 +317,12 @@ class DeliveryWorker:
             self.stats.sent += 1
             self.stats.first_sent_at = self.stats.first_sent_at or now
             self.stats.last_sent_at = now
+            # Only a member marked unreachable needs their flag cleared after a success.
+            back = row.member_id if row.member_id in self._unreachable else None
             return Outcome(
                 row.id,
                 Result.sent,
-                member_id=row.member_id,
+                member_id=back,
                 telegram_message_id=message.message_id,
                 at=self.runtime.clock(),
             )

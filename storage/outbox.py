@@ -166,10 +166,13 @@ async def claim(
     )
     if skip_chats:
         due = due.where(OutboxMessage.chat_id.not_in(list(skip_chats)))
+    # MATERIALIZED: the locking SELECT runs exactly once. As a plain IN (subquery), PostgreSQL
+    # may run it again per row, and SKIP LOCKED then hands out more rows than the limit.
+    chosen = due.cte("due").prefix_with("MATERIALIZED")
     rows = await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.id.in_(due.scalar_subquery()),
+            OutboxMessage.id.in_(select(chosen.c.id)),
             OutboxMessage.status == DeliveryStatus.pending,
         )
         .values(
