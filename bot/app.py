@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
 from bot import delivery, scheduler
 from bot.context import BotContext
 from bot.i18n import Texts
+from bot.ratelimit import RetryingRateLimiter
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
@@ -58,9 +59,10 @@ def build_application(
         .context_types(context_types)
         .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
         # Replies to the member who wrote are not throttled to the bulk cap (that would queue
-        # every answer behind 30/s); only group chats are paced here, and a 429 is retried.
+        # every answer behind 30/s); only group chats are paced here, a 429 is retried, and
+        # Telegram's transient 5xx errors are retried with backoff (bot/ratelimit.py).
         # Bulk sending is paced by the delivery worker against the overall cap.
-        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=2))
+        .rate_limiter(RetryingRateLimiter(overall_max_rate=0, max_retries=2))
         .connection_pool_size(64)
         .pool_timeout(10)
         .post_init(start_runtime)

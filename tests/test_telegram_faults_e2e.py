@@ -1,0 +1,35 @@
+"""Telegram answering 5xx: replies are retried with backoff, and a dead server is not hammered."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.support import Harness
+
+
+def _sends(bot: Harness, chat_id: int) -> int:
+    return sum(1 for c in bot.emu.calls if c.method == "sendMessage" and c.chat_id == chat_id)
+
+
+async def test_reply_is_retried_after_bad_gateway(bot: Harness) -> None:
+    await bot.add_member("陈静", "+8613900139000", telegram_user_id=1601)
+    bot.emu.fail_next(
+        "sendMessage", error_code=502, description="Bad Gateway", chat_id=1601, times=2
+    )
+    await bot.emu.user(1601).send_command("help")
+    await bot.emu.wait_for(1601, "本助手可以", timeout=10)
+    assert _sends(bot, 1601) == 3
+
+
+async def test_persistent_server_errors_give_up_without_spinning(bot: Harness) -> None:
+    await bot.add_member("陈静", "+8613900139000", telegram_user_id=1602)
+    bot.emu.fail_next(
+        "sendMessage", error_code=500, description="Internal Server Error", chat_id=1602, times=1000
+    )
+    await bot.emu.user(1602).send_command("help")
+    await asyncio.sleep(9)  # longer than all retry delays together
+    attempts = _sends(bot, 1602)
+    # The reply, then the error handler's apology: each tried a bounded number of times.
+    assert 4 <= attempts <= 8
+    await asyncio.sleep(2)
+    assert _sends(bot, 1602) == attempts
