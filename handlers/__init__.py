@@ -9,10 +9,10 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from bot.i18n import Texts
-from handlers import errors, identity, language, staff_admin, start
+from handlers import errors, identity, language, reports, reports_review, staff_admin, start
 from handlers.wiring import Wiring
 
-FEATURES = [start, language, staff_admin]
+FEATURES = [start, language, staff_admin, reports, reports_review]
 
 
 def register_all(app: Application, texts: Texts) -> Wiring:  # type: ignore[type-arg]

@@ -1,0 +1,540 @@
+"""Opinion reports end to end through the Bot API emulator: members write, staff review."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import docx
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from bot.emulator import SentMessage, SimUser
+from storage import reports
+from storage.audit import Actor
+from storage.models import AuditLog, OutboxMessage, Report, ReportAttachment, ReportStatus, Role
+from storage.reports import Limits
+from tests.support import Harness
+
+AUTHOR = 3001
+OTHER = 3002
+STAFF = 4001
+PHOTO = b"\xff\xd8\xff\xe0" + b"photo-bytes" * 50
+SUBMIT = "📝 提交社情民意"
+MINE = "📋 我的社情民意"
+REVIEW = "🗂 社情民意审核"
+
+
+async def _member(bot: Harness, user_id: int = AUTHOR, name: str = "林文华") -> int:
+    return await bot.add_member(name, f"+86138{user_id:08d}", telegram_user_id=user_id)
+
+
+async def _staff(bot: Harness) -> SimUser:
+    await bot.add_member("审核员", "+8615000150000", role=Role.staff, telegram_user_id=STAFF)
+    return bot.emu.user(STAFF)
+
+
+async def _draft(bot: Harness, member_id: int, title: str = "老旧小区加装电梯") -> int:
+    """A complete draft written straight into the database."""
+    async with bot.db.transaction() as session:
+        for name, text in (
+            ("title", title),
+            ("situation", "全市老旧小区约三百个"),
+            ("problem", "加装电梯协调难"),
+            ("suggestions", "建立协商机制"),
+        ):
+            await reports.save_text(session, member_id, name, text, Limits())
+        result = await reports.save_category(session, member_id, "livelihood", ["livelihood"])
+        assert result.report is not None
+        return result.report.id
+
+
+async def _submitted(bot: Harness, member_id: int, title: str = "老旧小区加装电梯") -> int:
+    report_id = await _draft(bot, member_id, title)
+    async with bot.db.transaction() as session:
+        result = await reports.submit(
+            session, member_id, report_id, revision=None, now=bot.clock.now, tz=bot.settings.tz
+        )
+    assert result.ok
+    return report_id
+
+
+async def _report(bot: Harness, report_id: int) -> Report:
+    async with bot.db.transaction() as session:
+        report = await session.get(Report, report_id)
+        assert report is not None
+        return report
+
+
+async def _count_reports(bot: Harness) -> int:
+    async with bot.db.transaction() as session:
+        return int(await session.scalar(select(func.count(Report.id))) or 0)
+
+
+def _has_button(label: str) -> object:
+    def check(message: SentMessage) -> bool:
+        return label in message.buttons()
+
+    check.__name__ = f"button {label!r}"
+    return check
+
+
+async def _preview(bot: Harness, user: SimUser) -> SentMessage:
+    """Open the member's (complete) draft from the menu and get to its preview."""
+    await user.send_text(SUBMIT)
+    offer = await bot.emu.wait_for(user.user_id, "未完成的社情民意草稿")
+    await user.tap(offer, "▶️ 继续填写")
+    return await bot.emu.wait_for(user.user_id, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
+
+
+def _index(bot: Harness, message: SentMessage) -> int:
+    """Where a message sits in its chat (to wait for its edits)."""
+    sent = bot.emu.messages_to(message.chat_id)
+    return next(i for i, m in enumerate(sent) if m.message_id == message.message_id)
+
+
+async def _alert(bot: Harness, text: str) -> None:
+    await bot.emu.wait_for_call(
+        "answerCallbackQuery",
+        lambda call: (
+            text in str(call.params.get("text", "")) and bool(call.params.get("show_alert"))
+        ),
+    )
+
+
+# -- member side ---------------------------------------------------------------------------------
+
+
+async def test_full_guided_submission_with_a_photo(bot: Harness) -> None:
+    await _member(bot)
+    user = bot.emu.user(AUTHOR)
+    await user.send_text(SUBMIT)
+    await bot.emu.wait_for(AUTHOR, "第 1/5 步")
+    await user.send_text("老旧小区加装电梯")
+    categories = await bot.emu.wait_for(AUTHOR, "第 2/5 步")
+    assert "经济发展" in categories.buttons() and "对台港澳" in categories.buttons()
+    await user.tap(categories, "民生保障")
+    await bot.emu.wait_for(AUTHOR, "第 3/5 步")
+    await user.send_text("全市老旧小区约三百个，多数没有电梯。")
+    await bot.emu.wait_for(AUTHOR, "第 4/5 步")
+    await user.send_text("加装电梯涉及全体业主，协调难。")
+    await bot.emu.wait_for(AUTHOR, "第 5/5 步")
+    await user.send_text("建立社区协商机制，财政给予补贴。")
+    await bot.emu.wait_for(AUTHOR, "可以发送照片或文件")
+    await user.send_photo(PHOTO)
+    await bot.emu.wait_for(AUTHOR, "已收到附件（1/6）")
+    again = await bot.emu.wait_for(AUTHOR, "已有 1 个")
+    await user.tap(again, "✅ 完成")
+    preview = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
+    for text in (
+        "老旧小区加装电梯",
+        "民生保障",
+        "多数没有电梯",
+        "协调难",
+        "财政给予补贴",
+        "附件（1）",
+    ):
+        assert text in preview.text, text
+    await user.tap(preview, "✅ 确认提交")
+    done = await bot.emu.wait_for(AUTHOR, "提交成功")
+    assert "SQ-2026-000001" in done.text
+
+    async with bot.db.transaction() as session:
+        report = await session.scalar(select(Report))
+        attachment = await session.scalar(select(ReportAttachment))
+    assert report is not None and report.status is ReportStatus.submitted
+    assert report.category == "livelihood" and report.draft_owner_id is None
+    assert attachment is not None and attachment.kind == "photo"
+    stored = bot.settings.data_dir / attachment.path
+    assert stored.read_bytes() == PHOTO
+
+
+async def test_quick_submission_completed_later(bot: Harness) -> None:
+    await _member(bot)
+    user = bot.emu.user(AUTHOR)
+    await user.send_text("背街小巷路灯不亮\n三条小巷晚上漆黑一片，居民出行不便。")
+    saved = await bot.emu.wait_for(AUTHOR, "存为社情民意草稿")
+    assert "背街小巷路灯不亮" in saved.text and "还需补充：类别、存在问题、意见建议" in saved.text
+    await user.tap(saved, "⏰ 稍后再说")
+    await bot.emu.wait_for(AUTHOR, "草稿已保存")
+
+    bot.clock.advance(hours=5)
+    await user.send_command("start")
+    offer = await bot.emu.wait_for(AUTHOR, "未完成的社情民意草稿")
+    assert "背街小巷路灯不亮" in offer.text
+    await user.tap(offer, "▶️ 继续填写")
+    categories = await bot.emu.wait_for(AUTHOR, "第 2/5 步")
+    await user.tap(categories, "社会治理")
+    await bot.emu.wait_for(AUTHOR, "第 4/5 步")  # the situation was filled from the message
+    await user.send_text("维修责任不清。")
+    await bot.emu.wait_for(AUTHOR, "第 5/5 步")
+    await user.send_text("明确管养单位。")
+    attachments = await bot.emu.wait_for(AUTHOR, "可以发送照片或文件")
+    await user.tap(attachments, "✅ 完成")
+    preview = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
+    assert "居民出行不便" in preview.text
+    await user.tap(preview, "✅ 确认提交")
+    await bot.emu.wait_for(AUTHOR, "SQ-2026-000001")
+    async with bot.db.transaction() as session:
+        report = await session.scalar(select(Report))
+    assert report is not None and report.source.value == "quick"
+    assert report.situation == "三条小巷晚上漆黑一片，居民出行不便。"
+
+
+async def test_quick_voice_note_with_text_keeps_the_voice(bot: Harness) -> None:
+    await _member(bot)
+    user = bot.emu.user(AUTHOR)
+    await user.send_voice(b"OggS-voice-note", duration=12)
+    saved = await bot.emu.wait_for(AUTHOR, "存为社情民意草稿")
+    assert "附件：1 个" in saved.text
+    await user.send_text("标题：工地夜间施工扰民\n基本情况：凌晨仍在施工")
+    added = await bot.emu.wait_for(AUTHOR, "工地夜间施工扰民")
+    assert "已填写：标题、基本情况" in added.text
+    async with bot.db.transaction() as session:
+        report = await session.scalar(select(Report))
+        attachment = await session.scalar(select(ReportAttachment))
+    assert report is not None and report.title == "工地夜间施工扰民"
+    assert attachment is not None and attachment.kind == "voice"
+    assert (bot.settings.data_dir / attachment.path).read_bytes() == b"OggS-voice-note"
+
+
+async def test_free_message_with_a_draft_open_is_only_added_when_asked(bot: Harness) -> None:
+    member_id = await _member(bot)
+    await _draft(bot, member_id)
+    user = bot.emu.user(AUTHOR)
+    await user.send_text("另外，电梯维保费用也应明确。")
+    offer = await bot.emu.wait_for(AUTHOR, "要把刚才的 1 条消息加入这份草稿吗")
+    await user.tap(offer, "➕ 加入草稿")
+    await bot.emu.wait_for(AUTHOR, "已把您的消息存为社情民意草稿")
+    async with bot.db.transaction() as session:
+        report = await session.scalar(select(Report))
+    assert report is not None
+    assert report.situation == "全市老旧小区约三百个\n另外，电梯维保费用也应明确。"
+    assert await _count_reports(bot) == 1
+
+
+async def test_draft_survives_a_restart_mid_conversation(bot: Harness) -> None:
+    await _member(bot)
+    user = bot.emu.user(AUTHOR)
+    await user.send_text(SUBMIT)
+    await bot.emu.wait_for(AUTHOR, "第 1/5 步")
+    await user.send_text("菜市场周边停车难")
+    categories = await bot.emu.wait_for(AUTHOR, "第 2/5 步")
+    await user.tap(categories, "民生保障")
+    await bot.emu.wait_for(AUTHOR, "第 3/5 步")
+    await user.send_text("早高峰车辆乱停。")
+    await bot.emu.wait_for(AUTHOR, "第 4/5 步")
+
+    await bot.restart()
+    await user.send_text("缺少临时停车位。")  # the open question survives the restart
+    await bot.emu.wait_for(AUTHOR, "第 5/5 步")
+
+    await bot.restart()
+    await user.send_command("start")
+    offer = await bot.emu.wait_for(AUTHOR, "未完成的社情民意草稿")
+    assert "菜市场周边停车难" in offer.text
+    await user.tap(offer, "▶️ 继续填写")
+    await bot.emu.wait_for(AUTHOR, "第 5/5 步")
+    await user.send_text("划设限时停车位。")
+    attachments = await bot.emu.wait_for(AUTHOR, "可以发送照片或文件")
+    await user.tap(attachments, "✅ 完成")
+    preview = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
+    for text in ("菜市场周边停车难", "早高峰车辆乱停", "缺少临时停车位", "划设限时停车位"):
+        assert text in preview.text
+
+
+async def test_double_confirm_creates_one_report(bot: Harness) -> None:
+    member_id = await _member(bot)
+    await _draft(bot, member_id)
+    user = bot.emu.user(AUTHOR)
+    preview = await _preview(bot, user)
+    data = preview.callback_for("✅ 确认提交")
+    await user.send_callback(preview.message_id, data)
+    await user.send_callback(preview.message_id, data)
+    await bot.emu.wait_for(AUTHOR, "提交成功")
+    await _alert(bot, "已经提交过了，回执编号 SQ-2026-000001")
+    assert await _count_reports(bot) == 1
+    assert sum("提交成功" in (m.text or "") for m in bot.emu.messages_to(AUTHOR)) == 1
+
+
+async def test_bad_answers_change_nothing(bot: Harness) -> None:
+    await _member(bot)
+    user = bot.emu.user(AUTHOR)
+    await user.send_text(SUBMIT)
+    await bot.emu.wait_for(AUTHOR, "第 1/5 步")
+    await user.send_text("   ")
+    await bot.emu.wait_for(AUTHOR, "内容不能为空")
+    await user.send_text("标" * 61)
+    await bot.emu.wait_for(AUTHOR, "内容太长了（61 字），请控制在 60 字以内")
+    assert await _count_reports(bot) == 0
+    await user.send_text("河道垃圾清理不及时")
+    categories = await bot.emu.wait_for(AUTHOR, "第 2/5 步")
+    await user.send_text("航天")
+    await bot.emu.wait_for(AUTHOR, "请点击按钮选择类别")
+    await user.tap(categories, "生态环境")
+    await bot.emu.wait_for(AUTHOR, "第 3/5 步")
+    await user.send_text("情" * 2001)
+    await bot.emu.wait_for(AUTHOR, "请控制在 2000 字以内")
+    await user.send_text("河道沿线垃圾堆积。")
+    await bot.emu.wait_for(AUTHOR, "第 4/5 步")
+    await user.send_document(b"MZ-binary", "tool.exe", "application/octet-stream")
+    await bot.emu.wait_for(AUTHOR, "不支持这种文件")
+    async with bot.db.transaction() as session:
+        report = await session.scalar(select(Report))
+        files = await session.scalar(select(func.count(ReportAttachment.id)))
+    assert report is not None and files == 0
+    assert (report.title, report.category) == ("河道垃圾清理不及时", "ecology")
+    assert report.situation == "河道沿线垃圾堆积。" and report.problem is None
+
+
+async def test_file_over_the_size_limit_is_refused(bot: Harness) -> None:
+    await bot.stop()
+    bot.settings = bot.settings.model_copy(update={"report_max_attachment_mb": 1})
+    await bot.start()
+    member_id = await _member(bot)
+    await _draft(bot, member_id)
+    user = bot.emu.user(AUTHOR)
+    preview = await _preview(bot, user)
+    await user.tap(preview, "✏️ 修改")
+    sections = await bot.emu.wait_for(AUTHOR, "要修改哪一部分")
+    await user.tap(sections, "附件")
+    await bot.emu.wait_for(AUTHOR, "可以发送照片或文件")
+    await user.send_document(b"%PDF" + b"0" * (1024 * 1024), "big.pdf", "application/pdf")
+    await bot.emu.wait_for(AUTHOR, "文件太大了")
+    await user.send_document(b"%PDF-small", "plan.pdf", "application/pdf")
+    await bot.emu.wait_for(AUTHOR, "已收到附件（1/6）")
+    async with bot.db.transaction() as session:
+        names = list(await session.scalars(select(ReportAttachment.file_name)))
+    assert names == ["plan.pdf"]
+
+
+async def test_stale_preview_and_editing_after_submission_are_refused(bot: Harness) -> None:
+    member_id = await _member(bot)
+    report_id = await _draft(bot, member_id)
+    user = bot.emu.user(AUTHOR)
+    old = await _preview(bot, user)
+    await user.tap(old, "✏️ 修改")
+    sections = await bot.emu.wait_for(AUTHOR, "要修改哪一部分")
+    await user.tap(sections, "标题")
+    ask = await bot.emu.wait_for(AUTHOR, "第 1/5 步")
+    assert "老旧小区加装电梯" in ask.text  # the current text is shown when editing
+    await user.send_text("老旧小区加装电梯的协调机制")
+    fresh = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
+    assert "协调机制" in fresh.text
+
+    await user.tap(old, "✅ 确认提交")
+    await bot.emu.wait_for(AUTHOR, "这个预览已过期")
+    assert (await _report(bot, report_id)).status is ReportStatus.draft
+
+    await user.tap(fresh, "✅ 确认提交")
+    await bot.emu.wait_for(AUTHOR, "提交成功")
+    await user.send_callback(fresh.message_id, f"rep:es:{report_id}:title")
+    await bot.emu.wait_for(AUTHOR, "正在审核或已办理，不能再修改")
+    assert (await _report(bot, report_id)).title == "老旧小区加装电梯的协调机制"
+
+
+async def test_unbound_user_cannot_submit(bot: Harness) -> None:
+    stranger = bot.emu.user(3999)
+    await stranger.send_text(SUBMIT)
+    await bot.emu.wait_for(3999, "还没有绑定委员身份")
+    await stranger.send_text("这里有一个很长的社情民意想反映一下")
+    await bot.emu.wait_for(3999, "请先完成委员身份绑定")
+    await stranger.send_callback(1, "rep:ok:1:1")
+    await _alert(bot, "还没有绑定委员身份")
+    assert await _count_reports(bot) == 0
+
+
+async def test_my_reports_pages_history_and_feedback(bot: Harness) -> None:
+    member_id = await _member(bot)
+    staff_id = await bot.add_member("审核员", "+8615000150000", role=Role.staff)
+    ids = []
+    for n in range(7):
+        bot.clock.advance(minutes=1)
+        ids.append(await _submitted(bot, member_id, f"第{n + 1}篇社情民意"))
+    async with bot.db.transaction() as session:
+        await reports.review(
+            session,
+            Actor(staff_id),
+            ids[6],
+            reports.ReviewAction.adopt,
+            note="已转交市住建局",
+            now=bot.clock.now + timedelta(hours=1),
+        )
+    user = bot.emu.user(AUTHOR)
+    await user.send_text(MINE)
+    first = await bot.emu.wait_for(AUTHOR, "我的社情民意（共 7 篇）")
+    assert "第 1/2 页" in first.text and "第7篇社情民意" in first.text
+    assert "第1篇社情民意" not in first.text
+    at = _index(bot, first)
+    await user.tap(first, "下一页 ›")
+    await bot.emu.wait_for(
+        AUTHOR, lambda m: "第 2/2 页" in (m.text or "") and "第1篇" in (m.text or ""), after=at
+    )
+    await user.tap(first, "‹ 上一页")
+    await bot.emu.wait_for(AUTHOR, lambda m: "第 1/2 页" in (m.text or ""), after=at)
+    await user.send_callback(first.message_id, f"rep:op:{ids[6]}")
+    detail = await bot.emu.wait_for(AUTHOR, "办理记录")
+    for text in ("第7篇社情民意", "SQ-2026-000007", "已采用", "已转交市住建局", "建立协商机制"):
+        assert text in detail.text, text
+
+
+async def test_member_cannot_open_another_members_report_by_forged_callback(bot: Harness) -> None:
+    author_id = await _member(bot)
+    await _member(bot, OTHER, "陈静")
+    report_id = await _submitted(bot, author_id, "仅作者可见的标题")
+    other = bot.emu.user(OTHER)
+    await other.send_text(MINE)
+    listing = await bot.emu.wait_for(OTHER, "还没有提交过社情民意")
+    for forged in (f"rep:op:{report_id}", f"rep:rev:{report_id}", f"rep:ok:{report_id}:1"):
+        await other.send_callback(listing.message_id, forged)
+        await _alert(bot, "这个按钮已失效")
+    assert not any("仅作者可见的标题" in (m.text or "") for m in bot.emu.messages_to(OTHER))
+    assert (await _report(bot, report_id)).status is ReportStatus.submitted
+
+
+# -- staff side ----------------------------------------------------------------------------------
+
+
+async def test_each_review_action_notifies_the_author(bot: Harness) -> None:
+    author_id = await _member(bot)
+    first = await _submitted(bot, author_id, "老旧小区加装电梯")
+    bot.clock.advance(minutes=5)
+    await _submitted(bot, author_id, "背街小巷路灯不亮")
+    staff = await _staff(bot)
+
+    await staff.send_text(REVIEW)
+    home = await bot.emu.wait_for(STAFF, "待审核 2 篇")
+    await staff.tap(home, "▶️ 下一篇待审核")
+    card = await bot.emu.wait_for(STAFF, _has_button("✅ 采用"))  # type: ignore[arg-type]
+    assert "老旧小区加装电梯" in card.text and "林文华" in card.text
+    await staff.tap(card, "✅ 采用")
+    await bot.emu.wait_for(STAFF, "如需给作者留言")
+    await staff.send_text("写得很好，已转住建局")
+    await bot.emu.wait_for(STAFF, "已通知作者")
+    adopted = await bot.emu.wait_for(AUTHOR, "状态更新为：已采用")
+    assert "写得很好，已转住建局" in adopted.text and "SQ-2026-000001" in adopted.text
+
+    await staff.send_command("reports", "SQ-2026-000001")
+    card = await bot.emu.wait_for(STAFF, _has_button("📤 报送"))  # type: ignore[arg-type]
+    assert "✅ 采用" not in card.buttons()
+    await staff.tap(card, "📤 报送")
+    ask = await bot.emu.wait_for(STAFF, "如需给作者留言")
+    await staff.tap(ask, "不留言")
+    await bot.emu.wait_for(AUTHOR, "状态更新为：已报送")
+
+    await staff.tap(card, "📝 领导批示")
+    await bot.emu.wait_for(STAFF, "请输入批示领导")
+    await staff.send_text("王副市长")
+    await bot.emu.wait_for(STAFF, "请输入批示内容")
+    await staff.send_text("请住建局研究办理")
+    instructed = await bot.emu.wait_for(AUTHOR, "获得领导批示")
+    assert "批示人：王副市长" in instructed.text and "请住建局研究办理" in instructed.text
+
+    await staff.tap(card, "⭐ 评为优秀")
+    await bot.emu.wait_for(AUTHOR, "被评为优秀社情民意信息")
+
+    await staff.send_command("reports", "SQ-2026-000002")
+    second = await bot.emu.wait_for(
+        STAFF, lambda m: "背街小巷" in (m.text or "") and bool(m.buttons())
+    )
+    await staff.tap(second, "↩️ 退回")
+    await bot.emu.wait_for(STAFF, "请输入退回理由")
+    await staff.send_text("   ")
+    await bot.emu.wait_for(STAFF, "退回必须写明理由")
+    await staff.send_text("请补充具体路段")
+    returned = await bot.emu.wait_for(AUTHOR, "已退回")
+    assert "退回理由：请补充具体路段" in returned.text
+
+    async with bot.db.transaction() as session:
+        audits = list(await session.scalars(select(AuditLog.action).order_by(AuditLog.id)))
+        queued = await session.scalar(select(func.count(OutboxMessage.id)))
+    assert audits == [
+        "report.adopt",
+        "report.forward",
+        "report.instruct",
+        "report.excellent",
+        "report.return",
+    ]
+    assert queued == 5
+    assert (await _report(bot, first)).status is ReportStatus.instructed
+
+    # The author opens the notice's button and can revise the returned report.
+    await _author_revises(bot)
+
+
+async def _author_revises(bot: Harness) -> None:
+    user = bot.emu.user(AUTHOR)
+    returned = [m for m in bot.emu.messages_to(AUTHOR) if "已退回" in (m.text or "")][-1]
+    await user.tap(returned, "查看详情")
+    detail = await bot.emu.wait_for(AUTHOR, "请补充具体路段")
+    await user.tap(detail, "✏️ 修改后重新提交")
+    preview = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
+    await user.tap(preview, "✏️ 修改")
+    sections = await bot.emu.wait_for(AUTHOR, "要修改哪一部分")
+    await user.tap(sections, "基本情况")
+    await bot.emu.wait_for(AUTHOR, "第 3/5 步")
+    await user.send_text("涉及五一路、八一七路。")
+    again = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
+    await user.tap(again, "✅ 确认提交")
+    done = await bot.emu.wait_for(AUTHOR, "已重新提交")
+    assert "SQ-2026-000002" in done.text
+
+
+async def test_members_cannot_review(bot: Harness) -> None:
+    author_id = await _member(bot)
+    report_id = await _submitted(bot, author_id)
+    user = bot.emu.user(AUTHOR)
+    await user.send_command("reports", "SQ-2026-000001")
+    await bot.emu.wait_for(AUTHOR, "仅限机关工作人员")
+    await user.send_callback(1, f"rrv:a:{report_id}:adopt")
+    await _alert(bot, "仅限机关工作人员")
+    assert (await _report(bot, report_id)).status is ReportStatus.submitted
+
+
+async def test_staff_search_and_exports(bot: Harness) -> None:
+    author_id = await _member(bot)
+    other_id = await _member(bot, OTHER, "陈静")
+    a = await _submitted(bot, author_id, "老旧小区加装电梯")
+    bot.clock.advance(days=2)
+    await _submitted(bot, other_id, "背街小巷路灯不亮")
+    staff = await _staff(bot)
+    async with bot.db.transaction() as session:
+        await reports.review(
+            session,
+            Actor(None),
+            a,
+            reports.ReviewAction.instruct,
+            note="请研究",
+            instructed_by="王副市长",
+            now=bot.clock.now,
+        )
+
+    await staff.send_command("reports", "status=已批示")
+    results = await bot.emu.wait_for(STAFF, "找到 1 篇")
+    assert "老旧小区加装电梯" in results.text and "背街小巷" not in results.text
+    await staff.send_command("reports", "状态=外星")
+    await bot.emu.wait_for(STAFF, "没有“外星”这个状态")
+    await staff.send_command("reports", "委员=陈静 从=2026-11-26")
+    by_member = await bot.emu.wait_for(STAFF, "找到 1 篇")
+    assert "背街小巷路灯不亮" in by_member.text
+
+    await staff.send_command("reports", "类别=民生保障")
+    everything = await bot.emu.wait_for(STAFF, "找到 2 篇")
+    await staff.tap(everything, "📊 导出 Excel")
+    sheet_msg = await bot.emu.wait_for(STAFF, lambda m: (m.file_name or "").endswith(".xlsx"))
+    assert sheet_msg.data is not None
+    book = load_workbook(io.BytesIO(sheet_msg.data))
+    rows = list(book["社情民意"].iter_rows(values_only=True))
+    assert rows[0][0] == "回执编号" and len(rows) == 3
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["回执编号"] == "SQ-2026-000001" and first["状态"] == "已批示"
+    assert "领导批示" in str(first["办理记录"]) and "王副市长" in str(first["办理记录"])
+    history = list(book["办理记录"].iter_rows(values_only=True))
+    assert len(history) == 4  # header, two submissions, one instruction
+
+    await staff.tap(everything, "📄 导出 Word 汇编")
+    doc_msg = await bot.emu.wait_for(STAFF, lambda m: (m.file_name or "").endswith(".docx"))
+    assert doc_msg.data is not None
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(doc_msg.data)).paragraphs)
+    for expected in ("老旧小区加装电梯", "一、基本情况", "三、意见建议", "建立协商机制", "陈静"):
+        assert expected in text, expected
