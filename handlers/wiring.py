@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
-from telegram.ext import Application, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.i18n import Texts
@@ -98,6 +98,12 @@ class Wiring:
                 )
             )
         app.add_handler(MessageHandler(private & ~filters.COMMAND & ~filters.CONTACT, self.route))
+        app.add_handler(CallbackQueryHandler(self.unknown_button))
+
+    async def unknown_button(self, update: Update, ctx: BotContext) -> None:
+        """A button no feature claims (stale or forged): stop its spinner and say so."""
+        if update.callback_query is not None:
+            await update.callback_query.answer(ctx.t("common.stale_button"), show_alert=True)
 
     async def route(self, update: Update, ctx: BotContext) -> None:
         """A message that is no button or command: the open dialog's answer, or a free message."""
