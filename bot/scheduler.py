@@ -38,7 +38,13 @@ async def _cancel_stale(session: AsyncSession, now: datetime, policy: ReminderPo
 
 
 # In order: withdraw what no longer applies before adding what is due.
-DUE_TASKS: list[DueTask] = [_cancel_stale, reminders.activity_reminders]
+DUE_TASKS: list[DueTask] = [
+    _cancel_stale,
+    reminders.activity_reminders,
+    reminders.deadline_reminders,
+    reminders.weekly_schedule,
+    reminders.staff_digest,
+]
 
 
 def policy_from(settings: Settings) -> ReminderPolicy:
@@ -50,6 +56,7 @@ def policy_from(settings: Settings) -> ReminderPolicy:
         ),
         day_before_at=parse_hhmm(settings.reminder_day_before_at),
         before_start=timedelta(minutes=settings.reminder_before_start_minutes),
+        deadline_before=timedelta(hours=settings.reminder_deadline_hours_before),
         weekly_weekday=settings.weekly_schedule_weekday,
         weekly_at=parse_hhmm(settings.weekly_schedule_at),
         digest_at=parse_hhmm(settings.staff_digest_at),

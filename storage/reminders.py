@@ -8,18 +8,20 @@ and `cancel_stale` withdraws the pending ones that no longer fit.
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
-from storage.models import DeliveryStatus, Member, OutboxMessage, Priority
+from storage.models import DeliveryStatus, Member, OutboxMessage, Priority, Role
 from storage.models.activities import Activity, ActivitySignup, ActivityStatus, SignupStatus
-from storage.timing import QuietHours, at_local
+from storage.timing import QuietHours, at_local, latest_daily_slot, latest_weekly_slot
 
 ACTIVITY_REMINDER = "activity_reminder"
 LIVE_ACTIVITY = (ActivityStatus.published, ActivityStatus.postponed)
@@ -33,6 +35,7 @@ class ReminderPolicy:
     quiet: QuietHours
     day_before_at: time = time(17, 0)
     before_start: timedelta = timedelta(hours=2)
+    deadline_before: timedelta = timedelta(hours=24)
     weekly_weekday: int = 0
     weekly_at: time = time(8, 0)
     digest_at: time = time(8, 30)
@@ -42,6 +45,13 @@ class ReminderPolicy:
 
 def local_text(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def member_invited(activity_id: int) -> ColumnElement[bool]:
+    """The invitation rule of storage.activities (imported late: activities imports us)."""
+    from storage.activities import _member_invited
+
+    return _member_invited(activity_id)
 
 
 def _activity_params(activity: Activity, tz: ZoneInfo) -> dict[str, Any]:
@@ -112,7 +122,7 @@ async def activity_reminders(session: AsyncSession, now: datetime, policy: Remin
                 kind="reminder",
                 template=f"reminders.activity_{kind}",
                 params=_activity_params(activity, policy.tz),
-                buttons=[[outbox.button("reminders.open_activity", f"act:open:{activity.id}")]],
+                buttons=[[outbox.button("reminders.open_activity", f"act:v:{activity.id}")]],
                 priority=Priority.personal,
                 source_type=ACTIVITY_REMINDER,
                 source_id=activity.id,
@@ -167,3 +177,294 @@ async def cancel_stale(session: AsyncSession, activity_id: int | None = None) ->
             .values(status=DeliveryStatus.cancelled, last_error="reminder no longer applies")
         )
     return len(stale)
+
+
+DEADLINE_REMINDER = "deadline_reminder"
+REPLIED = (
+    SignupStatus.signed_up,
+    SignupStatus.waiting,
+    SignupStatus.leave,
+    SignupStatus.checked_in,
+)
+
+
+async def deadline_reminders(session: AsyncSession, now: datetime, policy: ReminderPolicy) -> int:
+    """Before a sign-up deadline: invited members who have not replied, when a reply is required."""
+    activities_due = list(
+        await session.scalars(
+            select(Activity).where(
+                Activity.status.in_(LIVE_ACTIVITY),
+                Activity.reply_required,
+                Activity.signup_deadline > now,
+                Activity.signup_deadline <= now + policy.deadline_before,
+            )
+        )
+    )
+    enqueued = 0
+    for activity in activities_due:
+        deadline = activity.signup_deadline
+        assert deadline is not None
+        replied = select(ActivitySignup.member_id).where(
+            ActivitySignup.activity_id == activity.id, ActivitySignup.status.in_(REPLIED)
+        )
+        silent = (
+            await session.execute(
+                select(Member.id, Member.chat_id).where(
+                    Member.active,
+                    Member.chat_id.is_not(None),
+                    member_invited(activity.id),
+                    Member.id.not_in(replied),
+                )
+            )
+        ).all()
+        stamp = int(deadline.timestamp())
+        keys = {
+            f"rem:deadline:{activity.id}:{member_id}:{stamp}": (member_id, chat_id)
+            for member_id, chat_id in silent
+        }
+        existing = set(
+            await session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(keys)))
+            )
+        )
+        send_at = policy.quiet.release(now)
+        if send_at >= deadline:
+            continue
+        params = {
+            **_activity_params(activity, policy.tz),
+            "deadline": local_text(deadline, policy.tz),
+        }
+        for key, (member_id, chat_id) in keys.items():
+            if key in existing or chat_id is None:
+                continue
+            await outbox.enqueue(
+                session,
+                chat_id=chat_id,
+                member_id=member_id,
+                kind="reminder",
+                template="reminders.deadline",
+                params=params,
+                buttons=[
+                    [
+                        outbox.button("reminders.sign_up", f"act:j:{activity.id}"),
+                        outbox.button("reminders.ask_leave", f"act:l:{activity.id}"),
+                    ],
+                    [outbox.button("reminders.open_activity", f"act:v:{activity.id}")],
+                ],
+                priority=Priority.normal,
+                source_type=DEADLINE_REMINDER,
+                source_id=activity.id,
+                dedupe_key=key,
+                not_before=send_at,
+            )
+            enqueued += 1
+    return enqueued
+
+
+WEEKLY_SCHEDULE = "weekly_schedule"
+STAFF_DIGEST = "staff_digest"
+# A weekly schedule that could not go out on Monday morning is still worth sending until then;
+# a daily digest only on its own day.
+WEEKLY_USEFUL_FOR = timedelta(days=2)
+DIGEST_USEFUL_FOR = timedelta(hours=10)
+
+
+def _schedule_line(activity: Activity, tz: ZoneInfo, mark: str) -> str:
+    assert activity.starts_at is not None
+    when = activity.starts_at.astimezone(tz).strftime("%m-%d %H:%M")
+    place = f" @ {activity.place}" if activity.place else ""
+    return f"{mark} {when} {activity.title}{place}"
+
+
+async def weekly_schedule(session: AsyncSession, now: datetime, policy: ReminderPolicy) -> int:
+    """周安排: each member gets the week's activities that concern them; staff get all of it."""
+    slot = latest_weekly_slot(now, policy.weekly_weekday, policy.weekly_at, policy.tz)
+    if now >= slot + WEEKLY_USEFUL_FOR:
+        return 0
+    week = list(
+        await session.scalars(
+            select(Activity)
+            .where(
+                Activity.status.in_(LIVE_ACTIVITY),
+                Activity.starts_at >= slot,
+                Activity.starts_at < slot + timedelta(days=7),
+            )
+            .order_by(Activity.starts_at, Activity.id)
+        )
+    )
+    stamp = slot.astimezone(policy.tz).strftime("%Y-%m-%d")
+    done = set(
+        await session.scalars(
+            select(OutboxMessage.member_id).where(
+                OutboxMessage.source_type == WEEKLY_SCHEDULE,
+                OutboxMessage.dedupe_key.like(f"weekly:{stamp}:%"),
+            )
+        )
+    )
+    recipients = (
+        await session.execute(
+            select(Member.id, Member.chat_id, Member.role).where(
+                Member.active, Member.chat_id.is_not(None)
+            )
+        )
+    ).all()
+    signed: dict[int, set[int]] = {}
+    invited: dict[int, set[int]] = {}
+    for activity in week:
+        for (member_id,) in await session.execute(
+            select(ActivitySignup.member_id).where(
+                ActivitySignup.activity_id == activity.id,
+                ActivitySignup.status.in_((SignupStatus.signed_up, SignupStatus.waiting)),
+            )
+        ):
+            signed.setdefault(member_id, set()).add(activity.id)
+        for (member_id,) in await session.execute(
+            select(Member.id).where(Member.active, member_invited(activity.id))
+        ):
+            invited.setdefault(member_id, set()).add(activity.id)
+    week_start = slot.astimezone(policy.tz).strftime("%m-%d")
+    enqueued = 0
+    for member_id, chat_id, role in recipients:
+        if member_id in done or chat_id is None:
+            continue
+        if role.is_staff:
+            lines = [_schedule_line(a, policy.tz, "•") for a in week]
+            template = "reminders.weekly_staff"
+        else:
+            mine = signed.get(member_id, set()) | invited.get(member_id, set())
+            lines = [
+                _schedule_line(a, policy.tz, "✅" if a.id in signed.get(member_id, set()) else "✉️")
+                for a in week
+                if a.id in mine
+            ]
+            template = "reminders.weekly_member"
+        if not lines:
+            continue  # nothing this week concerns them: no message
+        await outbox.enqueue(
+            session,
+            chat_id=chat_id,
+            member_id=member_id,
+            kind="schedule",
+            template=template,
+            params={"week": week_start, "lines": "\n".join(lines), "count": len(lines)},
+            priority=Priority.normal,
+            source_type=WEEKLY_SCHEDULE,
+            dedupe_key=f"weekly:{stamp}:{member_id}",
+            not_before=policy.quiet.release(now),
+        )
+        enqueued += 1
+    return enqueued
+
+
+async def staff_digest(session: AsyncSession, now: datetime, policy: ReminderPolicy) -> int:
+    """The daily digest for staff: reports waiting for review, tomorrow's activities."""
+    from storage.models.reports import Report, ReportStatus  # the reports feature's table
+
+    slot = latest_daily_slot(now, policy.digest_at, policy.tz)
+    if now >= slot + DIGEST_USEFUL_FOR:
+        return 0
+    stamp = slot.astimezone(policy.tz).strftime("%Y-%m-%d")
+    staff = (
+        await session.execute(
+            select(Member.id, Member.chat_id).where(
+                Member.active, Member.chat_id.is_not(None), Member.role != Role.member
+            )
+        )
+    ).all()
+    keys = {f"digest:{stamp}:{member_id}": (member_id, chat_id) for member_id, chat_id in staff}
+    existing = set(
+        await session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(keys)))
+        )
+    )
+    if not keys.keys() - existing:
+        return 0
+    waiting = await session.scalar(
+        select(func.count()).select_from(Report).where(Report.status == ReportStatus.submitted)
+    )
+    tomorrow = at_local(now + timedelta(days=1), time(0, 0), policy.tz)
+    upcoming = list(
+        await session.scalars(
+            select(Activity)
+            .where(
+                Activity.status.in_(LIVE_ACTIVITY),
+                Activity.starts_at >= tomorrow,
+                Activity.starts_at < tomorrow + timedelta(days=1),
+            )
+            .order_by(Activity.starts_at)
+        )
+    )
+    lines = []
+    for activity in upcoming:
+        counts: dict[SignupStatus, int] = {
+            status: n
+            for status, n in await session.execute(
+                select(ActivitySignup.status, func.count())
+                .where(ActivitySignup.activity_id == activity.id)
+                .group_by(ActivitySignup.status)
+            )
+        }
+        taken = counts.get(SignupStatus.signed_up, 0) + counts.get(SignupStatus.checked_in, 0)
+        capacity = "∞" if activity.capacity is None else str(activity.capacity)
+        lines.append(
+            f"{_schedule_line(activity, policy.tz, '•')}  {taken}/{capacity}"
+            f" (+{counts.get(SignupStatus.waiting, 0)}, -{counts.get(SignupStatus.leave, 0)})"
+        )
+    params = {
+        "date": stamp,
+        "reports_waiting": waiting or 0,
+        "activities": "\n".join(lines) if lines else "—",
+        "notices": await _low_ack_lines(session, now),
+    }
+    enqueued = 0
+    for key, (member_id, chat_id) in keys.items():
+        if key in existing or chat_id is None:
+            continue
+        await outbox.enqueue(
+            session,
+            chat_id=chat_id,
+            member_id=member_id,
+            kind="digest",
+            template="reminders.staff_digest",
+            params=params,
+            priority=Priority.normal,
+            source_type=STAFF_DIGEST,
+            dedupe_key=key,
+            not_before=policy.quiet.release(now),
+        )
+        enqueued += 1
+    return enqueued
+
+
+LOW_ACK_RATIO = 0.8
+
+
+async def _low_ack_lines(session: AsyncSession, now: datetime) -> str:
+    """Notices of the last week asking for acknowledgement, below 80% acknowledged."""
+    from storage.models.notices import AckMode, Notice, NoticeRecipient  # the notices feature
+
+    rows = (
+        await session.execute(
+            select(
+                Notice.id,
+                Notice.body,
+                func.count(NoticeRecipient.id),
+                func.count(NoticeRecipient.acked_at),
+            )
+            .join(NoticeRecipient, NoticeRecipient.notice_id == Notice.id)
+            .where(Notice.ack_mode != AckMode.none, Notice.queued_at >= now - timedelta(days=7))
+            .group_by(Notice.id, Notice.body)
+            .order_by(Notice.id)
+        )
+    ).all()
+    lines = [
+        f"• #{notice_id} {_plain(body)[:30]}  {acked}/{total}"
+        for notice_id, body, total, acked in rows
+        if total and acked / total < LOW_ACK_RATIO
+    ]
+    return "\n".join(lines) if lines else "—"
+
+
+def _plain(html_text: str) -> str:
+    """Notice bodies are Telegram HTML; the digest quotes their start as plain text."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text)).replace("\n", " ").strip()

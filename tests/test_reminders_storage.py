@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from storage import reminders
 from storage.db import Database
-from storage.models import DeliveryStatus, Member, OutboxMessage
+from storage.models import DeliveryStatus, Member, OutboxMessage, Role
 from storage.models.activities import (
     Activity,
     ActivitySignup,
@@ -151,3 +151,116 @@ async def test_cancelled_activity_and_cancelled_signup_get_no_reminder(db: Datab
         activity.status = ActivityStatus.cancelled
     await _scan(db, local(SHANGHAI, 2026, 12, 4, 17, 1))
     assert await _scan(db, local(SHANGHAI, 2026, 12, 5, 12, 30)) == 0
+
+
+async def _invite_setup(db: Database, starts_at: datetime, deadline: datetime) -> dict[str, int]:
+    """Sector 经济界 is invited; 甲 signed up, 乙 asked for leave, 丙 silent, 丁 other sector."""
+    from storage.models import Sector
+    from storage.models.activities import ActivityTarget, TargetKind
+
+    ids: dict[str, int] = {}
+    async with db.transaction() as s:
+        economy, farming = Sector(name="经济界"), Sector(name="农业界")
+        s.add_all([economy, farming])
+        await s.flush()
+        activity = Activity(
+            type=ActivityType.meeting,
+            status=ActivityStatus.published,
+            title="专题协商会",
+            place="三楼会议室",
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=2),
+            signup_deadline=deadline,
+            reply_required=True,
+        )
+        s.add(activity)
+        await s.flush()
+        ids["activity"] = activity.id
+        s.add(ActivityTarget(activity_id=activity.id, kind=TargetKind.sector, ref_id=economy.id))
+        for i, name in enumerate("甲乙丙丁"):
+            sector = farming if name == "丁" else economy
+            member = Member(name=name, chat_id=200 + i, sector_id=sector.id)
+            s.add(member)
+            await s.flush()
+            ids[name] = member.id
+        s.add(
+            ActivitySignup(
+                activity_id=activity.id,
+                member_id=ids["甲"],
+                status=SignupStatus.signed_up,
+                position=1,
+            )
+        )
+        s.add(
+            ActivitySignup(
+                activity_id=activity.id, member_id=ids["乙"], status=SignupStatus.leave, position=2
+            )
+        )
+        staff = Member(name="工作人员", chat_id=299, role=Role.staff)
+        s.add(staff)
+        await s.flush()
+        ids["staff"] = staff.id
+    return ids
+
+
+async def test_deadline_reminder_reaches_only_the_silent_invited(db: Database) -> None:
+    start = local(SHANGHAI, 2026, 12, 10, 9, 0)
+    deadline = local(SHANGHAI, 2026, 12, 8, 18, 0)
+    ids = await _invite_setup(db, start, deadline)
+    async with db.transaction() as s:
+        assert (
+            await reminders.deadline_reminders(s, local(SHANGHAI, 2026, 12, 7, 17, 59), policy())
+            == 0
+        )
+    async with db.transaction() as s:
+        assert (
+            await reminders.deadline_reminders(s, local(SHANGHAI, 2026, 12, 7, 18, 0), policy())
+            == 1
+        )
+    async with db.transaction() as s:
+        assert (
+            await reminders.deadline_reminders(s, local(SHANGHAI, 2026, 12, 7, 18, 5), policy())
+            == 0
+        )
+    rows = await _queued(db)
+    assert [r.member_id for r in rows] == [ids["丙"]]
+    assert rows[0].params["deadline"] == "2026-12-08 18:00"
+
+
+async def test_weekly_schedule_gives_each_member_their_part_and_staff_all(db: Database) -> None:
+    start = local(SHANGHAI, 2026, 12, 2, 9, 0)  # Wednesday
+    ids = await _invite_setup(db, start, local(SHANGHAI, 2026, 12, 1, 18, 0))
+    other = await _setup(db, local(SHANGHAI, 2026, 12, 3, 15, 0), members=1)  # 委员0 signed up
+    monday = local(SHANGHAI, 2026, 11, 30, 8, 0)
+    async with db.transaction() as s:
+        assert await reminders.weekly_schedule(s, monday - timedelta(minutes=1), policy()) == 0
+    async with db.transaction() as s:
+        sent = await reminders.weekly_schedule(s, monday, policy())
+    async with db.transaction() as s:
+        assert await reminders.weekly_schedule(s, monday + timedelta(hours=3), policy()) == 0
+    by_member = {r.member_id: r for r in await _queued(db)}
+    assert sent == len(by_member) == 5  # 甲 乙 丙 (invited), 委员0 (signed up), staff; not 丁
+    assert ids["丁"] not in by_member
+    assert "✅" in by_member[ids["甲"]].params["lines"]
+    assert "专题协商会" in by_member[ids["丙"]].params["lines"]
+    assert "走进政协" not in by_member[ids["丙"]].params["lines"]
+    staff = by_member[ids["staff"]]
+    assert staff.template == "reminders.weekly_staff" and staff.params["count"] == 2
+    assert other
+
+
+async def test_staff_digest_once_a_day_with_tomorrows_numbers(db: Database) -> None:
+    start = local(SHANGHAI, 2026, 12, 2, 9, 0)
+    ids = await _invite_setup(db, start, local(SHANGHAI, 2026, 12, 1, 18, 0))
+    morning = local(SHANGHAI, 2026, 12, 1, 8, 30)
+    async with db.transaction() as s:
+        assert await reminders.staff_digest(s, morning, policy()) == 1
+    async with db.transaction() as s:
+        assert await reminders.staff_digest(s, morning + timedelta(hours=1), policy()) == 0
+    digest = (await _queued(db))[0]
+    assert digest.member_id == ids["staff"]
+    assert (
+        "专题协商会" in digest.params["activities"]
+        and "1/∞ (+0, -1)" in digest.params["activities"]
+    )
+    assert digest.params["reports_waiting"] == 0
