@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     quiet_hours_end: str = "07:30"
     reminder_day_before_at: str = "17:00"
     reminder_before_start_minutes: int = Field(default=120, ge=5)
+    reminder_deadline_hours_before: int = Field(default=24, ge=1)
     weekly_schedule_weekday: int = Field(default=0, ge=0, le=6)  # 0 = Monday
     weekly_schedule_at: str = "08:00"
     staff_digest_at: str = "08:30"
