@@ -11,7 +11,7 @@ from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
-from bot import delivery, scheduler
+from bot import delivery, notice_progress, scheduler
 from bot.context import BotContext
 from bot.i18n import Texts
 from bot.ratelimit import RetryingRateLimiter
@@ -38,7 +38,11 @@ class Service(Protocol):
 
 ServiceFactory = Callable[[Runtime], Service]
 # Features add factories here (delivery worker, scheduler); started after the database is ready.
-SERVICE_FACTORIES: list[ServiceFactory] = [delivery.create, scheduler.create]
+SERVICE_FACTORIES: list[ServiceFactory] = [
+    delivery.create,
+    scheduler.create,
+    notice_progress.create,
+]
 
 
 def build_application(

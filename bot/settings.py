@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # may go without its worker's heartbeat before another worker takes it over (crash recovery).
     delivery_rate_margin: float = Field(default=0.95, gt=0, le=1)
     delivery_lease_seconds: int = Field(default=60, ge=5)
+    # Notices: how often the sender's progress message may be edited (seconds).
+    notice_progress_seconds: float = Field(default=3.0, gt=0)
     # Opinion reports: the category keys offered (a key with a text in reports.toml is shown
     # translated, any other key as typed), length limits per answer, and attachments.
     report_categories: list[str] = Field(

@@ -9,10 +9,19 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from bot.i18n import Texts
-from handlers import errors, identity, language, reports, reports_review, staff_admin, start
+from handlers import (
+    errors,
+    identity,
+    language,
+    notices,
+    reports,
+    reports_review,
+    staff_admin,
+    start,
+)
 from handlers.wiring import Wiring
 
-FEATURES = [start, language, staff_admin, reports, reports_review]
+FEATURES = [start, language, staff_admin, reports, reports_review, notices]
 
 
 def register_all(app: Application, texts: Texts) -> Wiring:  # type: ignore[type-arg]

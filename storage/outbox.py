@@ -265,11 +265,15 @@ async def record(session: AsyncSession, outcomes: Sequence[Outcome], *, worker: 
             values.update(
                 status=DeliveryStatus(outcome.result.value), last_error=(outcome.error or "")[:500]
             )
+        # A row cancelled while its send was already on the wire still records that it went.
+        allowed = [DeliveryStatus.sending]
+        if outcome.result is Result.sent:
+            allowed.append(DeliveryStatus.cancelled)
         result = await session.execute(
             update(OutboxMessage)
             .where(
                 OutboxMessage.id == outcome.id,
-                OutboxMessage.status == DeliveryStatus.sending,
+                OutboxMessage.status.in_(allowed),
                 OutboxMessage.claimed_by == worker,
             )
             .values(**values)

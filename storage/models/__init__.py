@@ -25,6 +25,7 @@ from storage.models.members import (
     Sector,
     member_committee,
 )
+from storage.models.notices import AckMode, AudienceKind, Notice, NoticeRecipient, NoticeStatus
 from storage.models.outbox import DeliveryStatus, OutboxMessage, Priority
 from storage.models.reports import (
     Report,
@@ -37,11 +38,13 @@ from storage.models.reports import (
 )
 
 __all__ = [
+    "AckMode",
     "Activity",
     "ActivitySignup",
     "ActivityStatus",
     "ActivityTarget",
     "ActivityType",
+    "AudienceKind",
     "AuditLog",
     "Base",
     "Committee",
@@ -50,6 +53,9 @@ __all__ = [
     "InviteCode",
     "LiaisonPoint",
     "Member",
+    "Notice",
+    "NoticeRecipient",
+    "NoticeStatus",
     "OutboxMessage",
     "Priority",
     "ProcessedUpdate",

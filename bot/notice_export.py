@@ -1,0 +1,68 @@
+"""The xlsx export of one notice: every recipient, delivery and acknowledgement."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from bot.i18n import Texts
+from storage.models import AckMode
+from storage.notices import NoticeView, RecipientLine
+
+COLUMNS = ("name", "phone", "sector", "delivery", "sent_at", "answer", "acked_at", "error")
+WIDTHS = (14, 18, 14, 12, 18, 16, 18, 40)
+
+
+def build_xlsx(
+    texts: Texts,
+    locale: str | None,
+    tz: ZoneInfo,
+    view: NoticeView,
+    lines: Sequence[RecipientLine],
+) -> bytes:
+    """One sheet, one row per recipient, headers in the staff member's language."""
+
+    def local(moment: datetime | None) -> str:
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    def answer(option: int | None) -> str:
+        if option is None:
+            return ""
+        if view.ack_mode is AckMode.options and 0 <= option < len(view.ack_options):
+            return view.ack_options[option]
+        return texts.get(locale, "notices.received_answer")
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = f"notice-{view.id}"
+    sheet.append([texts.get(locale, f"notices.col_{c}") for c in COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for line in lines:
+        delivery = (
+            texts.get(locale, f"notices.delivery_{line.delivery.value}") if line.delivery else ""
+        )
+        sheet.append(
+            [
+                line.name,
+                line.phone or "",  # staff call the unreachable ones
+                line.sector or "",
+                delivery,
+                local(line.sent_at),
+                answer(line.ack_option),
+                local(line.acked_at),
+                line.error or "",
+            ]
+        )
+    for index, width in enumerate(WIDTHS):
+        sheet.column_dimensions[chr(ord("A") + index)].width = width
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
