@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.scoring import ScoringRulesError, load_rules
+
 SUPPORTED_LOCALES = ("zh-CN", "en")
 
 
@@ -88,6 +90,9 @@ class Settings(BaseSettings):
     scan_interval_seconds: int = Field(default=60, ge=5)
     # Parallel update handling (updates of one chat stay in order).
     concurrent_updates: int = Field(default=32, ge=1)
+    # Duty record: a TOML file overriding the shipped scoring rules (storage/scoring_default.toml);
+    # unset = the defaults. Read at start-up: a bad file stops the bot with one line.
+    scoring_rules_file: Path | None = None
 
     @field_validator("bot_token")
     @classmethod
@@ -158,6 +163,17 @@ class Settings(BaseSettings):
         if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return upper
+
+    @field_validator("scoring_rules_file", mode="before")
+    @classmethod
+    def _scoring_rules(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            load_rules(Path(str(value)))
+        except ScoringRulesError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     def token(self) -> str:
         """The bot token; SettingsError when it is not set."""

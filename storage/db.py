@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option marking a read-only snapshot (see Database.snapshot).
+READ_ONLY = "cppcc_read_only"
 
 
 def is_sqlite(url: str) -> bool:
@@ -58,7 +60,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         # Take the write lock at BEGIN: read-then-write transactions (capacity checks,
         # sequence numbers) then serialise instead of failing with "database is locked".
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only snapshot (Database.snapshot) takes no lock: WAL readers never block writers.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -78,6 +84,21 @@ class Database:
         """One unit of work: commits on success, rolls back on any error."""
         async with self.sessionmaker() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read-only unit of work for long reads (exports): one consistent view of the data
+        that never blocks writers (SQLite: a deferred BEGIN instead of BEGIN IMMEDIATE;
+        PostgreSQL: REPEATABLE READ, READ ONLY). Always rolled back."""
+        options: dict[str, Any] = {READ_ONLY: True}
+        if self.dialect == "postgresql":
+            options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        async with self.sessionmaker() as session:
+            await session.connection(execution_options=options)
+            try:
+                yield session
+            finally:
+                await session.rollback()
 
     async def ping(self) -> bool:
         try:
