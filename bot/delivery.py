@@ -53,6 +53,7 @@ FLUSH_SECONDS = 0.25  # how long a result may wait before it is written
 FLUSH_BATCH = 25
 REFRESH_SECONDS = 5.0  # how often claimed rows' leases are extended (and cancellations seen)
 PER_CHAT_QUEUE = 2  # rows of one chat held in memory; the rest wait in the database
+BURST_SECONDS = 0.2
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 600.0
 
@@ -89,8 +90,10 @@ class DeliveryWorker:
         self.private_interval = settings.delivery_per_chat_interval
         self.group_interval = 60.0 / settings.delivery_group_per_minute
         rate = settings.delivery_rate_per_second * settings.delivery_rate_margin
-        # One second's worth of burst at most, matching how Telegram's own bucket refills.
-        self.limiter = AsyncLimiter(max(1.0, rate), 1.0)
+        # A small bucket (200 ms worth): an even pace instead of a full second's burst at the
+        # start, which would meet Telegram's bucket exactly at its edge and draw a 429.
+        period = max(BURST_SECONDS, 1.0 / rate)
+        self.limiter = AsyncLimiter(rate * period, period)
         self.stats = DeliveryStats()
         self.bot = bot
         self._own_bot = bot is None
