@@ -321,10 +321,10 @@ async def _generate(
             await _bulk(session, table, rows)  # type: ignore[arg-type]
     if db.dialect == "postgresql":
         async with db.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.exec_driver_sql("ANALYZE")
     else:
         async with db.transaction() as session:
-            await session.connection()
             await (await session.connection()).exec_driver_sql("ANALYZE")
 
 

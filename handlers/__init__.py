@@ -10,6 +10,7 @@ from telegram.ext import Application
 
 from bot.i18n import Texts
 from handlers import (
+    duty_record,
     errors,
     identity,
     language,
@@ -21,7 +22,7 @@ from handlers import (
 )
 from handlers.wiring import Wiring
 
-FEATURES = [start, language, staff_admin, reports, reports_review, notices]
+FEATURES = [start, language, staff_admin, reports, reports_review, notices, duty_record]
 
 
 def register_all(app: Application, texts: Texts) -> Wiring:  # type: ignore[type-arg]
