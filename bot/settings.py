@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     notice_remind_after_hours: int = Field(default=24, ge=1)
     notice_remind_max: int = Field(default=2, ge=0)
     scan_interval_seconds: int = Field(default=60, ge=5)
+    # Activities: check-in opens this many minutes before the start and closes this many minutes
+    # after it; a shared location counts when it is within this many metres of the venue.
+    activity_checkin_before_minutes: int = Field(default=60, ge=0)
+    activity_checkin_after_minutes: int = Field(default=120, ge=0)
+    activity_checkin_radius_meters: int = Field(default=500, ge=10)
     # Parallel update handling (updates of one chat stay in order).
     concurrent_updates: int = Field(default=32, ge=1)
     # Duty record: a TOML file overriding the shipped scoring rules (storage/scoring_default.toml);

@@ -10,6 +10,8 @@ from telegram.ext import Application
 
 from bot.i18n import Texts
 from handlers import (
+    activities,
+    activities_staff,
     duty_record,
     errors,
     identity,
@@ -22,7 +24,17 @@ from handlers import (
 )
 from handlers.wiring import Wiring
 
-FEATURES = [start, language, staff_admin, reports, reports_review, notices, duty_record]
+FEATURES = [
+    start,
+    language,
+    staff_admin,
+    reports,
+    reports_review,
+    notices,
+    activities,
+    activities_staff,
+    duty_record,
+]
 
 
 def register_all(app: Application, texts: Texts) -> Wiring:  # type: ignore[type-arg]

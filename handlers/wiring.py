@@ -152,7 +152,7 @@ async def open_dialog(
     user = update.effective_user
     assert user is not None
     async with ctx.db.transaction() as session:
-        ctx.dialog = await dialogs.set(session, user.id, flow, step, data)
+        ctx.dialog = await dialogs.set(session, user.id, flow, step, data, now=ctx.now())
     return ctx.dialog
 
 

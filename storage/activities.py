@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, outbox
+from storage import audit, outbox, reminders
 from storage.audit import Actor
 from storage.models import (
     Activity,
@@ -144,12 +144,18 @@ def _no_buttons(_activity_id: int, _kind: NoticeKind) -> Sequence[Sequence[Butto
     return ()
 
 
+def _as_is(text: str) -> str:
+    return text
+
+
 @dataclass(frozen=True)
 class Notify:
-    """How this channel wants notices about activities: its time zone and its buttons."""
+    """How this channel wants notices about activities: its time zone, its buttons, and how
+    typed text is quoted inside its message markup (HTML escaping for Telegram)."""
 
     tz: tzinfo
     buttons: ButtonsFor = _no_buttons
+    quote: Callable[[str], str] = _as_is
 
 
 @dataclass(frozen=True)
@@ -648,9 +654,9 @@ async def _notice(
     if chat_id is None:
         return False
     params: dict[str, Any] = {
-        "title": activity.title,
+        "title": notify.quote(activity.title),
         "when": format_span(activity.starts_at, activity.ends_at, notify.tz),
-        "place": activity.place,
+        "place": notify.quote(activity.place or "—"),
         "type": {"key": f"activities.type_{activity.type.value}"},
     }
     params.update(extra)
@@ -806,6 +812,7 @@ async def cancel(
     signup.status = SignupStatus.cancelled
     signup.cancelled_at = now
     await session.flush()
+    await reminders.cancel_stale(session, activity_id)
     promoted = await _fill_places(session, activity, now=now, notify=notify) if held_place else ()
     return Result(Outcome.cancelled, activity_id, promoted=promoted)
 
@@ -847,6 +854,7 @@ async def leave(
     signup.leave_at = now
     signup.leave_reason = reason or None
     await session.flush()
+    await reminders.cancel_stale(session, activity_id)
     promoted = await _fill_places(session, activity, now=now, notify=notify) if held_place else ()
     return Result(Outcome.left, activity_id, promoted=promoted)
 
@@ -1098,7 +1106,7 @@ async def update_field(
         and activity.ends_at <= now
     ):
         return EditResult(Problem.not_editable)
-    old_text = _field_text(activity, change.field, notify.tz)
+    old_text = field_text(activity, change.field, notify.tz)
     problem, detail = await _apply(session, activity, change, now=now)
     if problem is not None:
         return EditResult(problem, detail)
@@ -1110,8 +1118,10 @@ async def update_field(
         object_id=activity.id,
         field=change.field.value,
         old=old_text,
-        new=_field_text(activity, change.field, notify.tz),
+        new=field_text(activity, change.field, notify.tz),
     )
+    if change.field is Field.starts_at:
+        await reminders.cancel_stale(session, activity.id)  # reminders name the old time
     notified = 0
     promoted: tuple[int, ...] = ()
     if activity.status in OPEN_STATUSES:
@@ -1126,8 +1136,8 @@ async def update_field(
                 change={
                     "key": f"activities.change_{change.field.value}",
                     "params": {
-                        "old": old_text,
-                        "new": _field_text(activity, change.field, notify.tz),
+                        "old": notify.quote(old_text or "—"),
+                        "new": notify.quote(field_text(activity, change.field, notify.tz) or "—"),
                     },
                 },
             )
@@ -1143,7 +1153,7 @@ NOTIFY_FIELDS = (
 )
 
 
-def _field_text(activity: Activity, which: Field, tz: tzinfo) -> str:
+def field_text(activity: Activity, which: Field, tz: tzinfo) -> str:
     if which is Field.title:
         return activity.title
     if which is Field.description:
@@ -1472,6 +1482,8 @@ async def postpone(
     activity.signup_deadline = new_deadline
     activity.status = ActivityStatus.postponed
     activity.postponed_at = now
+    await session.flush()
+    await reminders.cancel_stale(session, activity_id)
     await audit.record(
         session,
         actor,
@@ -1507,6 +1519,8 @@ async def cancel_activity(
     activity.status = ActivityStatus.cancelled
     activity.cancelled_at = now
     activity.cancel_reason = reason or None
+    await session.flush()
+    await reminders.cancel_stale(session, activity_id)
     await audit.record(
         session,
         actor,
@@ -1518,7 +1532,7 @@ async def cancel_activity(
     if was_draft:
         return EditResult(None)
     notified = await _tell_signed_up(
-        session, activity, NoticeKind.cancelled, notify, reason=reason or "—"
+        session, activity, NoticeKind.cancelled, notify, reason=notify.quote(reason or "—")
     )
     return EditResult(None, notified=notified)
 

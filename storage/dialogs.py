@@ -40,10 +40,16 @@ async def set(
     flow: str,
     step: str,
     data: dict[str, Any] | None = None,
+    *,
+    now: datetime | None = None,
 ) -> Dialog:
-    """Open (or move) the user's conversation to flow/step, replacing any other."""
+    """Open (or move) the user's conversation to flow/step, replacing any other.
+
+    now: the app's clock (the same one the timeout check reads), so a test clock moved ahead
+    does not make a dialog opened a moment ago look expired.
+    """
     row = await session.get(DialogState, telegram_user_id)
-    now = utcnow()
+    now = now or utcnow()
     if row is None:
         row = DialogState(telegram_user_id=telegram_user_id, flow=flow, step=step)
         session.add(row)

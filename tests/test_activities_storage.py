@@ -384,7 +384,7 @@ async def test_check_in_by_code_within_the_window_only(db: Database) -> None:
     }
     # A renewed code retires the old one.
     (c,) = await _members(db, 1, name="新")
-    new_code = code
+    new_code: str | None = code
     while new_code == code:
         async with db.transaction() as s:
             new_code = await acts.checkin_code(s, aid, actor=STAFF, renew=True)
@@ -614,7 +614,7 @@ async def test_import_creates_drafts_of_one_batch_or_nothing(db: Database) -> No
                 LiaisonPoint(name="鼓楼联系点", latitude=26.07, longitude=119.29),
             ]
         )
-    good = [
+    good: list[list[object]] = [
         [
             "走进政协",
             "开放日",
@@ -642,7 +642,7 @@ async def test_import_creates_drafts_of_one_batch_or_nothing(db: Database) -> No
             "是",
         ],
     ]
-    bad = [
+    bad: list[list[object]] = [
         *good,
         ["野餐", "", "", "明天", "", "", "", "-3", "", "界别:科幻界", "也许"],
     ]

@@ -1,0 +1,136 @@
+"""Activity spreadsheets for staff: an activity's roster, and the template for batch import."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from storage.activities import Roster, RosterEntry, format_span
+
+ROSTER_COLUMNS = (
+    "no",
+    "name",
+    "phone",
+    "sector",
+    "status",
+    "queue",
+    "signed_up_at",
+    "checked_in_at",
+    "checkin_method",
+    "leave_at",
+    "leave_reason",
+)
+TEMPLATE_COLUMNS = (
+    "类型",
+    "标题",
+    "说明",
+    "开始时间",
+    "结束时间",
+    "地点",
+    "联系点",
+    "人数",
+    "报名截止",
+    "邀请范围",
+    "需回复",
+)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Texts in the staff member's language, resolved by the caller."""
+
+    t: Callable[[str], str]  # a locale key -> its text (no placeholders)
+    tz: ZoneInfo
+
+    def time(self, moment: datetime | None) -> str:
+        return moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _row(number: int, entry: RosterEntry, labels: Labels) -> list[object]:
+    status = entry.status.value if entry.status else "not_replied"
+    method = entry.checkin_method.value if entry.checkin_method else ""
+    return [
+        number,
+        entry.name,
+        entry.phone or "",
+        entry.sector or "",
+        labels.t(f"activities.status_{status}"),
+        entry.queue_position or "",
+        labels.time(entry.signed_up_at),
+        labels.time(entry.checked_in_at),
+        labels.t(f"activities.method_{method}") if method else "",
+        labels.time(entry.leave_at),
+        entry.leave_reason or "",
+    ]
+
+
+def roster_xlsx(roster: Roster, labels: Labels) -> bytes:
+    """Everyone's standing, grouped: signed up (and checked in), waiting in order, leave, not
+    replied, cancelled; a second sheet sums it up."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = labels.t("activities.export_sheet_roster")
+    sheet.append([labels.t(f"activities.export_col_{c}") for c in ROSTER_COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    groups = (
+        roster.signed_up,
+        roster.waiting,
+        roster.leave,
+        roster.not_replied,
+        roster.cancelled,
+    )
+    number = 0
+    for group in groups:
+        for entry in group:
+            number += 1
+            sheet.append(_row(number, entry, labels))
+    widths = (6, 14, 16, 14, 10, 10, 18, 18, 10, 18, 40)
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+
+    summary = book.create_sheet(labels.t("activities.export_sheet_summary"))
+    a = roster.activity
+    for key, value in (
+        ("title", a.title),
+        ("when", format_span(a.starts_at, a.ends_at, labels.tz)),
+        ("place", a.venue),
+        ("capacity", a.capacity if a.capacity is not None else labels.t("activities.unlimited")),
+        ("signed_up", a.signed_up),
+        ("waiting", a.waiting),
+        ("leave", a.leave),
+        ("checked_in", a.checked_in),
+        ("not_replied", len(roster.not_replied)),
+    ):
+        summary.append([labels.t(f"activities.export_sum_{key}"), value])
+    summary.column_dimensions["A"].width = 16
+    summary.column_dimensions["B"].width = 40
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def import_template(example: list[object]) -> bytes:
+    """The batch import spreadsheet: the header row the importer reads, and one example row."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "活动"
+    sheet.append(list(TEMPLATE_COLUMNS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.append(example)
+    for index, width in enumerate((12, 24, 30, 18, 18, 20, 16, 8, 18, 30, 8), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
