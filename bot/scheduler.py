@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime
 from bot.settings import Settings
+from handlers import notices as notice_handlers
 from storage import reminders
 from storage.reminders import ReminderPolicy
 from storage.timing import QuietHours, parse_hhmm
@@ -44,6 +45,7 @@ DUE_TASKS: list[DueTask] = [
     reminders.deadline_reminders,
     reminders.weekly_schedule,
     reminders.staff_digest,
+    reminders.notice_reminders,
 ]
 
 
@@ -62,6 +64,7 @@ def policy_from(settings: Settings) -> ReminderPolicy:
         digest_at=parse_hhmm(settings.staff_digest_at),
         notice_remind_after=timedelta(hours=settings.notice_remind_after_hours),
         notice_remind_max=settings.notice_remind_max,
+        notice_ack_data=notice_handlers.ack_data,
     )
 
 

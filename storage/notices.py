@@ -22,6 +22,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, outbox
+from storage.audit import Actor
 from storage.members import MemberRef
 from storage.models import (
     Activity,
@@ -693,10 +694,19 @@ async def cancel(
 
 
 async def remind(
-    session: AsyncSession, actor: MemberRef, notice_id: int, *, now: datetime, ack_data: AckData
+    session: AsyncSession,
+    actor: MemberRef | None,
+    notice_id: int,
+    *,
+    now: datetime,
+    ack_data: AckData,
+    not_before: datetime | None = None,
 ) -> int | Problem:
-    """Send the notice again, as a reminder, only to members who got it and have not answered."""
-    if not _staff(actor):
+    """Send the notice again, as a reminder, only to members who got it and have not answered.
+
+    actor None is the scheduler's automatic re-remind (storage.reminders); anyone else must be
+    staff. not_before holds the reminders back (quiet hours)."""
+    if actor is not None and not _staff(actor):
         return Problem.forbidden
     notice = await _notice(session, notice_id, lock=True)
     if notice is None:
@@ -735,7 +745,7 @@ async def remind(
             "attachment": None,
             "source_type": REMIND_SOURCE,
             "source_id": notice.id,
-            "not_before": None,
+            "not_before": not_before,
             "status": DeliveryStatus.pending,
             "attempts": 0,
         }
@@ -752,7 +762,7 @@ async def remind(
     notice.reminders += 1
     await audit.record(
         session,
-        actor.actor,
+        actor.actor if actor is not None else Actor(),
         "notice.remind",
         object_type="notice",
         object_id=notice.id,

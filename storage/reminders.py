@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -41,6 +42,9 @@ class ReminderPolicy:
     digest_at: time = time(8, 30)
     notice_remind_after: timedelta = timedelta(hours=24)
     notice_remind_max: int = 2
+    # Callback data of a notice's acknowledgement buttons (notice id, option) → data; the
+    # handlers own the codec, the scheduler passes it in.
+    notice_ack_data: Callable[[int, int], str] | None = None
 
 
 def local_text(moment: datetime, tz: ZoneInfo) -> str:
@@ -468,3 +472,50 @@ async def _low_ack_lines(session: AsyncSession, now: datetime) -> str:
 def _plain(html_text: str) -> str:
     """Notice bodies are Telegram HTML; the digest quotes their start as plain text."""
     return html.unescape(re.sub(r"<[^>]+>", "", html_text)).replace("\n", " ").strip()
+
+
+async def notice_reminders(session: AsyncSession, now: datetime, policy: ReminderPolicy) -> int:
+    """Re-remind the silent recipients of notices asking for acknowledgement, after a delay,
+    at most notice_remind_max times (reminders staff sent by hand count too)."""
+    from storage import notices  # the notices feature (it imports the outbox, as we do)
+    from storage.models.notices import AckMode, Notice, NoticeRecipient, NoticeStatus
+
+    if policy.notice_ack_data is None or policy.notice_remind_max == 0:
+        return 0
+    last_reminded = (
+        select(func.max(NoticeRecipient.reminded_at))
+        .where(NoticeRecipient.notice_id == Notice.id)
+        .scalar_subquery()
+    )
+    due = (
+        Notice.ack_mode != AckMode.none,
+        Notice.status.in_((NoticeStatus.sending, NoticeStatus.done)),
+        Notice.reminders < policy.notice_remind_max,
+        Notice.queued_at <= now - policy.notice_remind_after,
+        func.coalesce(last_reminded, Notice.queued_at) <= now - policy.notice_remind_after,
+    )
+    candidates = list(await session.scalars(select(Notice.id).where(*due)))
+    enqueued = 0
+    for notice_id in candidates:
+        # Lock, then look again: another instance may have just reminded this notice.
+        still_due = await session.scalar(
+            select(Notice.id).where(Notice.id == notice_id, *due).with_for_update(of=Notice)
+        )
+        if still_due is None:
+            continue
+        result = await notices.remind(
+            session,
+            None,
+            notice_id,
+            now=now,
+            ack_data=policy.notice_ack_data,
+            not_before=policy.quiet.release(now),
+        )
+        if isinstance(result, int):
+            enqueued += result
+        else:
+            # Nobody silent (or closed): count it as a round so it is not re-examined forever.
+            await session.execute(
+                update(Notice).where(Notice.id == notice_id).values(reminders=Notice.reminders + 1)
+            )
+    return enqueued

@@ -264,3 +264,58 @@ async def test_staff_digest_once_a_day_with_tomorrows_numbers(db: Database) -> N
         and "1/∞ (+0, -1)" in digest.params["activities"]
     )
     assert digest.params["reports_waiting"] == 0
+
+
+async def test_silent_notice_recipients_are_re_reminded_after_the_delay_at_most_twice(
+    db: Database,
+) -> None:
+    from storage.models.notices import AckMode, Notice, NoticeRecipient, NoticeStatus
+
+    sent_at = local(SHANGHAI, 2026, 12, 1, 10, 0)
+    async with db.transaction() as s:
+        notice = Notice(
+            body="<b>关于召开全体会议的通知</b>",
+            status=NoticeStatus.done,
+            ack_mode=AckMode.received,
+            queued_at=sent_at,
+        )
+        s.add(notice)
+        await s.flush()
+        silent_id = 0
+        for i, acked in enumerate([False, True]):
+            member = Member(name=f"委员{i}", chat_id=300 + i)
+            s.add(member)
+            await s.flush()
+            delivered = OutboxMessage(
+                kind="notice", chat_id=300 + i, member_id=member.id, text="x",
+                status=DeliveryStatus.sent,
+            )  # fmt: skip
+            s.add(delivered)
+            await s.flush()
+            s.add(
+                NoticeRecipient(
+                    notice_id=notice.id, member_id=member.id, outbox_id=delivered.id,
+                    acked_at=sent_at if acked else None, ack_option=0 if acked else None,
+                )
+            )  # fmt: skip
+            if not acked:
+                silent_id = member.id
+    p = ReminderPolicy(
+        tz=SHANGHAI,
+        quiet=QuietHours(time(22, 0), time(7, 30), SHANGHAI),
+        notice_ack_data=lambda notice_id, option: f"ntc:ack:{notice_id}:{option}",
+    )
+
+    async def scan(now: datetime) -> int:
+        async with db.transaction() as s:
+            return await reminders.notice_reminders(s, now, p)
+
+    assert await scan(sent_at + timedelta(hours=23)) == 0
+    assert await scan(sent_at + timedelta(hours=24)) == 1
+    assert await scan(sent_at + timedelta(hours=25)) == 0  # scanned again: nothing more
+    late_evening = local(SHANGHAI, 2026, 12, 3, 23, 0)  # second round falls in quiet hours
+    assert await scan(late_evening) == 1
+    assert await scan(late_evening + timedelta(days=3)) == 0  # at most twice
+    reminders_sent = [r for r in await _queued(db) if r.kind != "notice"]
+    assert [r.member_id for r in reminders_sent] == [silent_id, silent_id]
+    assert reminders_sent[1].not_before == local(SHANGHAI, 2026, 12, 4, 7, 30)
