@@ -302,6 +302,9 @@ async def on_button(update: Update, ctx: BotContext) -> None:
         if a.status is ActivityStatus.cancelled:
             await query.answer(_stale(ctx), show_alert=True)
             return
+        if a.status is ActivityStatus.draft:
+            await _discard(update, ctx, activity_id)
+            return
         await query.answer()
         await open_dialog(update, ctx, CANCEL_FLOW, "reason", {"id": activity_id})
         await say(update, ctx, "activities.ask_cancel_reason", title=escape(a.title or "—"))
@@ -581,6 +584,27 @@ async def _publish(update: Update, ctx: BotContext, activity_id: int, notify_mem
     key = "activities.published_notified" if notify_members else "activities.published_quiet"
     await say(update, ctx, key, notified=result.notified)
     await _card(update, ctx, activity_id, new=True)
+
+
+async def _discard(update: Update, ctx: BotContext, activity_id: int) -> None:
+    """A draft nobody has seen is dropped without asking for a reason."""
+    assert ctx.viewer is not None
+    async with ctx.db.transaction() as session:
+        result = await acts.cancel_activity(
+            session,
+            activity_id,
+            reason="",
+            actor=ctx.viewer.actor,
+            now=ctx.now(),
+            notify=notify(ctx),
+        )
+    if not result.ok:
+        await _problem(update, ctx, result)
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await say(update, ctx, "activities.draft_discarded")
+    await _home(update, ctx, 1)
 
 
 async def postpone_input(update: Update, ctx: BotContext, dialog: Dialog) -> None:

@@ -561,3 +561,39 @@ async def test_batch_import_checks_every_row_then_publishes_all(bot: Harness) ->
     async with bot.db.transaction() as s:
         statuses = set(await s.scalars(select(Activity.status)))
     assert statuses == {ActivityStatus.published}
+
+
+async def test_a_draft_survives_cancel_continues_where_it_stopped_and_can_be_discarded(
+    bot: Harness,
+) -> None:
+    await _people(bot)
+    staff = bot.emu.user(STAFF)
+    await staff.send_text("🗂 活动管理")
+    home = await bot.emu.wait_for(STAFF, "活动管理（共 0 个")
+    await staff.tap(home, "➕ 新建活动")
+    types = await bot.emu.wait_for(STAFF, "请选择活动类型")
+    await staff.tap(types, "专题协商会")
+    await bot.emu.wait_for(STAFF, "请输入活动名称")
+    await staff.send_text("  ")
+    await bot.emu.wait_for(STAFF, "请用文字输入")
+    await staff.send_text("长" * 101)
+    await bot.emu.wait_for(STAFF, "名称太长了")
+    await staff.send_text("营商环境专题协商会")
+    await bot.emu.wait_for(STAFF, "请输入活动说明")
+    await staff.send_command("cancel")
+    await bot.emu.wait_for(STAFF, "已取消当前操作")
+
+    await staff.send_command("activities")
+    listing = await bot.emu.wait_for(STAFF, "活动管理（共 1 个")
+    await staff.tap(listing, next(b for b in listing.buttons() if "营商环境" in b))
+    draft = await bot.emu.wait_for(STAFF, "还需填写：开始时间", after=0)
+    assert "草稿（委员看不到）" in (draft.text or "")
+    await staff.tap(draft, "✏️ 继续填写")
+    await bot.emu.wait_for(STAFF, "请输入开始时间")
+    await staff.send_command("cancel")
+    await staff.tap(draft, "🗑 作废草稿")
+    await bot.emu.wait_for(STAFF, "草稿已作废")
+    async with bot.db.transaction() as s:
+        activity = await s.scalar(select(Activity))
+    assert activity is not None
+    assert activity.title == "营商环境专题协商会" and activity.status is ActivityStatus.cancelled
