@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from storage import outbox
 from storage.models import DeliveryStatus, Member, OutboxMessage, Priority
 from storage.outbox import button
@@ -176,3 +178,29 @@ async def test_urgent_message_overtakes_a_bulk_backlog(bot: Harness) -> None:
     await bot.emu.wait_for(1007, "adopted")
     sent_bulk = sum(bot.emu.stats.messages_sent[chat] for chat in range(5000, 5400))
     assert sent_bulk < 400  # it did not wait for the whole notice
+
+
+async def test_restart_after_a_crash_loses_nothing(bot: Harness) -> None:
+    """A worker claimed messages and died (kill -9); after a restart they all arrive, once."""
+    for chat in range(3001, 3011):
+        bot.emu.user(chat)
+    assert bot.app is not None
+    await bot.stop()
+    async with bot.db.transaction() as session:
+        for chat in range(3001, 3011):
+            await outbox.enqueue(session, kind="test", chat_id=chat, text=f"hello {chat}")
+    async with bot.db.transaction() as session:
+        dead = await outbox.claim(session, worker="dead-worker", now=bot.clock.now, limit=6)
+    assert len(dead) == 6
+    bot.clock.advance(seconds=bot.settings.delivery_lease_seconds + 1)
+    await bot.start()
+    for chat in range(3001, 3011):
+        await bot.emu.wait_for(chat, f"hello {chat}")
+
+    async def all_sent() -> bool:
+        async with bot.db.transaction() as session:
+            rows = list(await session.scalars(select(OutboxMessage)))
+        return all(r.status is DeliveryStatus.sent for r in rows)
+
+    await eventually(all_sent)
+    assert all(bot.emu.stats.messages_sent[chat] == 1 for chat in range(3001, 3011))

@@ -11,6 +11,10 @@ from sqlalchemy import func, select
 
 from bot.emulator import SentMessage
 from storage.models import (
+    Activity,
+    ActivitySignup,
+    ActivityStatus,
+    ActivityType,
     AuditLog,
     DeliveryStatus,
     Member,
@@ -20,6 +24,7 @@ from storage.models import (
     OutboxMessage,
     Role,
     Sector,
+    SignupStatus,
 )
 from tests.support import Harness
 from tests.test_delivery_e2e import eventually
@@ -397,3 +402,68 @@ async def test_bad_input_is_refused_and_nothing_is_recorded(bot: Harness) -> Non
         )
     assert acked == 0 and audits == 1
     assert ids
+
+
+async def test_uploaded_phone_list_with_photo_and_custom_options(bot: Harness) -> None:
+    await setup_roster(bot)
+    staff = bot.emu.user(STAFF)
+    await staff.send_text("📢 发通知")
+    await bot.emu.wait_for(STAFF, "请发送通知内容")
+    await staff.send_photo(b"\x89PNG fake image", caption="周六走进政协活动，请回复是否参加。")
+    ask = await bot.emu.wait_for(STAFF, "请选择接收对象")
+    await staff.tap(ask, "上传名单")
+    await bot.emu.wait_for(STAFF, "请上传手机号名单")
+    await staff.send_document(b"not a list", "list.pdf", "application/pdf")
+    await bot.emu.wait_for(STAFF, "请上传 .xlsx、.csv 或 .txt")
+    listing = "手机号\n138 0013 8001\n13800138003\n13999999999\n".encode()
+    await staff.send_document(listing, "名单.csv", "text/csv")
+    matched = await bot.emu.wait_for(STAFF, "名单匹配到 2 位委员")
+    assert "13999999999" in matched.text
+    await staff.tap(await bot.emu.wait_for(STAFF, "是否需要委员回执"), "自定义回复选项")
+    await bot.emu.wait_for(STAFF, "请输入回复选项")
+    await staff.send_text("参加")
+    await bot.emu.wait_for(STAFF, "至少输入 2 个")
+    await staff.send_text("参加\n不能参加")
+    summary = await bot.emu.wait_for(STAFF, "接收人数：2")
+    assert "参加 / 不能参加" in summary.text
+    await staff.tap(summary, "🚀 立即发送")
+
+    photo = await bot.emu.wait_for(1003, "走进政协")
+    assert photo.kind == "photo" and photo.buttons() == ["参加", "不能参加"]
+    await bot.emu.wait_for(1001, "走进政协")
+    assert not bot.emu.messages_to(1002)
+    await bot.emu.user(1003).tap(photo, "不能参加")
+    await changed(bot, photo, lambda m: any("不能参加" in b and "已回执" in b for b in m.buttons()))
+    await bot.emu.wait_for(STAFF, "已全部处理完毕", timeout=15)
+    await staff.send_command("notices")
+    recent = await bot.emu.wait_for(STAFF, "最近的通知")
+    await staff.tap(recent, recent.buttons()[0])
+    card = await bot.emu.wait_for(STAFF, "接收 2 人")
+    assert "参加：0" in card.text and "不能参加：1" in card.text
+
+
+async def test_members_signed_up_for_an_activity(bot: Harness) -> None:
+    ids = await setup_roster(bot)
+    async with bot.db.transaction() as session:
+        activity = Activity(
+            type=ActivityType.visit,
+            status=ActivityStatus.published,
+            title="走进政协",
+            starts_at=bot.clock.now,
+        )
+        session.add(activity)
+        await session.flush()
+        session.add(
+            ActivitySignup(
+                activity_id=activity.id, member_id=ids["huang"], status=SignupStatus.signed_up
+            )
+        )
+    staff = bot.emu.user(STAFF)
+    ask = await compose(bot, "活动集合地点改为北门。")
+    await staff.tap(ask, "活动报名人员")
+    choose = await bot.emu.wait_for(STAFF, "请选择活动")
+    await staff.tap(choose, choose.buttons()[0])
+    await staff.tap(await bot.emu.wait_for(STAFF, "是否需要委员回执"), "不需要回执")
+    await staff.tap(await bot.emu.wait_for(STAFF, "接收人数：1"), "🚀 立即发送")
+    await bot.emu.wait_for(1003, "北门")
+    assert not bot.emu.messages_to(1001)
