@@ -1,10 +1,10 @@
 """Duty record at province scale: a member's card and the full-year export, time and memory.
 
-Generates members, opinion reports (with review history and co-authors), activity sign-ups and
-acknowledged notices in bulk, in two equal halves. After each half it times the full-year
-xlsx export and measures its peak Python memory (tracemalloc), so "memory flat" shows as the
-same peak at half and at full size; after the second half it also times many members' record
-cards (p50 / p95) and the staff statistics.
+Generates members, opinion reports (with review history, co-authors and a few hundred
+characters per section), activity sign-ups and acknowledged notices in bulk, in two equal
+halves. After each half it times the full-year xlsx export and measures its peak Python
+memory (tracemalloc), so "memory flat" shows as the same peak at half and at full size; after
+the second half it also times many members' record cards (p50 / p95) and the staff statistics.
 
     .venv/bin/python -m benchmarks.duty_record --db sqlite
     .venv/bin/python -m benchmarks.duty_record --db postgresql
@@ -64,6 +64,11 @@ POINTS = 45
 ACTIVITIES = 2000  # per half
 NOTICES = 20  # per half, each to a quarter of the members
 CHUNK = 5000
+# Reports carry real text (a member writes a few hundred characters per section), so the
+# counting must not read whole report rows: the paragraphs are random Chinese characters.
+SECTION_CHARS = 200
+NOTED = ("return", "instruct")
+HAN = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 3000))
 
 
 @dataclass
@@ -189,6 +194,7 @@ async def _generate(
                     "updated_at": NOW,
                 }
             )
+    paragraphs = ["".join(rng.choices(HAN, k=SECTION_CHARS)) for _ in range(300)]
     reports, events, coauthors = [], [], []
     for i in range(sizes.reports):
         report_id = id_base + i
@@ -216,9 +222,9 @@ async def _generate(
                 "source": "guided",
                 "title": f"关于第{i}号问题的建议",
                 "category": "livelihood",
-                "situation": "情况",
-                "problem": "问题",
-                "suggestions": "建议",
+                "situation": rng.choice(paragraphs),
+                "problem": rng.choice(paragraphs),
+                "suggestions": rng.choice(paragraphs),
                 "revision": 1,
                 "receipt_no": f"SQ-{year}-{seq:07d}",
                 "receipt_year": year,
@@ -244,6 +250,9 @@ async def _generate(
                     "at": submitted + timedelta(days=step),
                     "action": action,
                     "status": status,
+                    "note": rng.choice(paragraphs)[:60]
+                    if action in ("return", "instruct")
+                    else None,
                 }
             )
         if rng.random() < 0.1:

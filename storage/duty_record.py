@@ -242,7 +242,8 @@ MEMBER = bindparam("member_id", type_=Integer())
 
 def _report_facts(one_member: bool) -> Subquery:
     """Per member: reports credited to them (as author or co-author) and their outcomes."""
-    counted = and_(Report.receipt_year == YEAR, Report.receipt_no.is_not(None))
+    # receipt_year is set with the receipt number, at the first submission (drafts have none).
+    counted = Report.receipt_year == YEAR
     own = select(
         Report.member_id.label("member_id"),
         Report.id.label("report_id"),
@@ -263,22 +264,31 @@ def _report_facts(one_member: bool) -> Subquery:
         own = own.where(Report.member_id == MEMBER)
         co = co.where(ReportCoauthor.member_id == MEMBER)
     credited = union_all(own, co).subquery("credited")
+    # One row per credited report with its outcomes: the decisions in its history, joined
+    # (not looked up once per outcome), then grouped, so each event is read once.
+    action = ReportEvent.action
 
-    def reached(*actions: str) -> ColumnElement[int]:
-        happened = exists().where(
-            ReportEvent.report_id == credited.c.report_id, ReportEvent.action.in_(actions)
+    def reached(name: str) -> ColumnElement[int]:
+        return func.max(case((action == name, 1), else_=0))
+
+    per_report = (
+        select(
+            credited.c.member_id,
+            credited.c.co,
+            func.max(case((credited.c.excellent, 1), else_=0)).label("excellent"),
+            reached("adopt").label("adopted"),
+            reached("forward").label("forwarded"),
+            reached("instruct").label("instructed"),
+            func.max(case((action.is_not(None), 1), else_=0)).label("used"),
         )
-        return case((happened, 1), else_=0)
-
-    per_report = select(
-        credited.c.member_id,
-        credited.c.co,
-        case((credited.c.excellent, 1), else_=0).label("excellent"),
-        reached("adopt").label("adopted"),
-        reached("forward").label("forwarded"),
-        reached("instruct").label("instructed"),
-        reached(*USED_ACTIONS).label("used"),
-    ).subquery("per_report")
+        .select_from(credited)
+        .outerjoin(
+            ReportEvent,
+            and_(ReportEvent.report_id == credited.c.report_id, action.in_(USED_ACTIONS)),
+        )
+        .group_by(credited.c.member_id, credited.c.report_id, credited.c.co)
+        .subquery("per_report")
+    )
     columns: list[ColumnElement[Any]] = [
         func.count().label("reports_submitted"),
         func.sum(per_report.c.co).label("co_submitted"),
@@ -439,19 +449,14 @@ def _dialect(session: AsyncSession) -> str:
 @lru_cache(maxsize=1)
 def _first_dates_query() -> Select[Any]:
     """The earliest report year, activity start and notice of one member, in one round trip."""
-    report_year = (
-        select(func.min(Report.receipt_year))
-        .where(
-            Report.receipt_no.is_not(None),
-            or_(
-                Report.member_id == MEMBER,
-                Report.id.in_(
-                    select(ReportCoauthor.report_id).where(ReportCoauthor.member_id == MEMBER)
-                ),
-            ),
-        )
-        .scalar_subquery()
-    )
+    # Two index lookups (own, co-authored) rather than one OR the planner cannot index.
+    credited_years = union_all(
+        select(Report.receipt_year.label("year")).where(Report.member_id == MEMBER),
+        select(Report.receipt_year.label("year"))
+        .join(ReportCoauthor, ReportCoauthor.report_id == Report.id)
+        .where(ReportCoauthor.member_id == MEMBER),
+    ).subquery("credited_years")
+    report_year = select(func.min(credited_years.c.year)).scalar_subquery()
     first_activity = (
         select(func.min(Activity.starts_at))
         .join(ActivitySignup, ActivitySignup.activity_id == Activity.id)

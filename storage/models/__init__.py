@@ -13,6 +13,7 @@ from storage.models.activities import (
     TargetKind,
 )
 from storage.models.base import Base, utcnow
+from storage.models.duty_record import DUTY_RECORD_INDEXES
 from storage.models.members import (
     AuditLog,
     Committee,
@@ -38,6 +39,7 @@ from storage.models.reports import (
 )
 
 __all__ = [
+    "DUTY_RECORD_INDEXES",
     "AckMode",
     "Activity",
     "ActivitySignup",
