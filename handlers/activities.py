@@ -15,6 +15,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     Update,
 )
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import ics
@@ -148,6 +149,8 @@ async def show_activity(update: Update, ctx: BotContext, activity_id: int) -> No
     if not card.invited and not ctx.viewer.is_staff and card.me.status is None:
         await _refuse(update, ctx, "activities.not_invited")
         return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     text, markup = render_card(ctx, card)
     await edit_or_send(update, ctx, text, markup=markup)
 
@@ -187,11 +190,14 @@ def render_card(ctx: BotContext, card: Card) -> tuple[str, InlineKeyboardMarkup]
 
 
 async def _refuse(update: Update, ctx: BotContext, key: str, **params: object) -> None:
-    """A refusal as an alert on a button, or as a message."""
+    """A refusal as an alert on a button, or as a message (also when the button was answered)."""
     if update.callback_query is not None:
-        await update.callback_query.answer(ctx.t(key, **params), show_alert=True)
-    else:
-        await say(update, ctx, key, **params)
+        try:
+            await update.callback_query.answer(ctx.t(key, **params), show_alert=True)
+            return
+        except BadRequest:
+            pass  # "query is already answered": say it in the chat instead
+    await say(update, ctx, key, **params)
 
 
 # -- browsing -----------------------------------------------------------------------------
@@ -343,8 +349,6 @@ async def _open(update: Update, ctx: BotContext, activity_id: int) -> None:
     if exists is None or exists.status is ActivityStatus.draft:
         await _refuse(update, ctx, "common.stale_button")
         return
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     await show_activity(update, ctx, activity_id)
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from html import escape
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
@@ -83,10 +84,14 @@ def _stale(ctx: BotContext) -> str:
 
 
 async def _alert(update: Update, ctx: BotContext, key: str, **params: object) -> None:
+    """An alert on the button; a message when there is no button or it was answered already."""
     if update.callback_query is not None:
-        await update.callback_query.answer(ctx.t(key, **params), show_alert=True)
-    else:
-        await say(update, ctx, key, **params)
+        try:
+            await update.callback_query.answer(ctx.t(key, **params), show_alert=True)
+            return
+        except BadRequest:
+            pass  # "query is already answered": say it in the chat instead
+    await say(update, ctx, key, **params)
 
 
 # -- home and list --------------------------------------------------------------------------

@@ -597,3 +597,38 @@ async def test_a_draft_survives_cancel_continues_where_it_stopped_and_can_be_dis
         activity = await s.scalar(select(Activity))
     assert activity is not None
     assert activity.title == "营商环境专题协商会" and activity.status is ActivityStatus.cancelled
+
+
+async def test_every_button_with_garbage_arguments_gets_a_polite_answer(
+    bot: Harness, caplog: Any
+) -> None:
+    await _people(bot)
+    activity_id = await _activity(bot)
+    member_actions = ["v", "open", "j", "c", "l", "lx", "ci", "ics", "ls", "my"]
+    staff_actions = [
+        "v", "go", "ed", "ef", "sk", "au", "rr", "pub", "pp", "cx", "ro", "x", "code", "pb", "nt",
+        "home",
+    ]  # fmt: skip
+    garbage = ["", ":", "abc", "-1", "0", "999999", f"{activity_id}:bogus", f"{activity_id}:"]
+    user, staff = bot.emu.user(A), bot.emu.user(STAFF)
+    await user.send_command("start", f"act_{activity_id}")
+    card = await bot.emu.wait_for(A, "走进政协开放日")
+    await staff.send_command("activities")
+    home = await bot.emu.wait_for(STAFF, "活动管理")
+    sent = 0
+    for feature, actions, who, message in (
+        ("act", member_actions, user, card),
+        ("acs", staff_actions, staff, home),
+    ):
+        for action in actions:
+            for arg in garbage:
+                data = f"{feature}:{action}:{arg}"[:64]
+                await who.send_callback(message.message_id, data)
+                await bot.emu.wait_for_call("answerCallbackQuery")  # one answer per tap
+                sent += 1
+    assert sent == len(garbage) * (len(member_actions) + len(staff_actions))
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    async with bot.db.transaction() as s:
+        activity = await s.get(Activity, activity_id)
+        assert activity is not None and activity.status is ActivityStatus.published
+        assert await s.scalar(select(func.count()).select_from(Activity)) == 1
