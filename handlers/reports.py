@@ -236,9 +236,9 @@ async def ask(
     lim = limits(ctx)
     if step == "category":
         names = ctx.settings.report_categories
-        labels = [button(ctx, "reports.empty_value", "cat", i) for i in range(len(names))]
         labels = [
-            (category_label(ctx, name), data) for name, (_, data) in zip(names, labels, strict=True)
+            (category_label(ctx, name), callbacks.make(FEATURE, "cat", index))
+            for index, name in enumerate(names)
         ]
         rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
         await say(update, ctx, "reports.ask.category", markup=inline(rows))
@@ -546,6 +546,14 @@ async def _attach(
 # -- quick submission --------------------------------------------------------------------------
 
 
+def looks_like_prose(text: str) -> bool:
+    """Enough words to be a report: not small talk ("ok", "谢谢") and not a bare code or number
+    (which another feature, e.g. a check-in code, may be waiting for)."""
+    stripped = text.strip()
+    letters = sum(1 for ch in stripped if ch.isalpha())
+    return len(stripped) >= QUICK_MIN_CHARS and letters >= QUICK_MIN_CHARS // 2
+
+
 async def quick_message(update: Update, ctx: BotContext) -> bool:
     """A free message outside any dialog: turned into a report draft (text, photo or voice)."""
     message = update.effective_message
@@ -555,7 +563,7 @@ async def quick_message(update: Update, ctx: BotContext) -> bool:
     media = media_of(message)
     if media is not None and media["kind"] == "unsupported":
         return False
-    if media is None and (message.text is None or len(text.strip()) < QUICK_MIN_CHARS):
+    if media is None and (message.text is None or not looks_like_prose(text)):
         return False
     view = await _draft(ctx)
     if view is not None:
@@ -647,7 +655,7 @@ async def on_quick(update: Update, ctx: BotContext, dialog: Dialog) -> None:
         return
     text = message.text or message.caption or ""
     media = media_of(message)
-    if media is None and len(text.strip()) < QUICK_MIN_CHARS:
+    if media is None and not looks_like_prose(text):
         view = await _draft(ctx)
         if dialog.step == "merge" and view is not None:
             pending = dict(dialog.data.get("pending") or {})

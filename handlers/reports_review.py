@@ -532,7 +532,8 @@ async def _describe(ctx: BotContext, query: Query) -> str:
             person = await reports.person(session, query.member_id)
             parts.append(escape(person.name) if person else f"#{query.member_id}")
         if query.sector_id is not None:
-            parts.append(f"#{query.sector_id}")
+            found = await reports.sector(session, query.sector_id)
+            parts.append(escape(found.name) if found else f"#{query.sector_id}")
     return " · ".join(parts) or ctx.t("reports.review.all")
 
 

@@ -351,11 +351,16 @@ async def _names(session: AsyncSession, ids: Iterable[int | None]) -> _Names:
     return names
 
 
-async def _view(session: AsyncSession, report: Report) -> ReportView:
-    ids = [report.member_id]
+def _people_of(report: Report) -> list[int | None]:
+    ids: list[int | None] = [report.member_id]
     ids += [c.member_id for c in report.coauthors]
-    ids += [e.actor_member_id for e in report.events if e.actor_member_id is not None]
-    names = await _names(session, ids)
+    ids += [e.actor_member_id for e in report.events]
+    return ids
+
+
+async def _view(session: AsyncSession, report: Report, names: _Names | None = None) -> ReportView:
+    if names is None:
+        names = await _names(session, _people_of(report))
     author = names.by_id.get(report.member_id, ("?", None, None))
     return ReportView(
         id=report.id,
@@ -971,7 +976,10 @@ async def export(
     stmt = (
         select(Report).where(_filtered(flt)).order_by(Report.submitted_at, Report.id).limit(limit)
     )
-    return [await _view(session, report) for report in await session.scalars(stmt)]
+    rows = list(await session.scalars(stmt))
+    # One name lookup for the whole export instead of one per report.
+    names = await _names(session, [i for report in rows for i in _people_of(report)])
+    return [await _view(session, report, names) for report in rows]
 
 
 async def find_sector(session: AsyncSession, name: str) -> Person | None:
@@ -990,6 +998,13 @@ async def find_sector(session: AsyncSession, name: str) -> Person | None:
             )
         ).all()
         row = rows[0] if len(rows) == 1 else None
+    return Person(row[0], row[1]) if row else None
+
+
+async def sector(session: AsyncSession, sector_id: int) -> Person | None:
+    row = (
+        await session.execute(select(Sector.id, Sector.name).where(Sector.id == sector_id))
+    ).first()
     return Person(row[0], row[1]) if row else None
 
 

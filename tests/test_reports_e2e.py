@@ -49,8 +49,31 @@ async def _draft(bot: Harness, member_id: int, title: str = "老旧小区加装�
         return result.report.id
 
 
-async def _submitted(bot: Harness, member_id: int, title: str = "老旧小区加装电梯") -> int:
+async def _attach_photo(bot: Harness, member_id: int, report_id: int) -> None:
+    relative = reports.attachment_path(report_id, "site.jpg")
+    reports.write_file(bot.settings.data_dir, relative, PHOTO)
+    async with bot.db.transaction() as session:
+        result = await reports.add_attachment(
+            session,
+            member_id,
+            report_id,
+            kind="photo",
+            file_name="site.jpg",
+            mime_type="image/jpeg",
+            size=len(PHOTO),
+            path=relative,
+            telegram_file_id=None,
+            limits=Limits(),
+        )
+    assert result.ok
+
+
+async def _submitted(
+    bot: Harness, member_id: int, title: str = "老旧小区加装电梯", *, photo: bool = False
+) -> int:
     report_id = await _draft(bot, member_id, title)
+    if photo:
+        await _attach_photo(bot, member_id, report_id)
     async with bot.db.transaction() as session:
         result = await reports.submit(
             session, member_id, report_id, revision=None, now=bot.clock.now, tz=bot.settings.tz
@@ -211,6 +234,54 @@ async def test_free_message_with_a_draft_open_is_only_added_when_asked(bot: Harn
     assert report is not None
     assert report.situation == "全市老旧小区约三百个\n另外，电梯维保费用也应明确。"
     assert await _count_reports(bot) == 1
+
+
+async def test_discarding_a_quick_draft_deletes_it_and_small_talk_makes_none(
+    bot: Harness,
+) -> None:
+    await _member(bot)
+    user = bot.emu.user(AUTHOR)
+    await user.send_text("谢谢")
+    await bot.emu.wait_for(AUTHOR, "没有理解您的意思")
+    await user.send_photo(PHOTO, caption="路面坑洼，雨后多处积水难以通行")
+    saved = await bot.emu.wait_for(AUTHOR, "存为社情民意草稿")
+    async with bot.db.transaction() as session:
+        attachment = await session.scalar(select(ReportAttachment))
+    assert attachment is not None
+    stored = bot.settings.data_dir / attachment.path
+    assert stored.read_bytes() == PHOTO
+    await user.tap(saved, "🗑 放弃草稿")
+    confirm = await bot.emu.wait_for(AUTHOR, "确定放弃草稿")
+    await user.tap(confirm, "确认放弃")
+    await bot.emu.wait_for(AUTHOR, "草稿已放弃")
+    assert await _count_reports(bot) == 0
+    assert not stored.exists()
+    await user.tap(confirm, "确认放弃")  # the old button again: nothing left to discard
+    await _alert(bot, "这个按钮已失效")
+
+
+async def test_coauthors_are_named_and_see_the_report(bot: Harness) -> None:
+    member_id = await _member(bot)
+    await _member(bot, OTHER, "陈静")
+    await _draft(bot, member_id)
+    user = bot.emu.user(AUTHOR)
+    preview = await _preview(bot, user)
+    await user.tap(preview, "👥 联名委员")
+    await bot.emu.wait_for(AUTHOR, "要添加联名委员")
+    await user.send_text("陈")
+    matches = await bot.emu.wait_for(AUTHOR, "点击即可添加为联名委员")
+    await user.tap(matches, "陈静")
+    listing = await bot.emu.wait_for(AUTHOR, "联名委员：陈静")
+    await user.tap(listing, "« 返回预览")
+    again = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
+    assert "联名委员：陈静" in again.text
+    await user.tap(again, "✅ 确认提交")
+    await bot.emu.wait_for(AUTHOR, "提交成功")
+
+    coauthor = bot.emu.user(OTHER)
+    await coauthor.send_text(MINE)
+    mine = await bot.emu.wait_for(OTHER, "我的社情民意（共 1 篇）")
+    assert "老旧小区加装电梯（联名）" in mine.text
 
 
 async def test_draft_survives_a_restart_mid_conversation(bot: Harness) -> None:
@@ -447,7 +518,9 @@ async def test_each_review_action_notifies_the_author(bot: Harness) -> None:
 
     async with bot.db.transaction() as session:
         audits = list(await session.scalars(select(AuditLog.action).order_by(AuditLog.id)))
-        queued = await session.scalar(select(func.count(OutboxMessage.id)))
+        queued = await session.scalar(
+            select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "report_status")
+        )
     assert audits == [
         "report.adopt",
         "report.forward",
@@ -494,7 +567,7 @@ async def test_members_cannot_review(bot: Harness) -> None:
 async def test_staff_search_and_exports(bot: Harness) -> None:
     author_id = await _member(bot)
     other_id = await _member(bot, OTHER, "陈静")
-    a = await _submitted(bot, author_id, "老旧小区加装电梯")
+    a = await _submitted(bot, author_id, "老旧小区加装电梯", photo=True)
     bot.clock.advance(days=2)
     await _submitted(bot, other_id, "背街小巷路灯不亮")
     staff = await _staff(bot)
@@ -508,6 +581,11 @@ async def test_staff_search_and_exports(bot: Harness) -> None:
             instructed_by="王副市长",
             now=bot.clock.now,
         )
+
+    await staff.send_command("reports", "SQ-2026-000001")
+    photo = await bot.emu.wait_for(STAFF, lambda m: m.kind == "photo")
+    assert photo.data == PHOTO and "site.jpg" in (photo.text or "")
+    await bot.emu.wait_for(STAFF, _has_button("📄 Word 文稿"))  # type: ignore[arg-type]
 
     await staff.send_command("reports", "status=已批示")
     results = await bot.emu.wait_for(STAFF, "找到 1 篇")
