@@ -161,6 +161,17 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
         return value
 
+    @field_validator("report_categories")
+    @classmethod
+    def _categories(cls, value: list[str]) -> list[str]:
+        # Stored per report (60 characters) and offered as buttons: short, distinct, not blank.
+        cleaned = [item.strip() for item in value]
+        if any(not item or len(item) > 60 for item in cleaned):
+            raise ValueError("each category must be 1 to 60 characters")
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError("categories must be distinct")
+        return cleaned
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:

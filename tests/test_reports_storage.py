@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from bot.settings import SettingsError, load_settings
 from storage import reports
 from storage.audit import Actor
 from storage.db import Database
@@ -344,3 +345,11 @@ async def test_search_filters_and_export(db: Database) -> None:
     assert queue == 1 and first is not None and first.id == a
     assert [r.title for r in rows] == ["经济报告", "农业报告"]
     assert [e.action for e in rows[1].events] == ["submitted", "adopt"]
+
+
+def test_category_setting_is_checked() -> None:
+    with pytest.raises(SettingsError, match="REPORT_CATEGORIES"):
+        load_settings(_env_file=None, report_categories=["economy", "economy"])
+    with pytest.raises(SettingsError, match="REPORT_CATEGORIES"):
+        load_settings(_env_file=None, report_categories=["x" * 61])
+    assert load_settings(_env_file=None, report_categories=[" 教育 "]).report_categories == ["教育"]
