@@ -604,18 +604,21 @@ async def _into_draft(
             result = await reports.merge_quick(
                 session, ctx.viewer.id, "\n".join(texts), limits(ctx)
             )
-            if not result.ok:
-                await say(
-                    update,
-                    ctx,
-                    "reports.quick_too_long",
-                    field=ctx.t(f"reports.label.{result.field}"),
-                    length=result.length,
-                    limit=result.limit,
-                )
-                return
         else:
-            await reports.ensure_draft(session, ctx.viewer.id, ReportSource.quick)
+            result = reports.Result(
+                Outcome.ok,
+                await reports.ensure_draft(session, ctx.viewer.id, ReportSource.quick),
+            )
+    if not result.ok:
+        await say(
+            update,
+            ctx,
+            "reports.quick_too_long",
+            field=ctx.t(f"reports.label.{result.field}"),
+            length=result.length,
+            limit=result.limit,
+        )
+        return
     for media in files:
         await store_file(update, ctx, media)
     view = await _draft(ctx)
