@@ -8,6 +8,7 @@ from its slot until it has been sent), so downtime over Monday morning is caught
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -76,11 +77,12 @@ class SchedulerService:
         self.tasks = DUE_TASKS if tasks is None else tasks
         self.policy = policy_from(runtime.settings)
         self._scheduler: AsyncIOScheduler | None = None
+        self._running: asyncio.Future[int] | None = None
 
     async def start(self, app: BotApplication | None = None) -> None:
         self._scheduler = AsyncIOScheduler(timezone=self.policy.tz)
         self._scheduler.add_job(
-            self.scan,
+            self._scan_job,
             IntervalTrigger(seconds=self.runtime.settings.scan_interval_seconds),
             id="due-scan",
             max_instances=1,
@@ -90,10 +92,18 @@ class SchedulerService:
         )
         self._scheduler.start()
 
+    async def _scan_job(self) -> None:
+        # The scan runs as its own task, shielded: stopping the scheduler must not cancel it
+        # half-way through a transaction (stop() waits for it instead).
+        self._running = asyncio.ensure_future(self.scan())
+        await asyncio.shield(self._running)
+
     async def stop(self) -> None:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
+        if self._running is not None and not self._running.done():
+            await asyncio.wait([self._running])
 
     async def scan(self) -> int:
         """Enqueue everything due at the runtime clock's now; returns how many messages."""
