@@ -627,7 +627,9 @@ async def test_every_button_with_garbage_arguments_gets_a_polite_answer(
                 await bot.emu.wait_for_call("answerCallbackQuery")  # one answer per tap
                 sent += 1
     assert sent == len(garbage) * (len(member_actions) + len(staff_actions))
-    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    # No handler raised (the error handler logs every update that failed).
+    failed = [r for r in caplog.records if r.levelname == "ERROR" and r.name.startswith("handlers")]
+    assert not failed
     async with bot.db.transaction() as s:
         activity = await s.get(Activity, activity_id)
         assert activity is not None and activity.status is ActivityStatus.published
