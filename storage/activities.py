@@ -1190,8 +1190,8 @@ async def _apply(
     elif which is Field.place:
         text = str(value).strip()
         point = change.liaison_point
-        if point is not None and not text:
-            text = point.name
+        if point is not None:
+            text = point.name  # the typed text named this point (exactly or by a unique part)
         if len(text) > PLACE_MAX:
             return Problem.place_too_long, str(PLACE_MAX)
         activity.place = text

@@ -687,3 +687,37 @@ def test_a_file_that_is_no_spreadsheet_is_refused() -> None:
             )
         else:
             raise AssertionError("accepted")
+
+
+async def test_place_naming_a_liaison_point_takes_its_name_and_coordinates(db: Database) -> None:
+    async with db.transaction() as s:
+        s.add_all(
+            [
+                LiaisonPoint(name="鼓楼区委员联系点", latitude=26.08, longitude=119.29),
+                LiaisonPoint(name="台江区委员联系点"),
+            ]
+        )
+        aid = await acts.create_draft(s, ActivityType.micro_consultation, STAFF)
+        point = await acts.find_liaison_point(s, "鼓楼")
+        ambiguous = await acts.find_liaison_point(s, "委员联系点")
+        assert point is not None and ambiguous is None
+        result = await acts.update_field(
+            s, aid, Change(Field.place, "鼓楼", point), actor=STAFF, now=NOW, notify=NOTIFY
+        )
+        assert result.ok
+        plain = await acts.update_field(
+            s, aid, Change(Field.place, "政协大楼三楼"), actor=STAFF, now=NOW, notify=NOTIFY
+        )
+        assert plain.ok
+        first = await acts.view(s, aid)
+    assert first is not None
+    assert (first.place, first.liaison_point_id, first.latitude) == ("政协大楼三楼", None, None)
+    async with db.transaction() as s:
+        point = await acts.find_liaison_point(s, "鼓楼")
+        await acts.update_field(
+            s, aid, Change(Field.place, "鼓楼", point), actor=STAFF, now=NOW, notify=NOTIFY
+        )
+        view = await acts.view(s, aid)
+    assert view is not None and view.place == "鼓楼区委员联系点"
+    assert (view.latitude, view.longitude) == (26.08, 119.29)
+    assert view.liaison_point == "鼓楼区委员联系点"
