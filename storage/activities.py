@@ -22,11 +22,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, outbox, reminders
 from storage.audit import Actor
+from storage.invitations import Profile, invites, member_invited, profile_of
 from storage.models import (
     Activity,
     ActivitySignup,
@@ -40,7 +41,6 @@ from storage.models import (
     Sector,
     SignupStatus,
     TargetKind,
-    member_committee,
 )
 from storage.models.activities import CheckinMethod
 from storage.outbox import Button
@@ -354,82 +354,6 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * radius * math.asin(math.sqrt(a))
 
 
-@dataclass(frozen=True)
-class _Profile:
-    member_id: int
-    sector_id: int | None
-    liaison_point_id: int | None
-    committee_ids: tuple[int, ...]
-    chat_id: int | None
-
-
-async def _profile(session: AsyncSession, member_id: int) -> _Profile | None:
-    row = (
-        await session.execute(
-            select(Member.sector_id, Member.liaison_point_id, Member.chat_id).where(
-                Member.id == member_id, Member.active
-            )
-        )
-    ).first()
-    if row is None:
-        return None
-    committees = await session.scalars(
-        select(member_committee.c.committee_id).where(member_committee.c.member_id == member_id)
-    )
-    return _Profile(member_id, row[0], row[1], tuple(committees), row[2])
-
-
-def _invites(profile: _Profile) -> ColumnElement[bool]:
-    """The activity has a target rule that includes this member."""
-    rules: list[ColumnElement[bool]] = [
-        ActivityTarget.kind == TargetKind.everyone,
-        and_(ActivityTarget.kind == TargetKind.member, ActivityTarget.ref_id == profile.member_id),
-    ]
-    if profile.sector_id is not None:
-        rules.append(
-            and_(
-                ActivityTarget.kind == TargetKind.sector, ActivityTarget.ref_id == profile.sector_id
-            )
-        )
-    if profile.liaison_point_id is not None:
-        rules.append(
-            and_(
-                ActivityTarget.kind == TargetKind.liaison_point,
-                ActivityTarget.ref_id == profile.liaison_point_id,
-            )
-        )
-    if profile.committee_ids:
-        rules.append(
-            and_(
-                ActivityTarget.kind == TargetKind.committee,
-                ActivityTarget.ref_id.in_(profile.committee_ids),
-            )
-        )
-    return exists().where(ActivityTarget.activity_id == Activity.id, or_(*rules))
-
-
-def _member_invited(activity_id: int) -> ColumnElement[bool]:
-    """This member row is invited to the activity (for listing whom to notify or chase)."""
-    rule = or_(
-        ActivityTarget.kind == TargetKind.everyone,
-        and_(ActivityTarget.kind == TargetKind.member, ActivityTarget.ref_id == Member.id),
-        and_(ActivityTarget.kind == TargetKind.sector, ActivityTarget.ref_id == Member.sector_id),
-        and_(
-            ActivityTarget.kind == TargetKind.liaison_point,
-            ActivityTarget.ref_id == Member.liaison_point_id,
-        ),
-        and_(
-            ActivityTarget.kind == TargetKind.committee,
-            ActivityTarget.ref_id.in_(
-                select(member_committee.c.committee_id).where(
-                    member_committee.c.member_id == Member.id
-                )
-            ),
-        ),
-    )
-    return exists().where(ActivityTarget.activity_id == activity_id, rule)
-
-
 async def _lock(session: AsyncSession, activity_id: int) -> Activity | None:
     """The activity row, locked until the transaction ends (see the module docstring)."""
     return await session.scalar(
@@ -557,10 +481,10 @@ async def browse(
     size: int = 5,
 ) -> Page[ActivityView]:
     """Published activities this member is invited to that have not ended, newest first."""
-    profile = await _profile(session, member_id)
+    profile = await profile_of(session, member_id)
     if profile is None:
         return Page([], 1, 1, 0)
-    where = [Activity.status.in_(OPEN_STATUSES), Activity.ends_at > now, _invites(profile)]
+    where = [Activity.status.in_(OPEN_STATUSES), Activity.ends_at > now, invites(profile)]
     if type is not None:
         where.append(Activity.type == type)
     total = int(await session.scalar(select(func.count()).select_from(Activity).where(*where)) or 0)
@@ -580,9 +504,9 @@ async def card(session: AsyncSession, activity_id: int, member_id: int) -> Card 
     activity = await session.get(Activity, activity_id, populate_existing=True)
     if activity is None or activity.status is ActivityStatus.draft:
         return None
-    profile = await _profile(session, member_id)
+    profile = await profile_of(session, member_id)
     invited = profile is not None and bool(
-        await session.scalar(select(_invites(profile)).where(Activity.id == activity_id))
+        await session.scalar(select(invites(profile)).where(Activity.id == activity_id))
     )
     signup = await _signup(session, activity_id, member_id)
     standing = Standing()
@@ -732,10 +656,10 @@ async def _actable(
         return None, Outcome.not_found
     if activity.status is ActivityStatus.cancelled:
         return activity, Outcome.activity_cancelled
-    profile = await _profile(session, member_id)
+    profile = await profile_of(session, member_id)
     if profile is None:
         return activity, Outcome.not_invited
-    invited = await session.scalar(select(_invites(profile)).where(Activity.id == activity_id))
+    invited = await session.scalar(select(invites(profile)).where(Activity.id == activity_id))
     if not invited:
         return activity, Outcome.not_invited
     return activity, None
@@ -915,7 +839,7 @@ async def check_in_by_code(
     """
     code = code.strip()
     if activity_id is None:
-        profile = await _profile(session, member_id)
+        profile = await profile_of(session, member_id)
         if profile is None:
             return Result(Outcome.not_invited)
         candidates = await _checkin_candidates(session, profile, now=now, rules=rules)
@@ -938,7 +862,7 @@ async def check_in_by_code(
 
 
 async def _checkin_candidates(
-    session: AsyncSession, profile: _Profile, *, now: datetime, rules: CheckinRules
+    session: AsyncSession, profile: Profile, *, now: datetime, rules: CheckinRules
 ) -> list[Activity]:
     """Open activities whose check-in window contains now and that this member may attend."""
     held = exists().where(
@@ -952,7 +876,7 @@ async def _checkin_candidates(
             Activity.status.in_(OPEN_STATUSES),
             Activity.starts_at <= now + rules.before,
             Activity.starts_at >= now - rules.after,
-            or_(held, _invites(profile)),
+            or_(held, invites(profile)),
         )
         .order_by(Activity.starts_at)
     )
@@ -975,7 +899,7 @@ async def check_in_by_location(
     None when there is no such activity at all (the location was meant for something else).
     """
     if activity_id is None:
-        profile = await _profile(session, member_id)
+        profile = await profile_of(session, member_id)
         if profile is None:
             return None
         candidates = await _checkin_candidates(session, profile, now=now, rules=rules)
@@ -1382,7 +1306,7 @@ def missing_field(activity: Activity | ActivityView, has_targets: bool) -> str |
 
 async def invited_count(session: AsyncSession, activity_id: int) -> int:
     n = await session.scalar(
-        select(func.count()).select_from(Member).where(Member.active, _member_invited(activity_id))
+        select(func.count()).select_from(Member).where(Member.active, member_invited(activity_id))
     )
     return int(n or 0)
 
@@ -1432,7 +1356,7 @@ async def publish(
     if notify_members:
         rows = await session.execute(
             select(Member.id, Member.chat_id)
-            .where(Member.active, Member.chat_id.is_not(None), _member_invited(activity_id))
+            .where(Member.active, Member.chat_id.is_not(None), member_invited(activity_id))
             .order_by(Member.id)
         )
         deadline = format_local(activity.signup_deadline or activity.starts_at, notify.tz)
@@ -1626,7 +1550,7 @@ async def roster(session: AsyncSession, activity_id: int) -> Roster | None:
     invited = await session.execute(
         select(Member.id, Member.name, Member.phone, Sector.name)
         .outerjoin(Sector, Sector.id == Member.sector_id)
-        .where(Member.active, _member_invited(activity_id))
+        .where(Member.active, member_invited(activity_id))
         .order_by(Member.name, Member.id)
     )
     for member_id, name, phone, sector in invited:

@@ -16,10 +16,11 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
+from storage.invitations import member_invited
 from storage.models import DeliveryStatus, Member, OutboxMessage, Priority, Role
 from storage.models.activities import Activity, ActivitySignup, ActivityStatus, SignupStatus
 from storage.timing import QuietHours, at_local, latest_daily_slot, latest_weekly_slot
@@ -49,13 +50,6 @@ class ReminderPolicy:
 
 def local_text(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-
-def member_invited(activity_id: int) -> ColumnElement[bool]:
-    """The invitation rule of storage.activities (imported late: activities imports us)."""
-    from storage.activities import _member_invited
-
-    return _member_invited(activity_id)
 
 
 def _activity_params(activity: Activity, tz: ZoneInfo) -> dict[str, Any]:

@@ -1,0 +1,90 @@
+"""Who is invited to an activity: its target rules (everyone, sectors, committees, liaison
+points, named members) as SQL conditions, shared by activities and reminders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Activity, ActivityTarget, Member, TargetKind, member_committee
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What decides a member's invitations: their sector, liaison point and committees."""
+
+    member_id: int
+    sector_id: int | None
+    liaison_point_id: int | None
+    committee_ids: tuple[int, ...]
+    chat_id: int | None
+
+
+async def profile_of(session: AsyncSession, member_id: int) -> Profile | None:
+    """The member's profile, or None for an unknown or inactive member."""
+    row = (
+        await session.execute(
+            select(Member.sector_id, Member.liaison_point_id, Member.chat_id).where(
+                Member.id == member_id, Member.active
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    committees = await session.scalars(
+        select(member_committee.c.committee_id).where(member_committee.c.member_id == member_id)
+    )
+    return Profile(member_id, row[0], row[1], tuple(committees), row[2])
+
+
+def invites(profile: Profile) -> ColumnElement[bool]:
+    """The activity has a target rule that includes this member."""
+    rules: list[ColumnElement[bool]] = [
+        ActivityTarget.kind == TargetKind.everyone,
+        and_(ActivityTarget.kind == TargetKind.member, ActivityTarget.ref_id == profile.member_id),
+    ]
+    if profile.sector_id is not None:
+        rules.append(
+            and_(
+                ActivityTarget.kind == TargetKind.sector, ActivityTarget.ref_id == profile.sector_id
+            )
+        )
+    if profile.liaison_point_id is not None:
+        rules.append(
+            and_(
+                ActivityTarget.kind == TargetKind.liaison_point,
+                ActivityTarget.ref_id == profile.liaison_point_id,
+            )
+        )
+    if profile.committee_ids:
+        rules.append(
+            and_(
+                ActivityTarget.kind == TargetKind.committee,
+                ActivityTarget.ref_id.in_(profile.committee_ids),
+            )
+        )
+    return exists().where(ActivityTarget.activity_id == Activity.id, or_(*rules))
+
+
+def member_invited(activity_id: int) -> ColumnElement[bool]:
+    """This member row is invited to the activity (for listing whom to notify or chase)."""
+    rule = or_(
+        ActivityTarget.kind == TargetKind.everyone,
+        and_(ActivityTarget.kind == TargetKind.member, ActivityTarget.ref_id == Member.id),
+        and_(ActivityTarget.kind == TargetKind.sector, ActivityTarget.ref_id == Member.sector_id),
+        and_(
+            ActivityTarget.kind == TargetKind.liaison_point,
+            ActivityTarget.ref_id == Member.liaison_point_id,
+        ),
+        and_(
+            ActivityTarget.kind == TargetKind.committee,
+            ActivityTarget.ref_id.in_(
+                select(member_committee.c.committee_id).where(
+                    member_committee.c.member_id == Member.id
+                )
+            ),
+        ),
+    )
+    return exists().where(ActivityTarget.activity_id == activity_id, rule)
