@@ -374,8 +374,10 @@ async def on_input(update: Update, ctx: BotContext, dialog: Dialog) -> None:
         await _attach(update, ctx, media, then_step=ATTACH_STEP, edit=edit)
         return
     if media is not None:
-        # A photo or file in the middle of the text questions is kept, then the question again.
-        await _attach(update, ctx, media, then_step=step, edit=edit)
+        # A photo or file in the middle of the questions is kept, then the question again (or
+        # the preview, when there is no question open).
+        then = step if step in FIELDS else PREVIEW_STEP
+        await _attach(update, ctx, media, then_step=then, edit=edit)
         return
     text = message.text
     if step == COAUTHOR_STEP:
@@ -537,10 +539,12 @@ async def _attach(
         )
     if then_step == ATTACH_STEP:
         await ask(update, ctx, ATTACH_STEP, view, edit=edit)
-    elif then_step == PREVIEW_STEP and view is not None:
+    elif then_step in FIELDS:
+        await ask(update, ctx, then_step, view, edit=edit)
+    elif view is not None:
         await show_preview(update, ctx, view)
     else:
-        await ask(update, ctx, then_step, view, edit=edit)
+        await ask(update, ctx, "title", None)
 
 
 # -- quick submission --------------------------------------------------------------------------

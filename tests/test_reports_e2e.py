@@ -260,6 +260,23 @@ async def test_discarding_a_quick_draft_deletes_it_and_small_talk_makes_none(
     await _alert(bot, "这个按钮已失效")
 
 
+async def test_a_photo_sent_at_the_preview_or_coauthor_step_is_attached(bot: Harness) -> None:
+    member_id = await _member(bot)
+    await _draft(bot, member_id)
+    user = bot.emu.user(AUTHOR)
+    preview = await _preview(bot, user)
+    await user.send_photo(PHOTO)
+    await bot.emu.wait_for(AUTHOR, "已收到附件（1/6）")
+    again = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
+    assert "附件（1）" in again.text and again.message_id != preview.message_id
+    await user.tap(again, "👥 联名委员")
+    await bot.emu.wait_for(AUTHOR, "要添加联名委员")
+    await user.send_photo(PHOTO)
+    await bot.emu.wait_for(AUTHOR, "已收到附件（2/6）")
+    third = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
+    assert "附件（2）" in third.text
+
+
 async def test_coauthors_are_named_and_see_the_report(bot: Harness) -> None:
     member_id = await _member(bot)
     await _member(bot, OTHER, "陈静")
