@@ -30,6 +30,7 @@ import signal
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,7 @@ async def run_worker(database_url: str, api_base: str, file_base: str) -> None:
     db = Database(database_url)
     runtime = Runtime(settings=settings, db=db, texts=Texts(settings.default_locale))
     worker = DeliveryWorker(runtime)
+    tracemalloc.start()  # the worker's own allocations while it sends (imports excluded)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await worker.start()
@@ -97,7 +99,7 @@ async def run_worker(database_url: str, api_base: str, file_base: str) -> None:
             break
     await worker.stop()
     await db.dispose()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _, traced_peak = tracemalloc.get_traced_memory()
     stats = worker.stats
     print(
         json.dumps(
@@ -106,11 +108,21 @@ async def run_worker(database_url: str, api_base: str, file_base: str) -> None:
                 "failed": stats.failed,
                 "unreachable": stats.unreachable,
                 "rate_limited": stats.rate_limited,
-                "peak_rss_mib": round(peak_kib / 1024, 1),
+                "peak_rss_mib": round(peak_rss_kib() / 1024, 1),
+                "peak_traced_mib": round(traced_peak / 1024 / 1024, 1),
             }
         ),
         flush=True,
     )
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident memory (VmHWM: reset at exec, unlike ru_maxrss)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 # -- the driver -----------------------------------------------------------------------------
@@ -126,6 +138,7 @@ class RunResult:
     steady_rate: float
     retry_after: int
     peak_rss_mib: list[float]
+    peak_traced_mib: list[float]
     copies: Counter[int]
     in_flight_at_stop: int
     stopped_after: int | None
@@ -241,6 +254,7 @@ async def one_run(name: str, kind: str, members: int, folder: Path) -> RunResult
             _, queue_seconds = await queue_notice(db, staff)
             queued_at = time.perf_counter()
             peaks: list[float] = []
+            traced: list[float] = []
             in_flight_at_stop = 0
             stopped_after: int | None = None
             if name in ("sigkill", "sigterm"):
@@ -255,10 +269,12 @@ async def one_run(name: str, kind: str, members: int, folder: Path) -> RunResult
                     worker.send_signal(signal.SIGTERM)
                     stats = await finish_worker(worker)
                     peaks.append(float(stats.get("peak_rss_mib", 0)))
+                    traced.append(float(stats.get("peak_traced_mib", 0)))
                 in_flight_at_stop = await in_flight(db)
                 worker = await start_worker(db.url, emu)
             stats = await finish_worker(worker)
             peaks.append(float(stats.get("peak_rss_mib", 0)))
+            traced.append(float(stats.get("peak_traced_mib", 0)))
             total = time.perf_counter() - queued_at
     finally:
         await emu.stop()
@@ -276,6 +292,7 @@ async def one_run(name: str, kind: str, members: int, folder: Path) -> RunResult
         steady_rate=steady,
         retry_after=emu.stats.retry_after_responses,
         peak_rss_mib=peaks,
+        peak_traced_mib=traced,
         copies=copies,
         in_flight_at_stop=in_flight_at_stop,
         stopped_after=stopped_after,
@@ -286,13 +303,17 @@ async def one_run(name: str, kind: str, members: int, folder: Path) -> RunResult
 def report(result: RunResult) -> str:
     lines = [
         f"== {result.name}: notice to {result.members:,} members",
-        f"  queue (10k outbox rows + recipients, one transaction): {result.queue_seconds:.2f} s",
+        f"  queue ({result.members:,} outbox rows + recipients, one transaction):"
+        f" {result.queue_seconds:.2f} s",
         f"  time to first message: {result.first_message_seconds:.2f} s",
         f"  sustained rate: {result.sustained_rate:.1f} msg/s = {result.sustained_rate / CAP:.0%}"
         f" of the {CAP:.0f}/s cap (steady middle 80%: {result.steady_rate:.1f} msg/s ="
         f" {result.steady_rate / CAP:.0%})",
         f"  total: {result.total_seconds:.0f} s; 429 answers: {result.retry_after}",
-        "  worker peak RSS: " + ", ".join(f"{p:.0f} MiB" for p in result.peak_rss_mib),
+        "  worker peak memory: RSS "
+        + ", ".join(f"{p:.0f} MiB" for p in result.peak_rss_mib)
+        + "; Python allocations while sending "
+        + ", ".join(f"{p:.1f} MiB" for p in result.peak_traced_mib),
         f"  exactly one copy: {result.copies.get(1, 0):,}; lost: {result.lost};"
         f" duplicated: {result.duplicated}",
     ]
