@@ -9,20 +9,40 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bot import log_privacy
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("cppcc-bot")
 
 
+# Libraries whose lower levels write secrets or personal data, and the lowest level each runs at
+# whatever LOG_LEVEL says (LOG_LEVEL=DEBUG turns on our own modules' debug lines, not theirs):
+LIBRARY_FLOORS = {
+    # Every request URL at INFO, and the URL carries the bot token.
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    # DEBUG prints every update (shared contacts' phone numbers, report texts), every Bot API
+    # call's parameters, and the API URL with the token.
+    "telegram": logging.INFO,
+    # DEBUG prints every statement with its parameters (phone numbers, report texts).
+    "aiosqlite": logging.WARNING,
+    # INFO prints SQL with its parameters.
+    "sqlalchemy": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "alembic": logging.WARNING,
+}
+
+
 def configure_logging(level: str) -> None:
+    """Log to stderr at level, never below the library floors; hide database-quoted values."""
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    # httpx logs every request URL at INFO, and the URL carries the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    wanted = logging.getLevelNamesMapping()[level.upper()]
+    for name, floor in LIBRARY_FLOORS.items():
+        logging.getLogger(name).setLevel(max(floor, wanted))
+    for handler in logging.getLogger().handlers:
+        log_privacy.protect(handler)
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:

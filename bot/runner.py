@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import signal
 from typing import Any
@@ -60,7 +61,9 @@ def build_web_app(app: BotApplication, secret: str) -> web.Application:
     web_app[APP_KEY] = app
 
     async def telegram_webhook(request: web.Request) -> web.Response:
-        if not secret or request.headers.get(SECRET_HEADER) != secret:
+        # Compared in constant time, so the answer's timing does not reveal the secret.
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not secret or not hmac.compare_digest(given, secret.encode()):
             return web.Response(status=403, text="forbidden")
         try:
             payload: Any = await request.json()

@@ -138,6 +138,12 @@ def standing_text(ctx: BotContext, me: Standing) -> str:
     return ctx.t(f"activities.me_{me.status.value}")
 
 
+def may_see(ctx: BotContext, card: Card) -> bool:
+    """An activity's details are for its invited members, staff, and whoever is on its list."""
+    assert ctx.viewer is not None
+    return card.invited or ctx.viewer.is_staff or card.me.status is not None
+
+
 async def show_activity(update: Update, ctx: BotContext, activity_id: int) -> None:
     """The member card, replacing the message a button sits on (or as a new message)."""
     assert ctx.viewer is not None
@@ -146,7 +152,7 @@ async def show_activity(update: Update, ctx: BotContext, activity_id: int) -> No
     if card is None:
         await _refuse(update, ctx, "activities.not_found")
         return
-    if not card.invited and not ctx.viewer.is_staff and card.me.status is None:
+    if not may_see(ctx, card):
         await _refuse(update, ctx, "activities.not_invited")
         return
     if update.callback_query is not None:
@@ -524,6 +530,9 @@ async def _ask_checkin(update: Update, ctx: BotContext, activity_id: int) -> Non
     if card is None or not card.activity.is_open:
         await _refuse(update, ctx, "common.stale_button")
         return
+    if not may_see(ctx, card):
+        await _refuse(update, ctx, "activities.not_invited")
+        return
     if update.callback_query is not None:
         await update.callback_query.answer()
     await open_dialog(update, ctx, CHECKIN_FLOW, "code", {"id": activity_id})
@@ -626,6 +635,9 @@ async def _calendar(update: Update, ctx: BotContext, activity_id: int) -> None:
         card = await acts.card(session, activity_id, ctx.viewer.id)
     if card is None or card.activity.starts_at is None or card.activity.ends_at is None:
         await _refuse(update, ctx, "common.stale_button")
+        return
+    if not may_see(ctx, card):
+        await _refuse(update, ctx, "activities.not_invited")
         return
     if update.callback_query is not None:
         await update.callback_query.answer()

@@ -28,6 +28,7 @@ from handlers.replies import edit_or_send, inline, say, send_text
 from handlers.wiring import Wiring, close_dialog, open_dialog
 from storage import activities as acts
 from storage import activity_import as importer
+from storage import audit
 from storage.activities import ActivityView, Change, EditResult, Field, Problem, Roster
 from storage.dialogs import Dialog
 from storage.models import ActivityStatus, ActivityType, TargetKind
@@ -744,8 +745,21 @@ async def _roster(update: Update, ctx: BotContext, activity_id: int) -> None:
 
 
 async def _export(update: Update, ctx: BotContext, activity_id: int) -> None:
+    assert ctx.viewer is not None
     async with ctx.db.transaction() as session:
         roster = await acts.roster(session, activity_id)
+        if roster is not None:
+            # The roster carries names and phone numbers: who took it out is on record.
+            rows = len(roster.signed_up) + len(roster.waiting) + len(roster.leave)
+            rows += len(roster.not_replied) + len(roster.cancelled)
+            await audit.record(
+                session,
+                ctx.viewer.actor,
+                "activity.export",
+                object_type="activity",
+                object_id=activity_id,
+                rows=rows,
+            )
     chat = update.effective_chat
     if roster is None or chat is None:
         await _alert(update, ctx, "common.stale_button")

@@ -38,7 +38,7 @@ from handlers.reports import (
     status_label,
 )
 from handlers.wiring import Wiring, close_dialog, open_dialog
-from storage import outbox, reports
+from storage import audit, outbox, reports
 from storage.dialogs import Dialog
 from storage.models import Priority, ReportStatus
 from storage.reports import ALLOWED, Outcome, ReportFilter, ReportView, ReviewAction
@@ -607,12 +607,35 @@ async def _send_file(update: Update, ctx: BotContext, data: bytes, name: str, ke
     await ctx.bot.send_document(chat.id, data, filename=name, caption=ctx.t(key))
 
 
+async def _audit_export(
+    session: AsyncSession,
+    ctx: BotContext,
+    kind: str,
+    query: Query | None,
+    views: list[ReportView],
+) -> None:
+    """Every export is in the audit log: who took which reports out, in the export's
+    transaction (a search by filter, or one report's document)."""
+    assert ctx.viewer is not None
+    await audit.record(
+        session,
+        ctx.viewer.actor,
+        "report.export",
+        object_type="report",
+        object_id=views[0].id if query is None and views else None,
+        format=kind,
+        filter=_encode(query) if query is not None else None,
+        count=len(views),
+    )
+
+
 async def _cb_xlsx(update: Update, ctx: BotContext, cb: Callback) -> Alert | None:
     query = _decode(cb.arg(0))
     if query is None:
         return alert("common.stale_button")
     async with ctx.db.transaction() as session:
         views = await reports.export(session, query.to_filter(ctx))
+        await _audit_export(session, ctx, "xlsx", query, views)
     data = await asyncio.to_thread(exports.build_xlsx, views, labels(ctx))
     stamp = ctx.now().astimezone(ctx.settings.tz).strftime("%Y%m%d-%H%M")
     await _send_file(update, ctx, data, f"reports-{stamp}.xlsx", "reports.review.xlsx_caption")
@@ -625,6 +648,7 @@ async def _cb_compilation(update: Update, ctx: BotContext, cb: Callback) -> Aler
         return alert("common.stale_button")
     async with ctx.db.transaction() as session:
         views = await reports.export(session, query.to_filter(ctx), limit=DOCX_LIMIT)
+        await _audit_export(session, ctx, "docx", query, views)
     data = await asyncio.to_thread(exports.build_docx, views, labels(ctx))
     stamp = ctx.now().astimezone(ctx.settings.tz).strftime("%Y%m%d-%H%M")
     await _send_file(update, ctx, data, f"reports-{stamp}.docx", "reports.review.docx_caption")
@@ -635,6 +659,8 @@ async def _cb_docx(update: Update, ctx: BotContext, cb: Callback) -> Alert | Non
     report_id = cb.int_arg(0)
     async with ctx.db.transaction() as session:
         view = await reports.get(session, report_id) if report_id else None
+        if view is not None:
+            await _audit_export(session, ctx, "docx", None, [view])
     if view is None:
         return alert("common.stale_button")
     data = await asyncio.to_thread(exports.build_docx, [view], labels(ctx))

@@ -27,7 +27,10 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Build an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    """Build an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+    hide_parameters: a database error's message (logged with its traceback) names the statement
+    but never the values, which are phone numbers and report texts."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -35,12 +38,19 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(
             url,
             echo=echo,
+            hide_parameters=True,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
-        url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800
+        url,
+        echo=echo,
+        hide_parameters=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_recycle=1800,
     )
 
 
