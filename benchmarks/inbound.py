@@ -13,26 +13,66 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.common import machine, percentile, scratch_database
-from bot.emulator import BotApiEmulator, SentMessage, SimUser
+from bot.emulator import ApiCall, BotApiEmulator, SentMessage, SimUser
 from storage.db import Database
 from storage.models import Member
+from storage.models.activities import (
+    Activity,
+    ActivityStatus,
+    ActivityTarget,
+    ActivityType,
+    TargetKind,
+)
 
 FIRST_USER_ID = 5_000_000
+ANSWER_METHODS = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument"}
 Step = tuple[str, Callable[[SimUser], Awaitable[int]]]
 
-# The flows a member runs, in a cycle. Each step is one update that gets one answer.
+
+def _last_with_buttons(user: SimUser) -> SentMessage | None:
+    for message in reversed(user.messages()):
+        if message.buttons() and not message.deleted:
+            return message
+    return None
+
+
+async def _open_first_activity(user: SimUser) -> int:
+    listing = _last_with_buttons(user)
+    if listing is None:
+        return await user.send_command("menu")
+    return await user.tap(listing, listing.buttons()[0])
+
+
+async def _toggle_signup(user: SimUser) -> int:
+    card = _last_with_buttons(user)
+    if card is None:
+        return await user.send_command("menu")
+    labels = card.buttons()
+    for label in (SIGN_UP, CANCEL):
+        if label in labels:
+            return await user.tap(card, label)
+    return await user.tap(card, labels[0])
+
+
+SIGN_UP, CANCEL = "✅ 报名", "↩️ 取消报名"
+# The flows a member runs, in a cycle: open the menu, browse activities, open one, sign up (or
+# cancel, on the next round), submit a short report as a free message. One answer each.
 MEMBER_STEPS: list[Step] = [
     ("menu", lambda u: u.send_command("menu")),
-    ("help", lambda u: u.send_command("help")),
-    ("free text", lambda u: u.send_text("你好")),
+    ("browse activities", lambda u: u.send_text("📅 活动报名")),
+    ("open activity card", _open_first_activity),
+    ("sign up / cancel", _toggle_signup),
+    ("quick report", lambda u: u.send_text("小区路灯坏了两个月，晚上出行不便，建议尽快维修。")),
 ]
 ECHO_STEPS: list[Step] = [("echo", lambda u: u.send_text("你好"))]
 
@@ -45,10 +85,17 @@ class Load:
     steps: list[Step]
     latencies: dict[str, list[float]] = field(default_factory=dict)
     answered: dict[int, asyncio.Event] = field(default_factory=dict)
+    queries: dict[str, int] = field(default_factory=dict)  # callback query id → user id
 
-    def on_message(self, event: str, message: SentMessage) -> None:
-        waiting = self.answered.get(message.chat_id)
-        if waiting is not None and event in ("sent", "edited"):
+    def on_call(self, call: ApiCall) -> None:
+        """Any visible answer: a message or an edit in the chat, or the button's answer."""
+        chat_id = call.chat_id
+        if call.method == "answerCallbackQuery":
+            chat_id = self.queries.pop(str(call.params.get("callback_query_id")), None)
+        elif call.method not in ANSWER_METHODS:
+            return
+        waiting = self.answered.get(chat_id) if chat_id is not None else None
+        if waiting is not None:
             waiting.set()
 
     async def member(self, user: SimUser, deadline: float) -> None:
@@ -58,7 +105,8 @@ class Load:
             index += 1
             event = self.answered[user.user_id] = asyncio.Event()
             started = time.perf_counter()
-            await send(user)
+            update_id = await send(user)
+            self.queries[str(update_id)] = user.user_id
             try:
                 await asyncio.wait_for(event.wait(), timeout=10)
             except TimeoutError:
@@ -67,7 +115,7 @@ class Load:
             self.latencies.setdefault(name, []).append(time.perf_counter() - started)
 
     async def run(self, members: int, seconds: float) -> tuple[int, float]:
-        self.emu.add_listener(self.on_message)
+        self.emu.add_call_listener(self.on_call)
         users = [self.emu.user(FIRST_USER_ID + i, f"委员{i}") for i in range(members)]
         # Warm up: one round for every member, not counted.
         warm = time.perf_counter() + 2
@@ -81,7 +129,22 @@ class Load:
 
 
 async def _roster(db: Database, members: int) -> None:
+    """Bound members, and five upcoming activities open to everyone without a place limit."""
+    start = datetime.now(UTC) + timedelta(days=7)
     async with db.transaction() as session:
+        for i in range(5):
+            activity = Activity(
+                type=ActivityType.visit,
+                status=ActivityStatus.published,
+                title=f"走进政协 第{i + 1}期",
+                place="政协大楼",
+                starts_at=start + timedelta(days=i),
+                ends_at=start + timedelta(days=i, hours=2),
+                published_at=datetime.now(UTC),
+            )
+            session.add(activity)
+            await session.flush()
+            session.add(ActivityTarget(activity_id=activity.id, kind=TargetKind.everyone))
         for i in range(members):
             session.add(
                 Member(
@@ -94,10 +157,13 @@ async def _roster(db: Database, members: int) -> None:
 
 
 async def _start_process(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
+    command = [sys.executable, *args]
+    profile = os.environ.get("BENCH_PROFILE")  # e.g. /tmp/bot.svg: record the bot with py-spy
+    if profile and "bot.cli" in args:
+        command = ["py-spy", "record", "--format", "raw", "-o", profile, "--", *command]
     return await asyncio.create_subprocess_exec(
-        sys.executable, *args, env=env, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
 
 
 async def _measure(
@@ -118,7 +184,7 @@ async def _measure(
         load = Load(emu, steps)
         done, elapsed = await load.run(members, seconds)
     finally:
-        process.terminate()
+        process.send_signal(signal.SIGINT)  # the bot (and py-spy) stop cleanly on SIGINT
         await process.wait()
         await emu.stop()
     rate = done / elapsed

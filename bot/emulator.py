@@ -833,6 +833,7 @@ class BotApiEmulator:
         self._returned: dict[int, set[int]] = {}
         self._returned_calls: set[int] = set()
         self._listeners: list[Callable[[str, SentMessage], None]] = []
+        self._call_listeners: list[Callable[[ApiCall], None]] = []
         self._global_bucket = _TokenBucket(global_rate, global_burst, clock())
         self._chat_buckets: dict[int, _TokenBucket] = {}
         self._poll_generation = 0
@@ -1109,6 +1110,10 @@ class BotApiEmulator:
         """A stored file by its file_id."""
         return self._files.get(file_id)
 
+    def add_call_listener(self, callback: Callable[[ApiCall], None]) -> None:
+        """Call ``callback(call)`` after every successful Bot API call (load generators)."""
+        self._call_listeners.append(callback)
+
     def add_listener(self, callback: Callable[[str, SentMessage], None]) -> None:
         """Call ``callback(event, message)`` on "sent", "edited" and "deleted" (console mode)."""
         self._listeners.append(callback)
@@ -1160,6 +1165,8 @@ class BotApiEmulator:
         call.ok = True
         call.result = result
         self._notify()
+        for listener in self._call_listeners:
+            listener(call)
         return web.json_response({"ok": True, "result": result})
 
     async def _handle_file(self, request: web.Request) -> web.Response:

@@ -98,7 +98,17 @@ class Wiring:
                 )
             )
         app.add_handler(MessageHandler(private & ~filters.COMMAND & ~filters.CONTACT, self.route))
+        app.add_handler(MessageHandler(private & filters.COMMAND, self.unknown_command))
         app.add_handler(CallbackQueryHandler(self.unknown_button))
+
+    async def unknown_command(self, update: Update, ctx: BotContext) -> None:
+        """A /command no feature knows: say so, with the menu (or how to bind)."""
+        from handlers.replies import say
+
+        if ctx.viewer is None:
+            await say(update, ctx, "start.please_bind")
+            return
+        await say(update, ctx, "common.unknown_command", markup=self.keyboard(ctx))
 
     async def unknown_button(self, update: Update, ctx: BotContext) -> None:
         """A button no feature claims (stale or forged): stop its spinner and say so."""

@@ -125,3 +125,12 @@ async def test_language_choice_survives_restart(bot: Harness) -> None:
     await user.send_command("start")
     hello = await bot.emu.wait_for(1008, "Hello, 陈静")
     assert any("Language" in label for label in hello.keyboard_texts())
+
+
+async def test_unknown_command_gets_an_answer(bot: Harness) -> None:
+    await bot.add_member("陈静", "+8613900139000", telegram_user_id=1009)
+    await bot.emu.user(1009).send_command("frobnicate")
+    reply = await bot.emu.wait_for(1009, "没有这个命令")
+    assert reply.keyboard_texts()
+    await bot.emu.user(1010).send_command("frobnicate")
+    await bot.emu.wait_for(1010, "请先完成委员身份绑定")
