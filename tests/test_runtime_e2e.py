@@ -18,7 +18,7 @@ from bot.app import build_application
 from bot.emulator import BotApiEmulator
 from bot.runner import SECRET_HEADER, WEBHOOK_PATH, WebhookRunner
 from storage.db import Database
-from storage.models import Member, Role
+from storage.models import Member, ProcessedUpdate, Role
 from tests.support import FakeClock, Harness, fresh_database, make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +90,41 @@ async def test_webhook_serves_updates_with_the_secret_and_refuses_others(
             assert (await health.json())["status"] == "ok"
     await asyncio.sleep(0.3)
     assert len(emulator.messages_to(1101)) == 1  # the forged updates changed nothing
+
+
+async def test_webhook_request_without_the_secret_is_not_processed(
+    webhook_bot: tuple[WebhookRunner, Database, int], emulator: BotApiEmulator
+) -> None:
+    """A forged update that would bind a stranger to a roster member: refused, never handled."""
+    _, db, port = webhook_bot
+    async with db.transaction() as session:
+        session.add(Member(name="林文华", phone="+8613800138009"))
+    forged = {
+        "update_id": 777,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 1102, "type": "private"},
+            "from": {"id": 1102, "is_bot": False, "first_name": "x"},
+            "contact": {"phone_number": "+8613800138009", "first_name": "x", "user_id": 1102},
+        },
+    }
+    url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+    async with aiohttp.ClientSession() as http:
+        for headers in ({}, {SECRET_HEADER: ""}, {SECRET_HEADER: "S3CRET-TOKEN"}):
+            async with http.post(url, json=forged, headers=headers) as response:
+                assert response.status == 403, headers
+    # The same chat's next real update: one chat's updates are handled in order, so once it is
+    # answered, a forged update let through would have been handled before it.
+    await emulator.user(1102).send_command("start")
+    await emulator.wait_for(1102, "分享手机号")
+    async with db.transaction() as session:
+        bound = await session.scalar(select(Member).where(Member.telegram_user_id == 1102))
+        seen = await session.scalar(
+            select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id == 777)
+        )
+    assert bound is None and seen is None
+    assert len(emulator.messages_to(1102)) == 1
 
 
 async def test_staff_uploads_roster_and_gets_the_report(bot: Harness) -> None:
