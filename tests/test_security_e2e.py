@@ -606,6 +606,15 @@ def test_the_table_names_every_staff_command_and_menu_button() -> None:
     assert flows == rows, f"dialog flows without a row (or add to MEMBER_FLOWS): {flows - rows}"
 
 
+def test_the_readme_table_has_exactly_these_rows() -> None:
+    """The authority table in README.md ("## Security") and STAFF_ACTIONS, row for row."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Security\n", 1)[1].split("\n## ", 1)[0]
+    table = section.split("| row (test id) |", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines()[2:]]
+    assert rows == [a.name for a in STAFF_ACTIONS]
+
+
 # -- forged buttons pointing at other people's things ----------------------------------------------
 
 
