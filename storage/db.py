@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -84,6 +85,10 @@ class Database:
         self.url = url
         self.engine = create_engine(url, echo=echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Waiting for it inside SQLite means sleeping and
+        # polling (long, unfair tails under load); waiting here is a FIFO queue in the event loop.
+        # Other processes (the CLI) still meet the busy timeout.
+        self._sqlite_writer = asyncio.Lock() if is_sqlite(url) else None
 
     @property
     def dialect(self) -> str:
@@ -91,8 +96,14 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commits on success, rolls back on any error."""
-        async with self.sessionmaker() as session, session.begin():
+        """One unit of work: commits on success, rolls back on any error.
+
+        Not reentrant on SQLite: never open a transaction while holding another."""
+        if self._sqlite_writer is None:
+            async with self.sessionmaker() as session, session.begin():
+                yield session
+            return
+        async with self._sqlite_writer, self.sessionmaker() as session, session.begin():
             yield session
 
     @asynccontextmanager
