@@ -8,9 +8,15 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import log_privacy
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from storage.models import Member
 
 log = logging.getLogger("cppcc-bot")
 
@@ -106,6 +112,16 @@ async def _roster_import(db: object, settings: Settings, path: Path, data: bytes
     return 0
 
 
+async def _find_member(session: AsyncSession, query: str) -> Member | None:
+    """The roster member named by phone or #id; says so on stderr when there is none."""
+    from storage import members
+
+    member = await members.find(session, query)
+    if member is None:
+        print(f"no member matches {query!r} on the roster", file=sys.stderr)
+    return member
+
+
 async def _staff_add(db: object, query: str, role_name: str) -> int:
     from storage import members
     from storage.audit import Actor
@@ -114,9 +130,8 @@ async def _staff_add(db: object, query: str, role_name: str) -> int:
 
     assert isinstance(db, Database)
     async with db.transaction() as session:
-        member = await members.find(session, query)
+        member = await _find_member(session, query)
         if member is None:
-            print(f"no member matches {query!r} on the roster", file=sys.stderr)
             return 1
         changed = await members.set_role(session, member, Role(role_name), Actor.cli())
         print(f"{member.name} (#{member.id}) is {'now' if changed else 'already'} {role_name}")
@@ -130,9 +145,8 @@ async def _invite(db: object, settings: Settings, query: str) -> int:
 
     assert isinstance(db, Database)
     async with db.transaction() as session:
-        member = await members.find(session, query)
+        member = await _find_member(session, query)
         if member is None:
-            print(f"no member matches {query!r} on the roster", file=sys.stderr)
             return 1
         code = await members.create_invite(session, member.id, Actor.cli())
         name = member.name

@@ -10,6 +10,7 @@ from telegram import Update
 
 from bot.context import BotContext
 from handlers.replies import say
+from storage.members import MemberRef
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
 
@@ -21,46 +22,26 @@ async def _refuse(update: Update, ctx: BotContext, key: str) -> None:
         await say(update, ctx, key)
 
 
-def member_only(handler: Handler) -> Handler:
-    """Only bound members (and staff) get through; strangers are pointed to /start."""
+def _guard(allowed: Callable[[MemberRef], bool], refusal: str) -> Callable[[Handler], Handler]:
+    """A decorator letting through bound viewers for whom allowed() holds; others are refused
+    politely (strangers are pointed to /start)."""
 
-    @functools.wraps(handler)
-    async def wrapper(update: Update, ctx: BotContext) -> Any:
-        if ctx.viewer is None:
-            await _refuse(update, ctx, "common.not_bound")
-            return None
-        return await handler(update, ctx)
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapper(update: Update, ctx: BotContext) -> Any:
+            if ctx.viewer is None:
+                await _refuse(update, ctx, "common.not_bound")
+                return None
+            if not allowed(ctx.viewer):
+                await _refuse(update, ctx, refusal)
+                return None
+            return await handler(update, ctx)
 
-    return wrapper
+        return wrapper
 
-
-def staff_only(handler: Handler) -> Handler:
-    """Staff and admins only; members get a polite refusal."""
-
-    @functools.wraps(handler)
-    async def wrapper(update: Update, ctx: BotContext) -> Any:
-        if ctx.viewer is None:
-            await _refuse(update, ctx, "common.not_bound")
-            return None
-        if not ctx.viewer.is_staff:
-            await _refuse(update, ctx, "common.staff_only")
-            return None
-        return await handler(update, ctx)
-
-    return wrapper
+    return decorate
 
 
-def admin_only(handler: Handler) -> Handler:
-    """Admins only."""
-
-    @functools.wraps(handler)
-    async def wrapper(update: Update, ctx: BotContext) -> Any:
-        if ctx.viewer is None:
-            await _refuse(update, ctx, "common.not_bound")
-            return None
-        if not ctx.viewer.is_admin:
-            await _refuse(update, ctx, "common.admin_only")
-            return None
-        return await handler(update, ctx)
-
-    return wrapper
+member_only = _guard(lambda viewer: True, "common.not_bound")
+staff_only = _guard(lambda viewer: viewer.is_staff, "common.staff_only")
+admin_only = _guard(lambda viewer: viewer.is_admin, "common.admin_only")
