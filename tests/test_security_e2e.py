@@ -56,8 +56,9 @@ BATCH = "batch-sec-1"
 YEAR = 2026
 # Things only staff (or their owner) may see; none of them may reach a refused user.
 SECRETS = ("黄志强", "赵丽", "河道垃圾清理难", "周五下午开会", "乡村振兴调研", "暗访报告草稿")
-# Tables that change on every update whatever it asks for.
-BOOKKEEPING = {"processed_update", "dialog_state"}
+# Tables that change on every update whatever it asks for (handled ids, received updates kept
+# until handled, the open dialog step, which is checked on its own).
+BOOKKEEPING = {"processed_update", "inbox_update", "dialog_state"}
 
 
 def t(key: str) -> str:
