@@ -14,6 +14,7 @@ import handlers
 from bot import delivery, notice_progress, scheduler
 from bot.context import BotContext
 from bot.i18n import Texts
+from bot.inbox import Inbox, InboxRequest
 from bot.ratelimit import RetryingRateLimiter
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -55,13 +56,16 @@ def build_application(
     """The Application with every handler registered; nothing is opened until start_runtime."""
     texts = Texts(settings.default_locale)
     context_types = ContextTypes(context=BotContext, bot_data=Runtime)
+    processor = PerChatUpdateProcessor(settings.concurrent_updates)
+    updates_request = InboxRequest()
     app: BotApplication = (
         ApplicationBuilder()
         .token(settings.token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .context_types(context_types)
-        .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
+        .concurrent_updates(processor)
+        .get_updates_request(updates_request)
         # Replies to the member who wrote are not throttled to the bulk cap (that would queue
         # every answer behind 30/s); only group chats are paced here, a 429 is retried, and
         # Telegram's transient 5xx errors are retried with backoff (bot/ratelimit.py).
@@ -79,6 +83,8 @@ def build_application(
     runtime.texts = texts
     runtime.db = db  # type: ignore[assignment]  # opened in start_runtime when None
     runtime.migrate = migrate
+    runtime.inbox = updates_request.inbox = Inbox(runtime)
+    processor.on_done = runtime.inbox.handled
     if clock is not None:
         runtime.clock = clock
     runtime.wiring = handlers.register_all(app, texts)
@@ -95,6 +101,9 @@ async def start_runtime(app: BotApplication) -> None:
     me = await app.bot.get_me()
     runtime.bot_username = me.username or ""
     await _set_commands(app)
+    # The inbox first (replaying what a crash left), so it is stopped last.
+    await runtime.inbox.start(app)
+    runtime.services.append(runtime.inbox)
     for factory in SERVICE_FACTORIES:
         service = factory(runtime)
         runtime.services.append(service)

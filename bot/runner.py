@@ -70,6 +70,7 @@ def build_web_app(app: BotApplication, secret: str) -> web.Application:
             update = Update.de_json(payload, app.bot)
         except (ValueError, TypeError, KeyError):
             return web.Response(status=400, text="bad update")
+        await app.bot_data.inbox.keep([payload])  # kept before Telegram hears "ok"
         await app.update_queue.put(update)
         return web.Response(text="ok")
 

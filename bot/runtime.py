@@ -14,6 +14,7 @@ from storage.models import utcnow
 
 if TYPE_CHECKING:
     from bot.app import Service
+    from bot.inbox import Inbox
     from handlers.wiring import Wiring
 
 
@@ -32,5 +33,7 @@ class Runtime:
     outbox_signal: Callable[[], None] = lambda: None
     # Upgrade the schema when the app starts.
     migrate: bool = True
+    # Fetched updates kept until handled, so a crash loses none (bot/inbox.py).
+    inbox: Inbox = field(default=None)  # type: ignore[assignment]
     # Running services (delivery worker, scheduler), stopped in reverse order on shutdown.
     services: list[Service] = field(default_factory=list)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -21,8 +21,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        # Told about each update once its handlers are done (bot/inbox.py then forgets it).
+        self.on_done: Callable[[object], None] = lambda update: None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await self._in_order(update, coroutine)
+        self.on_done(update)
+
+    async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
         if key is None:
             await coroutine

@@ -14,6 +14,7 @@ from storage.models.activities import (
 )
 from storage.models.base import Base, utcnow
 from storage.models.duty_record import DUTY_RECORD_INDEXES
+from storage.models.inbox import InboxUpdate
 from storage.models.members import (
     AuditLog,
     Committee,
@@ -52,6 +53,7 @@ __all__ = [
     "Committee",
     "DeliveryStatus",
     "DialogState",
+    "InboxUpdate",
     "InviteCode",
     "LiaisonPoint",
     "Member",
