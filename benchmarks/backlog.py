@@ -4,8 +4,8 @@
 (/menu, /help), free text, main-menu buttons (activities, my reports) and inline-button taps
 (opening an activity card). The Bot API emulator in this process holds them for getUpdates,
 without Telegram's flood limits (as in benchmarks/inbound.py: this measures the bot, not
-Telegram's 30 messages/s). Then the bot starts as `python -m bot.cli run` in its own process
-and drains the queue.
+Telegram's 30 messages/s; --telegram-limits turns them on). Then the bot starts as
+`python -m bot.cli run` in its own process and drains the queue.
 
 Measured: start-up (process start to first getUpdates), drain time (first getUpdates to the
 last answer), throughput, the bot's peak memory. Checked: every update got exactly its one
@@ -183,7 +183,7 @@ def peak_rss_mib(pid: int) -> float:
 
 async def run(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
-    emu = BotApiEmulator(enforce_limits=False)
+    emu = BotApiEmulator(enforce_limits=args.telegram_limits)
     await emu.start()
     drain = Drain(emu)
     emu.add_listener(drain.on_message)
@@ -259,6 +259,7 @@ async def run(args: argparse.Namespace) -> None:
         f" = {drain.answered / seconds:.0f} updates/s (first getUpdates to last answer)\n"
         f"bot peak memory (RSS): " + ", ".join(f"{p:.0f} MiB" for p in peaks) + "\n"
         f"unanswered: {missing} messages, {unanswered_taps} taps; answered twice: {doubled}"
+        f"; 429 answers from the emulator: {emu.stats.retry_after_responses}"
     )
     if killed_after is not None:
         print(
@@ -277,11 +278,17 @@ def main() -> None:
         "--stall", type=float, default=30, help="stop when nothing was answered for this long"
     )
     parser.add_argument(
+        "--telegram-limits",
+        action="store_true",
+        help="the emulator enforces Telegram's flood limits (30/s overall, 1/s per chat)",
+    )
+    parser.add_argument(
         "--kill-at", type=float, default=None, help="SIGKILL once this fraction was answered"
     )
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    print(f"database: {args.db}")
+    limits = "Telegram's flood limits" if args.telegram_limits else "no flood limits"
+    print(f"database: {args.db}; emulator: {limits}")
     asyncio.run(run(args))
 
 

@@ -66,7 +66,7 @@ from tests.support import fresh_database
 ROUNDS = int(os.environ.get("KILL9_ROUNDS", "2"))
 SEED = int(os.environ.get("KILL9_SEED", "20261125"))
 # How long a member waits for an answer, once the bot has been up again, before sending again.
-PATIENCE = 5.0
+PATIENCE = 4.0
 LEASE_SECONDS = 5  # the shortest lease the settings allow: a killed worker's rows come back soon
 PROBE = 8_000_001  # a member who writes while the bot is down
 HELP = "本助手可以"
@@ -231,7 +231,6 @@ async def bot(
             Member(name="探针", phone="+8613800000000", telegram_user_id=PROBE, chat_id=PROBE)
         )
     process = BotProcess(emulator, database.url, tmp_path, rng)
-    await process.start()
     try:
         yield process
     finally:
@@ -383,6 +382,7 @@ async def _killer(bot: BotProcess, kills: int, trigger: asyncio.Event) -> None:
 async def test_conversation_keeps_every_acknowledged_answer(
     bot: BotProcess, database: Database
 ) -> None:
+    await bot.start()
     writers = []
     async with database.transaction() as session:
         for n in range(4):
@@ -436,12 +436,14 @@ async def test_conversation_keeps_every_acknowledged_answer(
 # -- b. a backlog fetched, then a kill --------------------------------------------------------
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_backlog_fetched_before_a_kill_is_not_lost(
     bot: BotProcess, database: Database
 ) -> None:
     """PTB confirms a batch to Telegram as soon as it has queued it: without the inbox a kill
-    would lose everything fetched and not yet handled."""
-    members = 300
+    would lose everything fetched and not yet handled. (SQLite only, to keep CI short: the
+    inbox's PostgreSQL statements run in every other scenario.)"""
+    members = 250
     first = 8_400_000
     now = utcnow()
     async with database.transaction() as session:
@@ -456,8 +458,7 @@ async def test_backlog_fetched_before_a_kill_is_not_lost(
                 for n in range(members)
             ],
         )  # fmt: skip
-    await bot.kill()
-    for n in range(members):
+    for n in range(members):  # while the bot is down
         await bot.emu.user(first + n).send_command("help")
 
     def answered() -> Counter[int]:
@@ -474,7 +475,7 @@ async def test_backlog_fetched_before_a_kill_is_not_lost(
     fetched = len(bot.served)
     await bot.start()
     await settle(bot, "the drain", partial(_at_least, answered, members - CONCURRENT_UPDATES))
-    await asyncio.sleep(1.0)  # anything answered twice would show by now
+    await asyncio.sleep(0.5)  # anything answered twice would show by now
     copies = answered()
     print(f"backlog: {fetched} fetched before the kill, {members - len(copies)} lost")
     assert max(copies.values()) == 1, f"seed {SEED}: answered twice"
@@ -493,6 +494,7 @@ WAITING = re.compile(r"排第 (\d+) 位")
 
 
 async def test_signup_burst_never_overbooks(bot: BotProcess, database: Database) -> None:
+    await bot.start()
     members, capacity = 30, 10
     ids: dict[int, int] = {}
     async with database.transaction() as session:
@@ -599,7 +601,8 @@ async def _in_flight(database: Database, counted: set[str]) -> int:
 
 
 async def test_notice_reaches_everyone_after_kills(bot: BotProcess, database: Database) -> None:
-    members = 40 * ROUNDS + 20  # about 1.4 s of sending per kill at the 30/s cap
+    await bot.start()
+    members = 30 * ROUNDS + 20  # about a second of sending per kill at the 30/s cap
     first = 8_300_000
     async with database.transaction() as session:
         staff = Member(name="王干部", phone="+8615000150000", role=Role.staff)
