@@ -114,18 +114,29 @@ class Load:
                 continue
             self.latencies.setdefault(name, []).append(time.perf_counter() - started)
 
-    async def run(self, members: int, seconds: float) -> tuple[int, float]:
+    async def run(self, members: int, seconds: float, pid: int) -> tuple[int, float, float, float]:
+        """Updates answered, seconds taken, CPU seconds of the bot and of this process."""
         self.emu.add_call_listener(self.on_call)
         users = [self.emu.user(FIRST_USER_ID + i, f"委员{i}") for i in range(members)]
         # Warm up: one round for every member, not counted.
         warm = time.perf_counter() + 2
         await asyncio.gather(*(self.member(u, warm) for u in users))
         self.latencies.clear()
-        started = time.perf_counter()
+        started, bot_cpu, load_cpu = time.perf_counter(), _cpu_seconds(pid), time.process_time()
         await asyncio.gather(*(self.member(u, started + seconds) for u in users))
         elapsed = time.perf_counter() - started
+        bot_cpu, load_cpu = _cpu_seconds(pid) - bot_cpu, time.process_time() - load_cpu
         done = sum(len(v) for k, v in self.latencies.items() if k != "timeout")
-        return done, elapsed
+        return done, elapsed, bot_cpu, load_cpu
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads (Linux /proc), 0 where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _roster(db: Database, members: int) -> None:
@@ -159,7 +170,9 @@ async def _roster(db: Database, members: int) -> None:
 async def _start_process(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
     command = [sys.executable, *args]
     profile = os.environ.get("BENCH_PROFILE")  # e.g. /tmp/bot.svg: record the bot with py-spy
-    if profile and "bot.cli" in args:
+    if profile and "bot.cli" in args and profile.endswith(".pstats"):
+        command = [sys.executable, "-m", "cProfile", "-o", profile, *args]
+    elif profile and "bot.cli" in args:
         command = ["py-spy", "record", "--format", "raw", "-o", profile, "--", *command]
     return await asyncio.create_subprocess_exec(
         *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
@@ -182,7 +195,7 @@ async def _measure(
     try:
         await emu.wait_for_call("getUpdates", timeout=60)
         load = Load(emu, steps)
-        done, elapsed = await load.run(members, seconds)
+        done, elapsed, bot_cpu, load_cpu = await load.run(members, seconds, process.pid)
     finally:
         process.send_signal(signal.SIGINT)  # the bot (and py-spy) stop cleanly on SIGINT
         await process.wait()
@@ -194,6 +207,10 @@ async def _measure(
         f"{label:<28} {rate:8.1f} updates/s  p50 {percentile(everything, 50) * 1000:6.1f} ms  "
         f"p95 {percentile(everything, 95) * 1000:6.1f} ms  "
         f"p99 {percentile(everything, 99) * 1000:6.1f} ms  ({done} answered, {timeouts} timeouts)"
+    )
+    print(
+        f"{'':<28} CPU per update: bot {bot_cpu / done * 1000:5.2f} ms, "
+        f"emulator and simulated members {load_cpu / done * 1000:5.2f} ms"
     )
     return rate, load.latencies
 

@@ -13,6 +13,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 import handlers
 from bot import delivery, notice_progress, scheduler
 from bot.context import BotContext
+from bot.http import AiohttpRequest
 from bot.i18n import Texts
 from bot.inbox import Inbox, InboxRequest
 from bot.ratelimit import RetryingRateLimiter
@@ -71,8 +72,7 @@ def build_application(
         # Telegram's transient 5xx errors are retried with backoff (bot/ratelimit.py).
         # Bulk sending is paced by the delivery worker against the overall cap.
         .rate_limiter(RetryingRateLimiter(overall_max_rate=0, max_retries=2))
-        .connection_pool_size(64)
-        .pool_timeout(10)
+        .request(AiohttpRequest(connection_pool_size=64, pool_timeout=10))
         .post_init(start_runtime)
         .post_stop(stop_services)
         .post_shutdown(stop_runtime)

@@ -34,8 +34,8 @@ from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 
+from bot.http import AiohttpRequest
 from bot.runtime import Runtime
 from storage import outbox
 from storage.outbox import Claimed, Outcome, Result
@@ -122,9 +122,7 @@ class DeliveryWorker:
                 settings.token(),
                 base_url=settings.telegram_api_base_url,
                 base_file_url=settings.telegram_file_base_url,
-                request=HTTPXRequest(
-                    connection_pool_size=32, pool_timeout=10, read_timeout=20, write_timeout=60
-                ),
+                request=AiohttpRequest(connection_pool_size=32, pool_timeout=10, read_timeout=20),
             )
             await self.bot.initialize()
         self.runtime.outbox_signal = self.wake

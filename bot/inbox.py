@@ -20,8 +20,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
-from telegram.request import HTTPXRequest
 
+from bot.http import AiohttpRequest
 from bot.runtime import Runtime
 from storage import inbox
 
@@ -113,7 +113,7 @@ class Inbox:
             log.warning("could not clear %d handled updates from the inbox", len(done))
 
 
-class InboxRequest(HTTPXRequest):
+class InboxRequest(AiohttpRequest):
     """PTB's request object for getUpdates: every batch goes into the inbox before PTB sees it
     (and so before its next getUpdates confirms the batch to Telegram)."""
 

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.context import BotContext
-from storage import dialogs, members, updates
+from storage import members, updates
 
 IDENTITY_GROUP = -1
 
@@ -19,7 +19,7 @@ async def resolve_viewer(update: Update, ctx: BotContext) -> None:
             raise ApplicationHandlerStop
         if user is None:
             return
-        viewer = await members.by_telegram_id(session, user.id)
+        viewer, ctx.dialog = await members.who(session, user.id)
         if viewer is None and user.id in ctx.settings.admin_ids and update.effective_chat:
             viewer = await members.ensure_bootstrap_admin(
                 session,
@@ -27,7 +27,6 @@ async def resolve_viewer(update: Update, ctx: BotContext) -> None:
                 chat_id=update.effective_chat.id,
                 name=user.full_name,
             )
-        ctx.dialog = await dialogs.get(session, user.id)
     ctx.viewer = viewer
     ctx.locale = ctx.texts.resolve(viewer.locale if viewer and viewer.locale else None)
     if viewer is None or viewer.locale is None:

@@ -6,10 +6,9 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import upsert_insert
 from storage.models import InboxUpdate, utcnow
 
 
@@ -22,8 +21,7 @@ async def keep(session: AsyncSession, payloads: Sequence[dict[str, Any]]) -> Non
     ]
     if not rows:
         return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(insert(InboxUpdate).values(rows).on_conflict_do_nothing())
+    await session.execute(upsert_insert(session)(InboxUpdate).values(rows).on_conflict_do_nothing())
 
 
 async def waiting(session: AsyncSession) -> list[dict[str, Any]]:

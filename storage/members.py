@@ -6,12 +6,13 @@ import enum
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, and_, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
 from storage.audit import Actor
-from storage.models import InviteCode, Member, Role, utcnow
+from storage.dialogs import Dialog
+from storage.models import DialogState, InviteCode, Member, Role, utcnow
 from storage.phones import normalize_phone
 
 INVITE_PREFIX = "inv_"
@@ -71,6 +72,37 @@ async def by_telegram_id(session: AsyncSession, telegram_user_id: int) -> Member
         select(Member).where(Member.telegram_user_id == telegram_user_id, Member.active)
     )
     return MemberRef.of(member) if member else None
+
+
+async def who(
+    session: AsyncSession, telegram_user_id: int
+) -> tuple[MemberRef | None, Dialog | None]:
+    """The active member bound to this Telegram user and their open dialog step, in one round
+    trip: every update asks, so this is the busiest query the bot has."""
+    user = select(literal(telegram_user_id, BigInteger).label("id")).subquery()
+    member = (Member.id, Member.name, Member.role, Member.locale, Member.chat_id)
+    dialog = (DialogState.flow, DialogState.step, DialogState.data, DialogState.updated_at)
+    row = (
+        await session.execute(
+            select(*member, *dialog)
+            .select_from(user)
+            .outerjoin(Member, and_(Member.telegram_user_id == user.c.id, Member.active))
+            .outerjoin(DialogState, DialogState.telegram_user_id == user.c.id)
+        )
+    ).first()
+    if row is None:
+        return None, None
+    viewer = (
+        MemberRef(row.id, row.name, row.role, row.locale, telegram_user_id, row.chat_id)
+        if row.id is not None
+        else None
+    )
+    open_dialog = (
+        Dialog(row.flow, row.step, dict(row.data or {}), row.updated_at)
+        if row.flow is not None
+        else None
+    )
+    return viewer, open_dialog
 
 
 async def get(session: AsyncSession, member_id: int) -> Member | None:

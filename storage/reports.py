@@ -19,12 +19,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
 from storage.audit import Actor
+from storage.db import upsert_insert
 from storage.models import (
     Member,
     Report,
@@ -709,10 +708,8 @@ async def _next_seq(session: AsyncSession, year: int) -> int:
     """Take the next number of the year. The counter row is locked by the UPDATE until the
     submitting transaction ends, so concurrent submissions queue here and a rolled-back one
     gives its number back: no gaps, no duplicates (PostgreSQL and SQLite alike)."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     await session.execute(
-        insert(ReportCounter)
+        upsert_insert(session)(ReportCounter)
         .values(year=year, last=0)
         .on_conflict_do_nothing(index_elements=["year"])
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import upsert_insert
 from storage.models import ProcessedUpdate, utcnow
 
 # Telegram keeps undelivered updates for 24 hours; remembering ids for two days covers it.
@@ -16,13 +17,17 @@ PRUNE_EVERY = 500
 
 
 async def claim(session: AsyncSession, update_id: int) -> bool:
-    """Record update_id as handled; False when it already was (a redelivery)."""
-    if await session.scalar(
-        select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id == update_id)
-    ):
+    """Record update_id as handled; False when it already was (a redelivery).
+
+    One statement: this runs before every update, so a check-then-insert would double it."""
+    claimed = await session.scalar(
+        upsert_insert(session)(ProcessedUpdate)
+        .values(update_id=update_id, at=utcnow())
+        .on_conflict_do_nothing()
+        .returning(ProcessedUpdate.update_id)
+    )
+    if claimed is None:
         return False
-    session.add(ProcessedUpdate(update_id=update_id))
-    await session.flush()
     if update_id % PRUNE_EVERY == 0:
         await session.execute(
             delete(ProcessedUpdate).where(ProcessedUpdate.at < utcnow() - KEEP_FOR)
