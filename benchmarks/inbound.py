@@ -84,19 +84,21 @@ class Load:
     emu: BotApiEmulator
     steps: list[Step]
     latencies: dict[str, list[float]] = field(default_factory=dict)
-    answered: dict[int, asyncio.Event] = field(default_factory=dict)
-    queries: dict[str, int] = field(default_factory=dict)  # callback query id → user id
+    answered: dict[int, asyncio.Event] = field(default_factory=dict)  # user id → chat answer
+    tapped: dict[str, asyncio.Event] = field(default_factory=dict)  # query id → button answer
 
     def on_call(self, call: ApiCall) -> None:
-        """Any visible answer: a message or an edit in the chat, or the button's answer."""
-        chat_id = call.chat_id
+        """An answer: a message or an edit in the chat, or a button's spinner stopped. A step is
+        done when both of its answers have come (a tap has two), so a late second answer is
+        never taken for the next step's."""
         if call.method == "answerCallbackQuery":
-            chat_id = self.queries.pop(str(call.params.get("callback_query_id")), None)
-        elif call.method not in ANSWER_METHODS:
-            return
-        waiting = self.answered.get(chat_id) if chat_id is not None else None
-        if waiting is not None:
-            waiting.set()
+            tapped = self.tapped.pop(str(call.params.get("callback_query_id")), None)
+            if tapped is not None:
+                tapped.set()
+        elif call.method in ANSWER_METHODS and call.chat_id is not None:
+            waiting = self.answered.get(call.chat_id)
+            if waiting is not None:
+                waiting.set()
 
     async def member(self, user: SimUser, deadline: float) -> None:
         index = user.user_id % len(self.steps)
@@ -106,9 +108,12 @@ class Load:
             event = self.answered[user.user_id] = asyncio.Event()
             started = time.perf_counter()
             update_id = await send(user)
-            self.queries[str(update_id)] = user.user_id
+            waits = [event.wait()]
+            if self.emu.callback_unanswered(str(update_id)):
+                tapped = self.tapped[str(update_id)] = asyncio.Event()
+                waits.append(tapped.wait())
             try:
-                await asyncio.wait_for(event.wait(), timeout=10)
+                await asyncio.wait_for(asyncio.gather(*waits), timeout=10)
             except TimeoutError:
                 self.latencies.setdefault("timeout", []).append(10.0)
                 continue

@@ -989,6 +989,10 @@ class BotApiEmulator:
         returned.add(index)
         return self.messages_to(chat_id)[index]
 
+    def callback_unanswered(self, query_id: str) -> bool:
+        """True while the callback query has not been answered (answerCallbackQuery)."""
+        return query_id in self._pending_callbacks
+
     async def wait_for_call(
         self,
         method: str,

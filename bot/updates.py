@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+UNLIMITED = 1_000_000
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -18,26 +21,34 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        # PTB takes its slot before do_process_update runs, so with PTB's limit an update queued
+        # behind the same member's previous one would hold a slot while it waits, and a member
+        # who taps ahead could stall everyone once slots run out. PTB's own limit is therefore
+        # set out of reach; the real one is taken below, after the chat's turn has come.
+        super().__init__(UNLIMITED)
+        self.limit = max_concurrent_updates
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
         # Told about each update once its handlers are done (bot/inbox.py then forgets it).
         self.on_done: Callable[[object], None] = lambda update: None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await self._in_order(update, coroutine)
+        async with self._chat_turn(update), self._slots:
+            await coroutine
         self.on_done(update)
 
-    async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
+    @contextlib.asynccontextmanager
+    async def _chat_turn(self, update: object) -> AsyncIterator[None]:
         key = _chat_key(update)
         if key is None:
-            await coroutine
+            yield
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                yield
         finally:
             self._waiting[key] -= 1
             if self._waiting[key] == 0:

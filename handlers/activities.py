@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from html import escape
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
     InlineKeyboardMarkup,
     InputFile,
@@ -144,13 +145,17 @@ def may_see(ctx: BotContext, card: Card) -> bool:
     return card.invited or ctx.viewer.is_staff or card.me.status is not None
 
 
-async def show_activity(update: Update, ctx: BotContext, activity_id: int) -> None:
-    """The member card, replacing the message a button sits on (or as a new message)."""
+async def show_activity(
+    update: Update, ctx: BotContext, activity_id: int, *, missing: str = "activities.not_found"
+) -> None:
+    """The member card, replacing the message a button sits on (or as a new message).
+
+    missing: what to say for an unknown id or a draft (a button's id is a stale button)."""
     assert ctx.viewer is not None
     async with ctx.db.transaction() as session:
         card = await acts.card(session, activity_id, ctx.viewer.id)
     if card is None:
-        await _refuse(update, ctx, "activities.not_found")
+        await _refuse(update, ctx, missing)
         return
     if not may_see(ctx, card):
         await _refuse(update, ctx, "activities.not_invited")
@@ -350,19 +355,15 @@ async def on_button(update: Update, ctx: BotContext) -> None:
 
 
 async def _open(update: Update, ctx: BotContext, activity_id: int) -> None:
-    async with ctx.db.transaction() as session:
-        exists = await acts.view(session, activity_id)
-    if exists is None or exists.status is ActivityStatus.draft:
-        await _refuse(update, ctx, "common.stale_button")
-        return
-    await show_activity(update, ctx, activity_id)
+    await show_activity(update, ctx, activity_id, missing="common.stale_button")
 
 
 async def _sign_up(update: Update, ctx: BotContext, activity_id: int) -> None:
     assert ctx.viewer is not None
     async with ctx.db.transaction() as session:
         result = await acts.sign_up(session, activity_id, ctx.viewer.id, now=ctx.now())
-    await _after(update, ctx, result)
+        card = await _card_after(session, ctx, result)
+    await _after(update, ctx, result, card)
 
 
 async def _cancel(update: Update, ctx: BotContext, activity_id: int) -> None:
@@ -371,10 +372,11 @@ async def _cancel(update: Update, ctx: BotContext, activity_id: int) -> None:
         result = await acts.cancel(
             session, activity_id, ctx.viewer.id, now=ctx.now(), notify=notify(ctx)
         )
+        card = await _card_after(session, ctx, result)
     if result.outcome is Outcome.needs_leave:
         await _ask_leave_reason(update, ctx, activity_id, after_deadline=True)
         return
-    await _after(update, ctx, result)
+    await _after(update, ctx, result, card)
 
 
 async def _leave(update: Update, ctx: BotContext, activity_id: int) -> None:
@@ -493,7 +495,19 @@ async def _send_card(update: Update, ctx: BotContext, activity_id: int) -> None:
         await send_text(update, ctx, text, markup=markup)
 
 
-async def _after(update: Update, ctx: BotContext, result: Result) -> None:
+def _shows_card(result: Result) -> bool:
+    return result.ok or result.outcome in (Outcome.already_signed_up, Outcome.already_waiting)
+
+
+async def _card_after(session: AsyncSession, ctx: BotContext, result: Result) -> Card | None:
+    """The refreshed card, read in the same transaction as the change it shows."""
+    assert ctx.viewer is not None
+    if result.activity_id is None or not _shows_card(result):
+        return None
+    return await acts.card(session, result.activity_id, ctx.viewer.id)
+
+
+async def _after(update: Update, ctx: BotContext, result: Result, card: Card | None) -> None:
     """Answer a sign-up or cancel: a toast for success, an alert for a refusal; refresh card."""
     if result.promoted:
         ctx.runtime.outbox_signal()
@@ -501,23 +515,14 @@ async def _after(update: Update, ctx: BotContext, result: Result) -> None:
     if result.outcome is Outcome.not_found and update.callback_query is not None:
         key = "common.stale_button"  # a forged or outdated id on a button
     params: dict[str, object] = {"position": result.queue_position or "?"}
-    if result.ok or result.outcome in (Outcome.already_signed_up, Outcome.already_waiting):
+    if _shows_card(result):
         if update.callback_query is not None:
             await update.callback_query.answer(ctx.t(key, **params), show_alert=not result.ok)
-        if result.activity_id is not None:
-            await show_activity_quiet(update, ctx, result.activity_id)
+        if card is not None:
+            text, markup = render_card(ctx, card)
+            await edit_or_send(update, ctx, text, markup=markup)
         return
     await _refuse(update, ctx, key, **params)
-
-
-async def show_activity_quiet(update: Update, ctx: BotContext, activity_id: int) -> None:
-    """Refresh the card after the button was already answered."""
-    assert ctx.viewer is not None
-    async with ctx.db.transaction() as session:
-        card = await acts.card(session, activity_id, ctx.viewer.id)
-    if card is not None:
-        text, markup = render_card(ctx, card)
-        await edit_or_send(update, ctx, text, markup=markup)
 
 
 # -- check-in -----------------------------------------------------------------------------

@@ -23,20 +23,27 @@ class Profile:
 
 
 async def profile_of(session: AsyncSession, member_id: int) -> Profile | None:
-    """The member's profile, or None for an unknown or inactive member."""
-    row = (
+    """The member's profile, or None for an unknown or inactive member.
+
+    One query (a row per committee): every activity list and card asks for it."""
+    rows = (
         await session.execute(
-            select(Member.sector_id, Member.liaison_point_id, Member.chat_id).where(
-                Member.id == member_id, Member.active
+            select(
+                Member.sector_id,
+                Member.liaison_point_id,
+                Member.chat_id,
+                member_committee.c.committee_id,
             )
+            .outerjoin(member_committee, member_committee.c.member_id == Member.id)
+            .where(Member.id == member_id, Member.active)
+            .order_by(member_committee.c.committee_id)
         )
-    ).first()
-    if row is None:
+    ).all()
+    if not rows:
         return None
-    committees = await session.scalars(
-        select(member_committee.c.committee_id).where(member_committee.c.member_id == member_id)
-    )
-    return Profile(member_id, row[0], row[1], tuple(committees), row[2])
+    sector_id, liaison_point_id, chat_id, _ = rows[0]
+    committees = tuple(row[3] for row in rows if row[3] is not None)
+    return Profile(member_id, sector_id, liaison_point_id, committees, chat_id)
 
 
 def invites(profile: Profile) -> ColumnElement[bool]:
