@@ -625,7 +625,7 @@ async def _into_draft(
         return
     for media in files:
         await store_file(update, ctx, media)
-    view = await _draft(ctx)
+    view = await _draft(ctx) if files else result.report
     assert view is not None
     await open_dialog(update, ctx, QUICK_FLOW, "created", {"report_id": view.id})
     sep = ctx.t("reports.list_sep")
