@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from storage import sqlite_driver
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Execution option marking a read-only snapshot (see Database.snapshot).
 READ_ONLY = "cppcc_read_only"
@@ -41,14 +43,15 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     but never the values, which are phone numbers and report texts."""
     if is_sqlite(url):
         database = make_url(url).database
+        options: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            url,
-            echo=echo,
-            hide_parameters=True,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        )
+            options = {
+                "async_creator": sqlite_driver.connector(
+                    database, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+                )
+            }
+        engine = create_async_engine(url, echo=echo, hide_parameters=True, **options)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(

@@ -21,7 +21,8 @@ async def keep(session: AsyncSession, payloads: Sequence[dict[str, Any]]) -> Non
     ]
     if not rows:
         return
-    await session.execute(upsert_insert(session)(InboxUpdate).values(rows).on_conflict_do_nothing())
+    # executemany: one cached statement whatever the batch size.
+    await session.execute(upsert_insert(session)(InboxUpdate).on_conflict_do_nothing(), rows)
 
 
 async def waiting(session: AsyncSession) -> list[dict[str, Any]]:

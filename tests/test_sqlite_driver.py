@@ -1,0 +1,86 @@
+"""The one-call SQLite driver (storage/sqlite_driver.py) behaves like aiosqlite under SQLAlchemy:
+long results stream in batches, half-read results are closed, errors roll back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from storage import sqlite_driver
+from storage.db import Database
+from storage.models import Sector
+from tests.support import fresh_database
+
+ROWS = sqlite_driver.FIRST_ROWS * 3 + 7  # several batches, the last one partial
+
+
+async def _sectors(db: Database, n: int) -> None:
+    async with db.transaction() as session:
+        await session.execute(insert(Sector), [{"name": f"界别{i:05d}"} for i in range(n)])
+
+
+async def test_engine_uses_one_call_connections(tmp_path: Path) -> None:
+    async with fresh_database("sqlite", tmp_path) as db, db.engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        assert isinstance(raw.driver_connection, sqlite_driver.OneCallConnection)
+
+
+async def test_many_rows_arrive_whole_and_in_order(tmp_path: Path) -> None:
+    async with fresh_database("sqlite", tmp_path) as db:
+        await _sectors(db, ROWS)
+        async with db.transaction() as session:
+            names = list(await session.scalars(select(Sector.name).order_by(Sector.id)))
+        assert names == [f"界别{i:05d}" for i in range(ROWS)]
+
+
+async def test_a_stream_comes_in_batches_and_can_stop_halfway(tmp_path: Path) -> None:
+    async with fresh_database("sqlite", tmp_path) as db:
+        await _sectors(db, ROWS)
+        async with db.snapshot() as session:
+            result = await session.stream_scalars(
+                select(Sector.name).order_by(Sector.id).execution_options(yield_per=100)
+            )
+            streamed = [name async for name in result]
+        assert len(streamed) == ROWS and streamed[-1] == f"界别{ROWS - 1:05d}"
+
+        async with db.transaction() as session:
+            result = await session.stream_scalars(
+                select(Sector.name).order_by(Sector.id).execution_options(yield_per=50)
+            )
+            first = list(await anext(result.partitions(10)))
+            await result.close()
+            # The half-read cursor is closed: the same transaction goes on writing.
+            await session.execute(update(Sector).where(Sector.id == 1).values(name="改名"))
+        assert first[0] == "界别00000"
+        async with db.transaction() as session:
+            assert await session.scalar(select(Sector.name).where(Sector.id == 1)) == "改名"
+
+
+async def test_rowcount_and_inserted_ids(tmp_path: Path) -> None:
+    async with fresh_database("sqlite", tmp_path) as db:
+        await _sectors(db, 5)
+        async with db.transaction() as session:
+            changed = await session.execute(
+                update(Sector).where(Sector.id <= 3).values(name=Sector.name + "·")
+            )
+            sector = Sector(name="新界别")
+            session.add(sector)
+            await session.flush()
+        assert changed.rowcount == 3  # type: ignore[attr-defined]
+        assert sector.id == 6
+
+
+async def test_a_failed_statement_rolls_the_whole_transaction_back(tmp_path: Path) -> None:
+    async with fresh_database("sqlite", tmp_path) as db:
+        await _sectors(db, 1)
+        with pytest.raises(IntegrityError):
+            async with db.transaction() as session:
+                session.add(Sector(name="第二个"))
+                await session.flush()
+                session.add(Sector(name="界别00000"))  # unique name taken
+                await session.flush()
+        async with db.transaction() as session:
+            assert await session.scalar(select(func.count()).select_from(Sector)) == 1
