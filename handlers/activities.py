@@ -8,7 +8,6 @@ import re
 from datetime import timedelta
 from html import escape
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
     InlineKeyboardMarkup,
     InputFile,
@@ -362,8 +361,7 @@ async def _sign_up(update: Update, ctx: BotContext, activity_id: int) -> None:
     assert ctx.viewer is not None
     async with ctx.db.transaction() as session:
         result = await acts.sign_up(session, activity_id, ctx.viewer.id, now=ctx.now())
-        card = await _card_after(session, ctx, result)
-    await _after(update, ctx, result, card)
+    await _after(update, ctx, result)
 
 
 async def _cancel(update: Update, ctx: BotContext, activity_id: int) -> None:
@@ -372,11 +370,10 @@ async def _cancel(update: Update, ctx: BotContext, activity_id: int) -> None:
         result = await acts.cancel(
             session, activity_id, ctx.viewer.id, now=ctx.now(), notify=notify(ctx)
         )
-        card = await _card_after(session, ctx, result)
     if result.outcome is Outcome.needs_leave:
         await _ask_leave_reason(update, ctx, activity_id, after_deadline=True)
         return
-    await _after(update, ctx, result, card)
+    await _after(update, ctx, result)
 
 
 async def _leave(update: Update, ctx: BotContext, activity_id: int) -> None:
@@ -495,19 +492,7 @@ async def _send_card(update: Update, ctx: BotContext, activity_id: int) -> None:
         await send_text(update, ctx, text, markup=markup)
 
 
-def _shows_card(result: Result) -> bool:
-    return result.ok or result.outcome in (Outcome.already_signed_up, Outcome.already_waiting)
-
-
-async def _card_after(session: AsyncSession, ctx: BotContext, result: Result) -> Card | None:
-    """The refreshed card, read in the same transaction as the change it shows."""
-    assert ctx.viewer is not None
-    if result.activity_id is None or not _shows_card(result):
-        return None
-    return await acts.card(session, result.activity_id, ctx.viewer.id)
-
-
-async def _after(update: Update, ctx: BotContext, result: Result, card: Card | None) -> None:
+async def _after(update: Update, ctx: BotContext, result: Result) -> None:
     """Answer a sign-up or cancel: a toast for success, an alert for a refusal; refresh card."""
     if result.promoted:
         ctx.runtime.outbox_signal()
@@ -515,11 +500,11 @@ async def _after(update: Update, ctx: BotContext, result: Result, card: Card | N
     if result.outcome is Outcome.not_found and update.callback_query is not None:
         key = "common.stale_button"  # a forged or outdated id on a button
     params: dict[str, object] = {"position": result.queue_position or "?"}
-    if _shows_card(result):
+    if result.ok or result.outcome in (Outcome.already_signed_up, Outcome.already_waiting):
         if update.callback_query is not None:
             await update.callback_query.answer(ctx.t(key, **params), show_alert=not result.ok)
-        if card is not None:
-            text, markup = render_card(ctx, card)
+        if result.card is not None:
+            text, markup = render_card(ctx, result.card)
             await edit_or_send(update, ctx, text, markup=markup)
         return
     await _refuse(update, ctx, key, **params)

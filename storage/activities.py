@@ -247,6 +247,7 @@ class Result:
     promoted: tuple[int, ...] = ()  # member ids moved up from the waiting list
     distance_m: float | None = None
     opens_at: datetime | None = None
+    card: Card | None = None  # the member's card after a sign-up or cancel, to redraw it
 
     @property
     def ok(self) -> bool:
@@ -521,6 +522,13 @@ async def card(session: AsyncSession, activity_id: int, member_id: int) -> Card 
     if row is None or row[0].status is ActivityStatus.draft:
         return None
     activity, signup, invited = row
+    return await _card_of(session, activity, signup, bool(invited))
+
+
+async def _card_of(
+    session: AsyncSession, activity: Activity, signup: ActivitySignup | None, invited: bool
+) -> Card:
+    """The card from rows already at hand: only the counts (and a queue place) are read."""
     standing = Standing()
     if signup is not None:
         standing = Standing(
@@ -529,7 +537,7 @@ async def card(session: AsyncSession, activity_id: int, member_id: int) -> Card 
             signup.leave_reason,
             signup.checked_in_at,
         )
-    return Card((await _views(session, [activity]))[0], standing, bool(invited))
+    return Card((await _views(session, [activity]))[0], standing, invited)
 
 
 async def my_activities(
@@ -668,13 +676,16 @@ async def _actable(
         return None, Outcome.not_found
     if activity.status is ActivityStatus.cancelled:
         return activity, Outcome.activity_cancelled
-    profile = await profile_of(session, member_id)
-    if profile is None:
-        return activity, Outcome.not_invited
-    invited = await session.scalar(select(invites(profile)).where(Activity.id == activity_id))
-    if not invited:
+    if not await _invited(session, member_id, activity):
         return activity, Outcome.not_invited
     return activity, None
+
+
+async def _invited(session: AsyncSession, member_id: int, activity: Activity) -> bool:
+    profile = await profile_of(session, member_id)
+    if profile is None:
+        return False
+    return bool(await session.scalar(select(invites(profile)).where(Activity.id == activity.id)))
 
 
 async def sign_up(
@@ -686,12 +697,13 @@ async def sign_up(
         return Result(refusal or Outcome.not_found, activity_id)
     signup = await _signup(session, activity_id, member_id)
     if signup is not None:
+        # The card is drawn here, from the rows at hand, while the activity is locked anyway.
         if signup.status in HOLDS_PLACE:
-            return Result(Outcome.already_signed_up, activity_id)
+            card = await _card_of(session, activity, signup, True)
+            return Result(Outcome.already_signed_up, activity_id, card=card)
         if signup.status is SignupStatus.waiting:
-            return Result(
-                Outcome.already_waiting, activity_id, await _queue_position(session, signup)
-            )
+            card = await _card_of(session, activity, signup, True)
+            return Result(Outcome.already_waiting, activity_id, card.me.queue_position, card=card)
     assert activity.starts_at is not None
     deadline = activity.signup_deadline or activity.starts_at
     if now >= deadline:
@@ -715,9 +727,10 @@ async def sign_up(
         signup.waiting_since = now
         signup.signed_up_at = None
     await session.flush()
+    card = await _card_of(session, activity, signup, True)
     if has_place:
-        return Result(Outcome.signed_up, activity_id)
-    return Result(Outcome.waiting, activity_id, await _queue_position(session, signup))
+        return Result(Outcome.signed_up, activity_id, card=card)
+    return Result(Outcome.waiting, activity_id, card.me.queue_position, card=card)
 
 
 async def cancel(
@@ -750,7 +763,8 @@ async def cancel(
     await session.flush()
     await reminders.cancel_stale(session, activity_id)
     promoted = await _fill_places(session, activity, now=now, notify=notify) if held_place else ()
-    return Result(Outcome.cancelled, activity_id, promoted=promoted)
+    card = await _card_of(session, activity, signup, await _invited(session, member_id, activity))
+    return Result(Outcome.cancelled, activity_id, promoted=promoted, card=card)
 
 
 async def leave(

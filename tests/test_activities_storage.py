@@ -163,6 +163,26 @@ async def test_200_simultaneous_signups_fill_30_places_and_queue_170_in_tap_orde
     assert view is not None and (view.signed_up, view.waiting) == (30, 170)
 
 
+async def test_sign_up_and_cancel_return_the_card_as_it_now_stands(db: Database) -> None:
+    first, second = await _members(db, 2)
+    aid = await _activity(db, capacity=1)
+
+    taken = await _sign_up(db, aid, first)
+    queued = await _sign_up(db, aid, second)
+    again = await _sign_up(db, aid, second)
+    assert taken.card is not None and taken.card.me.status is SignupStatus.signed_up
+    assert (taken.card.activity.signed_up, taken.card.invited) == (1, True)
+    assert queued.card is not None and queued.card.me.status is SignupStatus.waiting
+    assert queued.card.me.queue_position == 1 and queued.card.activity.waiting == 1
+    assert again.outcome is Outcome.already_waiting and again.card == queued.card
+
+    # The place given back goes to the waiting member before the card is drawn.
+    freed = await _cancel(db, aid, first)
+    assert freed.card is not None and freed.card.me.status is SignupStatus.cancelled
+    assert (freed.card.activity.signed_up, freed.card.activity.waiting) == (1, 0)
+    assert freed.promoted == (second,)
+
+
 async def test_simultaneous_cancels_promote_different_members_exactly_once(db: Database) -> None:
     member_ids = await _members(db, 40)
     aid = await _activity(db, capacity=30)
