@@ -670,22 +670,26 @@ async def _fill_places(
 async def _actable(
     session: AsyncSession, activity_id: int, member_id: int
 ) -> tuple[Activity | None, Outcome | None]:
-    """Lock the activity and check it is open and the member invited."""
+    """Lock the activity and check it is open and the member invited.
+
+    The invitation is read before the lock: every sign-up for the activity queues on that
+    lock, so it is held for as few statements as possible."""
+    invited = await _invited(session, member_id, activity_id)
     activity = await _lock(session, activity_id)
     if activity is None or activity.status is ActivityStatus.draft:
         return None, Outcome.not_found
     if activity.status is ActivityStatus.cancelled:
         return activity, Outcome.activity_cancelled
-    if not await _invited(session, member_id, activity):
+    if not invited:
         return activity, Outcome.not_invited
     return activity, None
 
 
-async def _invited(session: AsyncSession, member_id: int, activity: Activity) -> bool:
+async def _invited(session: AsyncSession, member_id: int, activity_id: int) -> bool:
     profile = await profile_of(session, member_id)
     if profile is None:
         return False
-    return bool(await session.scalar(select(invites(profile)).where(Activity.id == activity.id)))
+    return bool(await session.scalar(select(invites(profile)).where(Activity.id == activity_id)))
 
 
 async def sign_up(
@@ -763,7 +767,7 @@ async def cancel(
     await session.flush()
     await reminders.cancel_stale(session, activity_id)
     promoted = await _fill_places(session, activity, now=now, notify=notify) if held_place else ()
-    card = await _card_of(session, activity, signup, await _invited(session, member_id, activity))
+    card = await _card_of(session, activity, signup, await _invited(session, member_id, activity_id))
     return Result(Outcome.cancelled, activity_id, promoted=promoted, card=card)
 
 
