@@ -234,9 +234,13 @@ async def main() -> None:
         async with scratch_database(args.db, Path(folder)) as db:
             await _roster(db, args.members)
             bot_env = {**base_env, "DATABASE_URL": db.url, "DATA_DIR": folder}
+            echo = [str(Path(__file__).with_name("echo_bot.py"))]
             echo_rate, _ = await _measure(
-                "floor: bare PTB echo bot", [str(Path(__file__).with_name("echo_bot.py"))],
-                base_env, ECHO_STEPS, args.members, args.seconds,
+                "floor: bare PTB echo bot", echo, base_env, ECHO_STEPS, args.members, args.seconds
+            )
+            ours_rate, _ = await _measure(
+                "floor, our HTTP client+loop", echo, {**base_env, "FLOOR_AS_OURS": "1"},
+                ECHO_STEPS, args.members, args.seconds,
             )  # fmt: skip
             bot_rate, latencies = await _measure(
                 f"cppcc-bot ({args.db})", ["-m", "bot.cli", "run"], bot_env, MEMBER_STEPS,
@@ -248,7 +252,10 @@ async def main() -> None:
                 f"  step {name:<20} n={len(values):6d}  p50 {percentile(values, 50) * 1000:6.1f} ms"
                 f"  p99 {percentile(values, 99) * 1000:6.1f} ms"
             )
-    print(f"ratio to the floor: {bot_rate / echo_rate:.2f}")
+    print(
+        f"ratio to the floor: {bot_rate / echo_rate:.2f} "
+        f"(to the floor on our HTTP client and event loop: {bot_rate / ours_rate:.2f})"
+    )
 
 
 if __name__ == "__main__":

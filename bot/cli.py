@@ -51,6 +51,16 @@ def configure_logging(level: str) -> None:
         log_privacy.protect(handler)
 
 
+def _fast_event_loop() -> None:
+    """uvloop where it is installed (Linux, macOS): the bot is one event loop, and under load
+    much of its time is the loop's own (sockets, wake-ups from the database threads)."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_application
     from bot.runner import run_polling, serve_webhook_forever
@@ -60,6 +70,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             raise SettingsError("setting WEBHOOK_URL: is required for --webhook but not set")
         if not settings.webhook_secret.get_secret_value():
             raise SettingsError("setting WEBHOOK_SECRET: is required for --webhook but not set")
+    _fast_event_loop()
     app = build_application(settings)
     if args.webhook:
         asyncio.run(serve_webhook_forever(app, settings))
