@@ -24,9 +24,12 @@ log = logging.getLogger("cppcc-bot")
 # Libraries whose lower levels write secrets or personal data, and the lowest level each runs at
 # whatever LOG_LEVEL says (LOG_LEVEL=DEBUG turns on our own modules' debug lines, not theirs):
 LIBRARY_FLOORS = {
-    # Every request URL at INFO, and the URL carries the bot token.
+    # Every request URL at INFO, and the URL carries the bot token (httpx is PTB's default
+    # client, still used where a library brings its own; ours is aiohttp, whose client logger
+    # may name a failing URL).
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
+    "aiohttp.client": logging.WARNING,
     # DEBUG prints every update (shared contacts' phone numbers, report texts), every Bot API
     # call's parameters, and the API URL with the token.
     "telegram": logging.INFO,
