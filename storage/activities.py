@@ -767,7 +767,8 @@ async def cancel(
     await session.flush()
     await reminders.cancel_stale(session, activity_id)
     promoted = await _fill_places(session, activity, now=now, notify=notify) if held_place else ()
-    card = await _card_of(session, activity, signup, await _invited(session, member_id, activity_id))
+    invited = await _invited(session, member_id, activity_id)
+    card = await _card_of(session, activity, signup, invited)
     return Result(Outcome.cancelled, activity_id, promoted=promoted, card=card)
 
 
