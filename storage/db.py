@@ -82,10 +82,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # Take the write lock at BEGIN: read-then-write transactions (capacity checks,
         # sequence numbers) then serialise instead of failing with "database is locked".
         # A read-only snapshot (Database.snapshot) takes no lock: WAL readers never block writers.
-        if conn.get_execution_options().get(READ_ONLY):
-            conn.exec_driver_sql("BEGIN")
+        begin = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+        driver = conn.connection.driver_connection
+        if isinstance(driver, sqlite_driver.OneCallConnection):
+            driver.begin_with_next_statement(begin)  # saves a call to the connection's thread
         else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql(begin)
 
 
 class Database:
@@ -113,7 +115,9 @@ class Database:
             async with self.sessionmaker() as session, session.begin():
                 yield session
             return
-        async with self._sqlite_writer, self.sessionmaker() as session, session.begin():
+        # Left in reverse order: COMMIT, then the lock, then the session, so handing the
+        # connection back to the pool (a ROLLBACK on its thread) keeps no writer waiting.
+        async with self.sessionmaker() as session, self._sqlite_writer, session.begin():
             yield session
 
     @asynccontextmanager

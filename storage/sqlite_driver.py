@@ -26,8 +26,28 @@ FIRST_ROWS = 256  # fetched with the statement; most queries return far fewer
 class OneCallConnection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors run a statement in one call to its thread."""
 
+    pending_begin: str | None = None
+
     def cursor(self) -> OneCallCursor:  # type: ignore[override]
         return OneCallCursor(self)
+
+    def begin_with_next_statement(self, begin: str) -> None:
+        """Open the transaction in the same call as its first statement (BEGIN on its own
+        would be one more trip to the thread while a writer holds the lock)."""
+        self.pending_begin = begin
+
+    def take_begin(self) -> str | None:
+        """On the connection's thread: the BEGIN still owed, if any."""
+        begin, self.pending_begin = self.pending_begin, None
+        return begin
+
+    async def commit(self) -> None:
+        if self.take_begin() is None:  # a transaction without statements has nothing to end
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if self.take_begin() is None:
+            await super().rollback()
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run fn(*args) on the connection's thread."""
@@ -53,7 +73,11 @@ class OneCallCursor:
 
     # -- run on the connection's thread -------------------------------------------------------
     def _run(self, sql: str, parameters: Any) -> tuple[sqlite3.Cursor, list[Any], bool]:
-        cursor = self._connection._conn.cursor()
+        connection = self._connection
+        begin = connection.take_begin()
+        cursor = connection._conn.cursor()
+        if begin is not None:
+            cursor.execute(begin)
         if parameters is None:
             cursor.execute(sql)
         else:
@@ -64,7 +88,10 @@ class OneCallCursor:
         return cursor, rows, len(rows) < FIRST_ROWS
 
     def _run_many(self, sql: str, parameters: Iterable[Any]) -> sqlite3.Cursor:
+        begin = self._connection.take_begin()
         cursor = self._connection._conn.cursor()
+        if begin is not None:
+            cursor.execute(begin)
         cursor.executemany(sql, parameters)
         return cursor
 

@@ -3,6 +3,7 @@ long results stream in batches, half-read results are closed, errors roll back."
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,25 @@ async def test_a_failed_statement_rolls_the_whole_transaction_back(tmp_path: Pat
                 await session.flush()
         async with db.transaction() as session:
             assert await session.scalar(select(func.count()).select_from(Sector)) == 1
+
+
+async def test_a_transaction_holds_the_write_lock_from_its_first_statement(
+    tmp_path: Path,
+) -> None:
+    """BEGIN IMMEDIATE travels with the first statement: even a transaction that starts with a
+    read keeps other writers (another process, here a plain sqlite3 connection) out."""
+    async with fresh_database("sqlite", tmp_path) as db:
+        other = sqlite3.connect(tmp_path / "test.db", timeout=0, isolation_level=None)
+        try:
+            async with db.transaction() as session:
+                await session.scalar(select(func.count()).select_from(Sector))
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+            other.execute("BEGIN IMMEDIATE")  # free again after COMMIT
+            other.execute("ROLLBACK")
+            async with db.snapshot() as session:  # a read-only snapshot takes no write lock
+                await session.scalar(select(func.count()).select_from(Sector))
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+        finally:
+            other.close()
