@@ -22,12 +22,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, outbox, reminders
 from storage.audit import Actor
-from storage.invitations import Profile, invites, member_invited, profile_of
+from storage.invitations import (
+    INVITES,
+    Profile,
+    invitation_parameters,
+    invites,
+    member_invited,
+    profile_of,
+)
 from storage.models import (
     Activity,
     ActivitySignup,
@@ -365,14 +372,41 @@ async def _lock(session: AsyncSession, activity_id: int) -> Activity | None:
     )
 
 
+# Statements built once, for the reads behind every card and list (building one costs about as
+# much as running it).
+NOBODY = Profile(0, None, None, (), None)  # parameters for a member without a profile
+_COUNTS = (
+    select(ActivitySignup.activity_id, ActivitySignup.status, func.count())
+    .where(ActivitySignup.activity_id.in_(bindparam("activity_ids", expanding=True)))
+    .group_by(ActivitySignup.activity_id, ActivitySignup.status)
+)
+_SIGNUP = (
+    select(ActivitySignup)
+    .where(
+        ActivitySignup.activity_id == bindparam("activity_id"),
+        ActivitySignup.member_id == bindparam("member_id"),
+    )
+    .execution_options(populate_existing=True)
+)
+_CARD = (
+    select(Activity, ActivitySignup, INVITES)
+    .outerjoin(
+        ActivitySignup,
+        and_(
+            ActivitySignup.activity_id == Activity.id,
+            ActivitySignup.member_id == bindparam("member_id"),
+        ),
+    )
+    .where(Activity.id == bindparam("activity_id"))
+    .execution_options(populate_existing=True)
+)
+_INVITED = select(INVITES).where(Activity.id == bindparam("activity_id"))
+
+
 async def _counts(session: AsyncSession, activity_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     if not activity_ids:
         return {}
-    rows = await session.execute(
-        select(ActivitySignup.activity_id, ActivitySignup.status, func.count())
-        .where(ActivitySignup.activity_id.in_(list(activity_ids)))
-        .group_by(ActivitySignup.activity_id, ActivitySignup.status)
-    )
+    rows = await session.execute(_COUNTS, {"activity_ids": list(activity_ids)})
     out: dict[int, dict[str, int]] = {aid: {} for aid in activity_ids}
     for aid, status, n in rows:
         out[aid][SignupStatus(status).value] = int(n)
@@ -455,11 +489,10 @@ async def _taken(session: AsyncSession, activity_id: int) -> int:
 
 
 async def _signup(session: AsyncSession, activity_id: int, member_id: int) -> ActivitySignup | None:
-    return await session.scalar(
-        select(ActivitySignup)
-        .where(ActivitySignup.activity_id == activity_id, ActivitySignup.member_id == member_id)
-        .execution_options(populate_existing=True)
+    signup: ActivitySignup | None = await session.scalar(
+        _SIGNUP, {"activity_id": activity_id, "member_id": member_id}
     )
+    return signup
 
 
 def _paged(total: int, page: int, size: int) -> tuple[int, int]:
@@ -506,23 +539,13 @@ async def card(session: AsyncSession, activity_id: int, member_id: int) -> Card 
     The activity, the member's reply and whether they are invited come in one query: a card
     is drawn on most taps."""
     profile = await profile_of(session, member_id)
-    row = (
-        await session.execute(
-            select(Activity, ActivitySignup, invites(profile) if profile else false())
-            .outerjoin(
-                ActivitySignup,
-                and_(
-                    ActivitySignup.activity_id == Activity.id, ActivitySignup.member_id == member_id
-                ),
-            )
-            .where(Activity.id == activity_id)
-            .execution_options(populate_existing=True)
-        )
-    ).first()
+    parameters = {"activity_id": activity_id, "member_id": member_id}
+    parameters |= invitation_parameters(profile or NOBODY)
+    row = (await session.execute(_CARD, parameters)).first()
     if row is None or row[0].status is ActivityStatus.draft:
         return None
     activity, signup, invited = row
-    return await _card_of(session, activity, signup, bool(invited))
+    return await _card_of(session, activity, signup, profile is not None and bool(invited))
 
 
 async def _card_of(
@@ -689,7 +712,8 @@ async def _invited(session: AsyncSession, member_id: int, activity_id: int) -> b
     profile = await profile_of(session, member_id)
     if profile is None:
         return False
-    return bool(await session.scalar(select(invites(profile)).where(Activity.id == activity_id)))
+    parameters = {"activity_id": activity_id} | invitation_parameters(profile)
+    return bool(await session.scalar(_INVITED, parameters))
 
 
 async def sign_up(

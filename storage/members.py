@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import BigInteger, and_, literal, select, update
+from sqlalchemy import BigInteger, Select, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
@@ -74,22 +75,28 @@ async def by_telegram_id(session: AsyncSession, telegram_user_id: int) -> Member
     return MemberRef.of(member) if member else None
 
 
+def _who_statement() -> Select[Any]:
+    user = select(bindparam("telegram_user_id", type_=BigInteger).label("id")).subquery()
+    member = (Member.id, Member.name, Member.role, Member.locale, Member.chat_id)
+    dialog = (DialogState.flow, DialogState.step, DialogState.data, DialogState.updated_at)
+    return (
+        select(*member, *dialog)
+        .select_from(user)
+        .outerjoin(Member, and_(Member.telegram_user_id == user.c.id, Member.active))
+        .outerjoin(DialogState, DialogState.telegram_user_id == user.c.id)
+    )
+
+
+# Built once (see storage/updates.py: building costs about as much as running).
+_WHO = _who_statement()
+
+
 async def who(
     session: AsyncSession, telegram_user_id: int
 ) -> tuple[MemberRef | None, Dialog | None]:
     """The active member bound to this Telegram user and their open dialog step, in one round
     trip: every update asks, so this is the busiest query the bot has."""
-    user = select(literal(telegram_user_id, BigInteger).label("id")).subquery()
-    member = (Member.id, Member.name, Member.role, Member.locale, Member.chat_id)
-    dialog = (DialogState.flow, DialogState.step, DialogState.data, DialogState.updated_at)
-    row = (
-        await session.execute(
-            select(*member, *dialog)
-            .select_from(user)
-            .outerjoin(Member, and_(Member.telegram_user_id == user.c.id, Member.active))
-            .outerjoin(DialogState, DialogState.telegram_user_id == user.c.id)
-        )
-    ).first()
+    row = (await session.execute(_WHO, {"telegram_user_id": telegram_user_id})).first()
     if row is None:
         return None, None
     viewer = (

@@ -4,11 +4,13 @@ crash) has one effect and one reply."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import upsert_insert
 from storage.models import ProcessedUpdate, utcnow
 
 # Telegram keeps undelivered updates for 24 hours; remembering ids for two days covers it.
@@ -16,16 +18,26 @@ KEEP_FOR = timedelta(days=2)
 PRUNE_EVERY = 500
 
 
+def _claim_statement(insert: Any) -> Any:
+    return (
+        insert(ProcessedUpdate)
+        .values(update_id=bindparam("update_id"), at=bindparam("at"))
+        .on_conflict_do_nothing()
+        .returning(ProcessedUpdate.update_id)
+    )
+
+
+# Built once: this runs before every update, and building a statement costs about as much as
+# running it (its cache key included).
+_CLAIM = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}
+
+
 async def claim(session: AsyncSession, update_id: int) -> bool:
     """Record update_id as handled; False when it already was (a redelivery).
 
     One statement: this runs before every update, so a check-then-insert would double it."""
-    claimed = await session.scalar(
-        upsert_insert(session)(ProcessedUpdate)
-        .values(update_id=update_id, at=utcnow())
-        .on_conflict_do_nothing()
-        .returning(ProcessedUpdate.update_id)
-    )
+    statement = _CLAIM[session.get_bind().dialect.name]
+    claimed = await session.scalar(statement, {"update_id": update_id, "at": utcnow()})
     if claimed is None:
         return False
     if update_id % PRUNE_EVERY == 0:
