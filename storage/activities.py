@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, outbox, reminders
@@ -505,6 +505,25 @@ def _paged(total: int, page: int, size: int) -> tuple[int, int]:
 # Member side: reading
 
 
+def _browse_statements(*, of_type: bool) -> tuple[Select[Any], Select[Any]]:
+    """The count and the page of browse(), built once per shape (see _COUNTS)."""
+    where = [Activity.status.in_(OPEN_STATUSES), Activity.ends_at > bindparam("now"), INVITES]
+    if of_type:
+        where.append(Activity.type == bindparam("type"))
+    count = select(func.count()).select_from(Activity).where(*where)
+    page = (
+        select(Activity)
+        .where(*where)
+        .order_by(Activity.published_at.desc(), Activity.id.desc())
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+    return count, page
+
+
+_BROWSE = {of_type: _browse_statements(of_type=of_type) for of_type in (False, True)}
+
+
 async def browse(
     session: AsyncSession,
     member_id: int,
@@ -518,18 +537,12 @@ async def browse(
     profile = await profile_of(session, member_id)
     if profile is None:
         return Page([], 1, 1, 0)
-    where = [Activity.status.in_(OPEN_STATUSES), Activity.ends_at > now, invites(profile)]
-    if type is not None:
-        where.append(Activity.type == type)
-    total = int(await session.scalar(select(func.count()).select_from(Activity).where(*where)) or 0)
+    count, listing = _BROWSE[type is not None]
+    parameters: dict[str, Any] = {"now": now, "type": type} | invitation_parameters(profile)
+    total = int(await session.scalar(count, parameters) or 0)
     page, pages = _paged(total, page, size)
-    rows = await session.scalars(
-        select(Activity)
-        .where(*where)
-        .order_by(Activity.published_at.desc(), Activity.id.desc())
-        .offset((page - 1) * size)
-        .limit(size)
-    )
+    parameters |= {"offset": (page - 1) * size, "limit": size}
+    rows = await session.scalars(listing, parameters)
     return Page(await _views(session, list(rows)), page, pages, total)
 
 
