@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import DialogState, utcnow
@@ -25,6 +27,19 @@ class Dialog:
 
     def expired(self, timeout: timedelta, now: datetime | None = None) -> bool:
         return self.updated_at is not None and (now or utcnow()) - self.updated_at > timeout
+
+
+def _set_statement(insert: Any) -> Any:
+    """One upsert (a dialog moves on almost every answer a member types), built once."""
+    columns = ("telegram_user_id", "flow", "step", "data", "updated_at")
+    statement = insert(DialogState).values({name: bindparam(name) for name in columns})
+    return statement.on_conflict_do_update(
+        index_elements=[DialogState.telegram_user_id],
+        set_={name: statement.excluded[name] for name in columns[1:]},
+    )
+
+
+_SET = {"postgresql": _set_statement(pg_insert), "sqlite": _set_statement(sqlite_insert)}
 
 
 async def get(session: AsyncSession, telegram_user_id: int) -> Dialog | None:
@@ -48,13 +63,17 @@ async def set(
     now: the app's clock (the same one the timeout check reads), so a test clock moved ahead
     does not make a dialog opened a moment ago look expired.
     """
-    row = await session.get(DialogState, telegram_user_id)
     now = now or utcnow()
-    if row is None:
-        row = DialogState(telegram_user_id=telegram_user_id, flow=flow, step=step)
-        session.add(row)
-    row.flow, row.step, row.data, row.updated_at = flow, step, dict(data or {}), now
-    await session.flush()
+    await session.execute(
+        _SET[session.get_bind().dialect.name],
+        {
+            "telegram_user_id": telegram_user_id,
+            "flow": flow,
+            "step": step,
+            "data": dict(data or {}),
+            "updated_at": now,
+        },
+    )
     return Dialog(flow, step, dict(data or {}), now)
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from storage import members
+from storage import dialogs, members
 from storage.audit import Actor
 from storage.db import Database
 from storage.members import BindOutcome
-from storage.models import AuditLog, Member, Role
+from storage.models import AuditLog, DialogState, Member, Role
 
 
 async def _add(db: Database, name: str, phone: str) -> int:
@@ -82,3 +83,23 @@ async def test_role_change_is_audited(db: Database) -> None:
     async with db.transaction() as s:
         rows = list(await s.scalars(select(AuditLog).where(AuditLog.action == "member.role")))
     assert len(rows) == 1 and rows[0].details == {"old": "member", "new": "staff"}
+
+
+async def test_a_dialog_moves_in_place_and_keeps_one_row_per_user(db: Database) -> None:
+    opened = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+    async with db.transaction() as s:
+        await dialogs.set(s, 501, "report", "title", {"edit": False}, now=opened)
+    async with db.transaction() as s:
+        moved = await dialogs.set(
+            s, 501, "report", "situation", {"edit": True}, now=opened + timedelta(minutes=3)
+        )
+        await dialogs.set(s, 502, "leave", "reason", now=opened)
+    async with db.transaction() as s:
+        assert await dialogs.get(s, 501) == moved
+        assert moved.step == "situation" and moved.data == {"edit": True}
+        assert moved.updated_at == opened + timedelta(minutes=3)
+        assert (await dialogs.get(s, 502)) is not None
+        assert await s.scalar(select(func.count()).select_from(DialogState)) == 2
+        await dialogs.clear(s, 501)
+    async with db.transaction() as s:
+        assert await dialogs.get(s, 501) is None
