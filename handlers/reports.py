@@ -26,7 +26,7 @@ from handlers.callbacks import Callback
 from handlers.guards import member_only
 from handlers.replies import Markup, edit_or_send, inline, say, send_text
 from handlers.wiring import Wiring, close_dialog, open_dialog
-from storage import reports
+from storage import dialogs, reports
 from storage.dialogs import Dialog
 from storage.models import ReportSource, ReportStatus
 from storage.reports import FIELDS, SECTIONS, Limits, Outcome, ReportView
@@ -602,7 +602,7 @@ async def _into_draft(
     update: Update, ctx: BotContext, texts: list[str], files: list[dict[str, Any]]
 ) -> None:
     """Fill the draft from free messages, store their files, and say what is still missing."""
-    assert ctx.viewer is not None
+    assert ctx.viewer is not None and update.effective_user is not None
     async with ctx.db.transaction() as session:
         if texts:
             result = await reports.merge_quick(
@@ -612,6 +612,16 @@ async def _into_draft(
             result = reports.Result(
                 Outcome.ok,
                 await reports.ensure_draft(session, ctx.viewer.id, ReportSource.quick),
+            )
+        if result.ok and result.report is not None:
+            # The dialog moves in the same transaction as the draft it points at.
+            ctx.dialog = await dialogs.set(
+                session,
+                update.effective_user.id,
+                QUICK_FLOW,
+                "created",
+                {"report_id": result.report.id},
+                now=ctx.now(),
             )
     if not result.ok:
         await say(
@@ -627,7 +637,6 @@ async def _into_draft(
         await store_file(update, ctx, media)
     view = await _draft(ctx) if files else result.report
     assert view is not None
-    await open_dialog(update, ctx, QUICK_FLOW, "created", {"report_id": view.id})
     sep = ctx.t("reports.list_sep")
     filled = [f for f in FIELDS if view.value(f)]
     lines = [ctx.t("reports.quick_saved", title=_title(ctx, view))]
