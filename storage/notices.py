@@ -789,6 +789,9 @@ async def acknowledge(
     notice = await _notice(session, notice_id)
     if notice is None or notice.ack_mode is AckMode.none:
         return AckResult(AckOutcome.not_recipient)
+    if notice.status in (NoticeStatus.draft, NoticeStatus.scheduled):
+        # Not sent to anyone yet: an answer can only come from forged button data.
+        return AckResult(AckOutcome.not_recipient)
     view = NoticeView.of(notice)
     if not 0 <= option < view.option_count():
         return AckResult(AckOutcome.not_recipient, view)

@@ -370,8 +370,17 @@ async def test_scheduled_notice_waits_and_finishes_once(db: Database) -> None:
         db, staff, await draft(db, staff, AudienceKind.sectors, [ids["economy"]]), at=at
     )
     assert view.status is NoticeStatus.scheduled
-    assert {r.not_before for r in await rows_of(db, view.id)} == {at}
+    rows = await rows_of(db, view.id)
+    assert {r.not_before for r in rows} == {at}
     async with db.transaction() as session:
+        # Nobody has it yet: an answer (from forged button data) is refused and not recorded.
+        early = await notices.acknowledge(session, view.id, rows[0].member_id, 0, now=NOW)
+        acked = await session.scalar(
+            select(func.count())
+            .select_from(NoticeRecipient)
+            .where(NoticeRecipient.acked_at.is_not(None))
+        )
+        assert early.outcome is AckOutcome.not_recipient and acked == 0
         assert await outbox.claim(session, worker="w", now=NOW, limit=10) == []
         assert await notices.in_progress(session, now=NOW) == []
         progress = await notices.in_progress(session, now=at)
