@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +27,10 @@ class OneCallConnection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors run a statement in one call to its thread."""
 
     pending_begin: str | None = None
+    # Nothing was sent to the thread since the last COMMIT or ROLLBACK finished: the pool's
+    # ROLLBACK on handing the connection back can be skipped (a trip to the thread per
+    # transaction). Anything sent, even if its caller was cancelled, clears it.
+    clean = True
 
     def cursor(self) -> OneCallCursor:  # type: ignore[override]
         return OneCallCursor(self)
@@ -43,14 +47,20 @@ class OneCallConnection(aiosqlite.Connection):
 
     async def commit(self) -> None:
         if self.take_begin() is None:  # a transaction without statements has nothing to end
-            await super().commit()
+            await self._end(super().commit)
 
     async def rollback(self) -> None:
-        if self.take_begin() is None:
-            await super().rollback()
+        if self.take_begin() is None and not self.clean:
+            await self._end(super().rollback)
+
+    async def _end(self, end: Callable[[], Awaitable[None]]) -> None:
+        self.clean = False
+        await end()
+        self.clean = True
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run fn(*args) on the connection's thread."""
+        self.clean = False
         result: T = await self._execute(fn, *args)  # type: ignore[no-untyped-call]
         return result
 

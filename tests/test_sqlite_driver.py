@@ -3,6 +3,7 @@ long results stream in batches, half-read results are closed, errors roll back."
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -107,3 +108,29 @@ async def test_a_transaction_holds_the_write_lock_from_its_first_statement(
                 other.execute("ROLLBACK")
         finally:
             other.close()
+
+
+async def test_a_cancelled_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
+    """A handler cancelled mid-transaction (shutdown, timeout): its write is rolled back and the
+    connection it used serves the next transaction cleanly."""
+    async with fresh_database("sqlite", tmp_path) as db:
+        wrote = asyncio.Event()
+
+        async def interrupted() -> None:
+            async with db.transaction() as session:
+                session.add(Sector(name="半途"))
+                await session.flush()
+                wrote.set()
+                await asyncio.sleep(60)
+
+        task = asyncio.create_task(interrupted())
+        await wrote.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for name in ("其后一", "其后二"):
+            async with db.transaction() as session:
+                session.add(Sector(name=name))
+        async with db.transaction() as session:
+            names = set(await session.scalars(select(Sector.name)))
+        assert names == {"其后一", "其后二"}
