@@ -812,7 +812,7 @@ async def _ask_import(update: Update, ctx: BotContext) -> None:
     await open_dialog(update, ctx, IMPORT_FLOW, "file")
     sample_start = _example(ctx)
     example: list[object] = [
-        "微协商",
+        ctx.t("activities.template_type"),
         ctx.t("activities.template_title"),
         ctx.t("activities.template_description"),
         sample_start,
@@ -821,8 +821,8 @@ async def _ask_import(update: Update, ctx: BotContext) -> None:
         "",
         20,
         "",
-        "全体",
-        "否",
+        ctx.t("activities.template_audience"),
+        ctx.t("activities.template_reply_required"),
     ]
     data = await asyncio.to_thread(export.import_template, example)
     chat = update.effective_chat

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from bot.i18n import Texts
 from storage import activities as acts
 from storage import activity_import
 from storage.activities import (
@@ -741,3 +742,20 @@ async def test_place_naming_a_liaison_point_takes_its_name_and_coordinates(db: D
     assert view is not None and view.place == "鼓楼区委员联系点"
     assert (view.latitude, view.longitude) == (26.08, 119.29)
     assert view.liaison_point == "鼓楼区委员联系点"
+
+
+async def test_import_template_examples_in_every_language_are_accepted(db: Database) -> None:
+    """The import template's example row comes from the staff member's locale; sent back
+    unchanged, its type, audience and reply-required cells must be values the import accepts."""
+    texts = Texts("zh-CN")
+    for locale in texts.locales:
+        kind = activity_import.parse_type(texts.get(locale, "activities.template_type"))
+        reply = activity_import.parse_yes_no(
+            texts.get(locale, "activities.template_reply_required")
+        )
+        async with db.transaction() as session:
+            audience = await activity_import.parse_audience(
+                session, texts.get(locale, "activities.template_audience")
+            )
+        assert kind is not None and reply is False, locale
+        assert [t.kind for t in audience.targets] == [TargetKind.everyone] and not audience.unknown
