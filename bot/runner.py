@@ -132,6 +132,7 @@ async def serve_webhook_forever(app: BotApplication, settings: Settings) -> None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
+        # Windows' event loop has no signal handlers; there Ctrl+C still ends the process.
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     try:

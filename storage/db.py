@@ -31,9 +31,23 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+_UPSERT_INSERTS: dict[str, Callable[..., Any]] = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+
+
 def upsert_insert(session: AsyncSession) -> Callable[..., Any]:
     """The INSERT construct of the session's database, the one that knows ON CONFLICT."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return _UPSERT_INSERTS[session.get_bind().dialect.name]
+
+
+class UpsertStatement:
+    """A statement built once for each database from its ON CONFLICT-aware INSERT (building a
+    statement costs about as much as running it, so hot ones are built at import)."""
+
+    def __init__(self, build: Callable[[Callable[..., Any]], Any]) -> None:
+        self._by_dialect = {name: build(insert) for name, insert in _UPSERT_INSERTS.items()}
+
+    def of(self, session: AsyncSession) -> Any:
+        return self._by_dialect[session.get_bind().dialect.name]
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:

@@ -11,10 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import UpsertStatement
 from storage.models import DialogState, utcnow
 
 
@@ -39,7 +38,7 @@ def _set_statement(insert: Any) -> Any:
     )
 
 
-_SET = {"postgresql": _set_statement(pg_insert), "sqlite": _set_statement(sqlite_insert)}
+_SET = UpsertStatement(_set_statement)
 
 
 async def get(session: AsyncSession, telegram_user_id: int) -> Dialog | None:
@@ -65,7 +64,7 @@ async def set(
     """
     now = now or utcnow()
     await session.execute(
-        _SET[session.get_bind().dialect.name],
+        _SET.of(session),
         {
             "telegram_user_id": telegram_user_id,
             "flow": flow,

@@ -7,10 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import UpsertStatement
 from storage.models import ProcessedUpdate, utcnow
 
 # Telegram keeps undelivered updates for 24 hours; remembering ids for two days covers it.
@@ -27,17 +26,15 @@ def _claim_statement(insert: Any) -> Any:
     )
 
 
-# Built once: this runs before every update, and building a statement costs about as much as
-# running it (its cache key included).
-_CLAIM = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}
+# Built once: this runs before every update.
+_CLAIM = UpsertStatement(_claim_statement)
 
 
 async def claim(session: AsyncSession, update_id: int) -> bool:
     """Record update_id as handled; False when it already was (a redelivery).
 
     One statement: this runs before every update, so a check-then-insert would double it."""
-    statement = _CLAIM[session.get_bind().dialect.name]
-    claimed = await session.scalar(statement, {"update_id": update_id, "at": utcnow()})
+    claimed = await session.scalar(_CLAIM.of(session), {"update_id": update_id, "at": utcnow()})
     if claimed is None:
         return False
     if update_id % PRUNE_EVERY == 0:
