@@ -26,7 +26,6 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         # who taps ahead could stall everyone once slots run out. PTB's own limit is therefore
         # set out of reach; the real one is taken below, after the chat's turn has come.
         super().__init__(UNLIMITED)
-        self.limit = max_concurrent_updates
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
