@@ -22,6 +22,7 @@ from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.updates import ClaimQueue
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ async def start_runtime(app: BotApplication) -> None:
     runtime = app.bot_data
     if runtime.db is None:
         runtime.db = Database(runtime.settings.database_url)
+    runtime.claims = ClaimQueue(runtime.db)
     if runtime.migrate:
         await upgrade(runtime.db.engine)
     me = await app.bot.get_me()

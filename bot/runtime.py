@@ -11,6 +11,7 @@ from bot.i18n import Texts
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import utcnow
+from storage.updates import ClaimQueue
 
 if TYPE_CHECKING:
     from bot.app import Service
@@ -35,5 +36,7 @@ class Runtime:
     migrate: bool = True
     # Fetched updates kept until handled, so a crash loses none (bot/inbox.py).
     inbox: Inbox = field(default=None)  # type: ignore[assignment]
+    # Update ids recorded as handled, in shared transactions (storage/updates.py).
+    claims: ClaimQueue = field(default=None)  # type: ignore[assignment]
     # Running services (delivery worker, scheduler), stopped in reverse order on shutdown.
     services: list[Service] = field(default_factory=list)

@@ -151,7 +151,7 @@ async def show_activity(
 
     missing: what to say for an unknown id or a draft (a button's id is a stale button)."""
     assert ctx.viewer is not None
-    async with ctx.db.transaction() as session:
+    async with ctx.db.read() as session:
         card = await acts.card(session, activity_id, ctx.viewer.id)
     if card is None:
         await _refuse(update, ctx, missing)
@@ -221,7 +221,7 @@ async def browse(update: Update, ctx: BotContext) -> None:
 
 async def _list(update: Update, ctx: BotContext, kind: ActivityType | None, page: int) -> None:
     assert ctx.viewer is not None
-    async with ctx.db.transaction() as session:
+    async with ctx.db.read() as session:
         found = await acts.browse(
             session, ctx.viewer.id, now=ctx.now(), type=kind, page=page, size=PAGE_SIZE
         )
@@ -269,7 +269,7 @@ async def my_activities(update: Update, ctx: BotContext) -> None:
     """Menu button: my upcoming and past activities with my status."""
     assert ctx.viewer is not None
     now = ctx.now()
-    async with ctx.db.transaction() as session:
+    async with ctx.db.read() as session:
         upcoming, past = await acts.my_activities(session, ctx.viewer.id, now=now)
     tz = ctx.settings.tz
     lines = [ctx.t("activities.my_title")]
@@ -378,7 +378,7 @@ async def _cancel(update: Update, ctx: BotContext, activity_id: int) -> None:
 
 async def _leave(update: Update, ctx: BotContext, activity_id: int) -> None:
     assert ctx.viewer is not None
-    async with ctx.db.transaction() as session:
+    async with ctx.db.read() as session:
         card = await acts.card(session, activity_id, ctx.viewer.id)
     if card is None:
         await _refuse(update, ctx, "common.stale_button")
@@ -391,7 +391,7 @@ async def _ask_leave_reason(
 ) -> None:
     """Open the leave dialog; a reason can be skipped unless the activity requires replies."""
     assert ctx.viewer is not None
-    async with ctx.db.transaction() as session:
+    async with ctx.db.read() as session:
         card = await acts.card(session, activity_id, ctx.viewer.id)
     if card is None:
         await _refuse(update, ctx, "common.stale_button")
@@ -485,7 +485,7 @@ async def _do_leave(update: Update, ctx: BotContext, activity_id: int, reason: s
 async def _send_card(update: Update, ctx: BotContext, activity_id: int) -> None:
     """The card as a new message (after a typed answer there is no button message to edit)."""
     assert ctx.viewer is not None
-    async with ctx.db.transaction() as session:
+    async with ctx.db.read() as session:
         card = await acts.card(session, activity_id, ctx.viewer.id)
     if card is not None:
         text, markup = render_card(ctx, card)
@@ -515,7 +515,7 @@ async def _after(update: Update, ctx: BotContext, result: Result) -> None:
 
 async def _ask_checkin(update: Update, ctx: BotContext, activity_id: int) -> None:
     assert ctx.viewer is not None
-    async with ctx.db.transaction() as session:
+    async with ctx.db.read() as session:
         card = await acts.card(session, activity_id, ctx.viewer.id)
     if card is None or not card.activity.is_open:
         await _refuse(update, ctx, "common.stale_button")
@@ -621,7 +621,7 @@ async def free_message(update: Update, ctx: BotContext) -> bool:
 
 async def _calendar(update: Update, ctx: BotContext, activity_id: int) -> None:
     assert ctx.viewer is not None
-    async with ctx.db.transaction() as session:
+    async with ctx.db.read() as session:
         card = await acts.card(session, activity_id, ctx.viewer.id)
     if card is None or card.activity.starts_at is None or card.activity.ends_at is None:
         await _refuse(update, ctx, "common.stale_button")

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.context import BotContext
-from storage import members, updates
+from storage import members
 
 IDENTITY_GROUP = -1
 
@@ -14,13 +14,14 @@ IDENTITY_GROUP = -1
 async def resolve_viewer(update: Update, ctx: BotContext) -> None:
     """Drop redelivered updates; load the bound member, their language and open dialog step."""
     user = update.effective_user
-    async with ctx.db.transaction() as session:
-        if not await updates.claim(session, update.update_id):
-            raise ApplicationHandlerStop
-        if user is None:
-            return
+    if not await ctx.runtime.claims.claim(update.update_id):
+        raise ApplicationHandlerStop
+    if user is None:
+        return
+    async with ctx.db.read() as session:
         viewer, ctx.dialog = await members.who(session, user.id)
-        if viewer is None and user.id in ctx.settings.admin_ids and update.effective_chat:
+    if viewer is None and user.id in ctx.settings.admin_ids and update.effective_chat:
+        async with ctx.db.transaction() as session:
             viewer = await members.ensure_bootstrap_admin(
                 session,
                 telegram_user_id=user.id,

@@ -224,7 +224,7 @@ def button(ctx: BotContext, key: str, action: str, *args: object, **params: Any)
 
 async def _draft(ctx: BotContext) -> ReportView | None:
     assert ctx.viewer is not None
-    async with ctx.db.transaction() as session:
+    async with ctx.db.read() as session:
         return await reports.open_draft(session, ctx.viewer.id)
 
 
@@ -932,7 +932,7 @@ async def _find_coauthors(update: Update, ctx: BotContext, query: str) -> None:
     if not query.strip():
         await say(update, ctx, "common.text_empty")
         return
-    async with ctx.db.transaction() as session:
+    async with ctx.db.read() as session:
         found = await reports.find_members(session, query[:50], exclude=ctx.viewer.id)
     if not found:
         await say(update, ctx, "reports.coauthor_not_found", query=escape(query[:50]))
@@ -1021,7 +1021,7 @@ async def my_reports(update: Update, ctx: BotContext) -> None:
 
 async def show_list(update: Update, ctx: BotContext, page: int) -> None:
     assert ctx.viewer is not None
-    async with ctx.db.transaction() as session:
+    async with ctx.db.read() as session:
         listing = await reports.list_mine(session, ctx.viewer.id, page, PAGE_SIZE)
         draft = await reports.open_draft(session, ctx.viewer.id)
     rows: list[list[tuple[str, str]]] = []
@@ -1085,7 +1085,7 @@ async def _cb_open(update: Update, ctx: BotContext, cb: Callback) -> Alert | Non
     report_id = cb.int_arg(0)
     if report_id is None:
         return alert("common.stale_button")
-    async with ctx.db.transaction() as session:
+    async with ctx.db.read() as session:
         view = await reports.get_visible(session, ctx.viewer.id, report_id)
     if view is None:
         return alert("common.stale_button")

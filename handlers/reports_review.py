@@ -633,8 +633,10 @@ async def _cb_xlsx(update: Update, ctx: BotContext, cb: Callback) -> Alert | Non
     query = _decode(cb.arg(0))
     if query is None:
         return alert("common.stale_button")
-    async with ctx.db.transaction() as session:
+    # A long read: a snapshot keeps it off the event loop's thread; audited before it is sent.
+    async with ctx.db.snapshot() as session:
         views = await reports.export(session, query.to_filter(ctx))
+    async with ctx.db.transaction() as session:
         await _audit_export(session, ctx, "xlsx", query, views)
     data = await asyncio.to_thread(exports.build_xlsx, views, labels(ctx))
     stamp = ctx.now().astimezone(ctx.settings.tz).strftime("%Y%m%d-%H%M")
@@ -646,8 +648,9 @@ async def _cb_compilation(update: Update, ctx: BotContext, cb: Callback) -> Aler
     query = _decode(cb.arg(0))
     if query is None:
         return alert("common.stale_button")
-    async with ctx.db.transaction() as session:
+    async with ctx.db.snapshot() as session:
         views = await reports.export(session, query.to_filter(ctx), limit=DOCX_LIMIT)
+    async with ctx.db.transaction() as session:
         await _audit_export(session, ctx, "docx", query, views)
     data = await asyncio.to_thread(exports.build_docx, views, labels(ctx))
     stamp = ctx.now().astimezone(ctx.settings.tz).strftime("%Y%m%d-%H%M")

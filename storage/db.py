@@ -23,8 +23,15 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from storage import sqlite_driver
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# Execution option marking a read-only snapshot (see Database.snapshot).
+# Connections kept open. Up to CONCURRENT_UPDATES (32 by default) handlers read side by side,
+# plus the services; a connection opened beyond the pool is closed when handed back, and
+# opening one costs a thread and its PRAGMAs on SQLite, a login on PostgreSQL.
+POOL_SIZE = 36
+POOL_OVERFLOW = 20
+# Execution options: a transaction that only reads (Database.read, Database.snapshot), and one
+# that may read for long (Database.snapshot: exports).
 READ_ONLY = "cppcc_read_only"
+LONG_READ = "cppcc_long_read"
 
 
 def is_sqlite(url: str) -> bool:
@@ -63,7 +70,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             options = {
                 "async_creator": sqlite_driver.connector(
                     database, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
-                )
+                ),
+                "pool_size": POOL_SIZE,
+                "max_overflow": POOL_OVERFLOW,
             }
         engine = create_async_engine(url, echo=echo, hide_parameters=True, **options)
         _configure_sqlite(engine)
@@ -72,8 +81,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         url,
         echo=echo,
         hide_parameters=True,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
         pool_pre_ping=True,
         pool_recycle=1800,
     )
@@ -87,7 +96,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # The one-call driver waits for locks itself (on its thread, never on the loop's).
+        one_call = isinstance(dbapi_conn.driver_connection, sqlite_driver.OneCallConnection)
+        cursor.execute(f"PRAGMA busy_timeout={0 if one_call else SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -96,12 +107,29 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # Take the write lock at BEGIN: read-then-write transactions (capacity checks,
         # sequence numbers) then serialise instead of failing with "database is locked".
         # A read-only snapshot (Database.snapshot) takes no lock: WAL readers never block writers.
-        begin = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+        options = conn.get_execution_options()
+        begin = "BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE"
         driver = conn.connection.driver_connection
         if isinstance(driver, sqlite_driver.OneCallConnection):
-            driver.begin_with_next_statement(begin)  # saves a call to the connection's thread
+            driver.begin_with_next_statement(begin, inline=not options.get(LONG_READ))
         else:
             conn.exec_driver_sql(begin)
+
+
+class WriteInReadTransaction(RuntimeError):
+    """A statement that writes ran inside Database.read() (a programming error)."""
+
+
+def _refuse_writes(engine: AsyncEngine) -> None:
+    # Database.read() takes no writer lock on SQLite, so a write there would bypass the FIFO
+    # queue and could fail with "database is locked"; refuse it on every database, loudly.
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _check(
+        conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        writes = context is not None and (context.isinsert or context.isupdate or context.isdelete)
+        if writes and conn.get_execution_options().get(READ_ONLY):
+            raise WriteInReadTransaction(" ".join(_statement.split(None, 3)[:3]))
 
 
 class Database:
@@ -110,7 +138,12 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = create_engine(url, echo=echo)
+        _refuse_writes(self.engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Sessions whose transactions only read (see read()).
+        self._reader = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
         # SQLite has one writer at a time. Waiting for it inside SQLite means sleeping and
         # polling (long, unfair tails under load); waiting here is a FIFO queue in the event loop.
         # Other processes (the CLI) still meet the busy timeout.
@@ -135,11 +168,20 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A short unit of work that only reads (what a member looks at: a card, a list, who
+        they are). On SQLite it does not queue for the writer: WAL readers see the last commit
+        and block nobody, so views never wait behind sign-ups. Writing in it raises
+        WriteInReadTransaction."""
+        async with self._reader() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
         """A read-only unit of work for long reads (exports): one consistent view of the data
         that never blocks writers (SQLite: a deferred BEGIN instead of BEGIN IMMEDIATE;
         PostgreSQL: REPEATABLE READ, READ ONLY). Always rolled back."""
-        options: dict[str, Any] = {READ_ONLY: True}
+        options: dict[str, Any] = {READ_ONLY: True, LONG_READ: True}
         if self.dialect == "postgresql":
             options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         async with self.sessionmaker() as session:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from storage import sqlite_driver
@@ -134,3 +136,54 @@ async def test_a_cancelled_transaction_leaves_nothing_behind(tmp_path: Path) -> 
         async with db.transaction() as session:
             names = set(await session.scalars(select(Sector.name)))
         assert names == {"其后一", "其后二"}
+
+
+async def test_short_transactions_run_on_the_loop_thread_and_exports_off_it(
+    tmp_path: Path,
+) -> None:
+    """Members' units of work skip the hand-off to the connection's thread; a snapshot (an
+    export, possibly long) runs there, so the event loop keeps answering meanwhile."""
+    async with fresh_database("sqlite", tmp_path) as db:
+
+        @event.listens_for(db.engine.sync_engine, "connect")
+        def _thread_function(dbapi_conn: Any, _record: object) -> None:
+            dbapi_conn.driver_connection._conn.create_function("tid", 0, threading.get_ident)
+
+        await db.engine.dispose()  # connections opened from here on know tid()
+        loop_thread = threading.get_ident()
+        async with db.transaction() as session:
+            assert await session.scalar(text("SELECT tid()")) == loop_thread
+        async with db.read() as session:
+            assert await session.scalar(text("SELECT tid()")) == loop_thread
+        async with db.snapshot() as session:
+            assert await session.scalar(text("SELECT tid()")) != loop_thread
+        async with db.read() as session:  # the same pooled connection, short again
+            assert await session.scalar(text("SELECT tid()")) == loop_thread
+
+
+async def test_a_writer_in_another_process_is_waited_for_off_the_loop(tmp_path: Path) -> None:
+    """While another process (the CLI importing a roster) writes, a transaction waits for it
+    on the connection's thread, not failing with "database is locked" and not freezing the
+    event loop: members' reads are answered in the meantime."""
+    async with fresh_database("sqlite", tmp_path) as db:
+        other = sqlite3.connect(tmp_path / "test.db", timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT INTO sector (name) VALUES ('别的进程')")
+
+            async def write() -> None:
+                async with db.transaction() as session:
+                    session.add(Sector(name="等一等"))
+
+            writer = asyncio.create_task(write())
+            await asyncio.sleep(0.2)
+            assert not writer.done()  # waiting for the lock, not failed
+            async with db.read() as session:  # the loop is free: a read is answered
+                assert await session.scalar(select(func.count()).select_from(Sector)) == 0
+            other.execute("COMMIT")
+            await asyncio.wait_for(writer, timeout=30)
+        finally:
+            other.close()
+        async with db.read() as session:
+            names = set(await session.scalars(select(Sector.name)))
+        assert names == {"别的进程", "等一等"}
