@@ -111,7 +111,7 @@ class SchedulerService:
         total = 0
         for task in self.tasks:
             try:
-                async with self.runtime.db.transaction() as session:
+                async with self.runtime.db.transaction(bulk=True) as session:
                     total += await task(session, now, self.policy)
             except IntegrityError:
                 # Another instance enqueued the same reminder first; the next scan sees it.

@@ -856,7 +856,7 @@ async def import_file(update: Update, ctx: BotContext, dialog: Dialog) -> None:
     except importer.SheetFileError as exc:
         await say(update, ctx, f"activities.import_file_{exc.code.value}", max=importer.MAX_ROWS)
         return
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(bulk=True) as session:
         report = await importer.import_activities(
             session, rows, actor=ctx.viewer.actor, tz=ctx.settings.tz, now=ctx.now()
         )

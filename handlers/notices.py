@@ -523,7 +523,7 @@ async def _preview(update: Update, ctx: BotContext, view: NoticeView) -> None:
 
 async def _send_now(update: Update, ctx: BotContext, notice_id: int) -> None:
     assert ctx.viewer is not None and update.callback_query is not None
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(bulk=True) as session:
         view = await notices.queue(session, ctx.viewer, notice_id, now=ctx.now(), ack_data=ack_data)
     if isinstance(view, Problem):
         await _problem(update, ctx, view)
@@ -586,7 +586,7 @@ async def _take_time(update: Update, ctx: BotContext, notice_id: int, message: M
     if at is None:
         await say(update, ctx, "notices.bad_time", example=_example_time(ctx))
         return
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(bulk=True) as session:
         view = await notices.queue(
             session, ctx.viewer, notice_id, now=ctx.now(), ack_data=ack_data, at=at
         )
@@ -801,7 +801,7 @@ async def _export(update: Update, ctx: BotContext, notice_id: int) -> None:
 
 async def _remind(update: Update, ctx: BotContext, notice_id: int) -> None:
     assert ctx.viewer is not None and update.callback_query is not None
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(bulk=True) as session:
         result = await notices.remind(
             session, ctx.viewer, notice_id, now=ctx.now(), ack_data=ack_data
         )

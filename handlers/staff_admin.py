@@ -105,7 +105,7 @@ async def roster_file(update: Update, ctx: BotContext, dialog: Dialog) -> None:
     except roster.RosterFileError as exc:
         await say(update, ctx, f"roster.file_error_{exc.code}")
         return
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(bulk=True) as session:
         report = await roster.import_roster(
             session,
             rows,

@@ -29,9 +29,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 POOL_SIZE = 36
 POOL_OVERFLOW = 20
 # Execution options: a transaction that only reads (Database.read, Database.snapshot), and one
-# that may read for long (Database.snapshot: exports).
+# that may run long (snapshot, transaction(bulk=True)): on SQLite its statements run on the
+# connection's thread instead of the event loop's (see storage/sqlite_driver.py).
 READ_ONLY = "cppcc_read_only"
-LONG_READ = "cppcc_long_read"
+OFF_LOOP = "cppcc_off_loop"
 
 
 def is_sqlite(url: str) -> bool:
@@ -111,7 +112,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         begin = "BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE"
         driver = conn.connection.driver_connection
         if isinstance(driver, sqlite_driver.OneCallConnection):
-            driver.begin_with_next_statement(begin, inline=not options.get(LONG_READ))
+            driver.begin_with_next_statement(begin, inline=not options.get(OFF_LOOP))
         else:
             conn.exec_driver_sql(begin)
 
@@ -140,9 +141,12 @@ class Database:
         self.engine = create_engine(url, echo=echo)
         _refuse_writes(self.engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        # Sessions whose transactions only read (see read()).
+        # Sessions whose transactions only read (see read()), and bulk ones (see transaction()).
         self._reader = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+        self._bulk = async_sessionmaker(
+            self.engine.execution_options(**{OFF_LOOP: True}), expire_on_commit=False
         )
         # SQLite has one writer at a time. Waiting for it inside SQLite means sleeping and
         # polling (long, unfair tails under load); waiting here is a FIFO queue in the event loop.
@@ -154,17 +158,20 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, *, bulk: bool = False) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits on success, rolls back on any error.
 
-        Not reentrant on SQLite: never open a transaction while holding another."""
+        bulk: thousands of rows (a notice's recipients, a roster, the due-scan): on SQLite its
+        statements run on the connection's thread, so the event loop goes on answering members
+        meanwhile. Not reentrant on SQLite: never open a transaction while holding another."""
+        sessionmaker = self._bulk if bulk else self.sessionmaker
         if self._sqlite_writer is None:
-            async with self.sessionmaker() as session, session.begin():
+            async with sessionmaker() as session, session.begin():
                 yield session
             return
         # Left in reverse order: COMMIT, then the lock, then the session, so handing the
-        # connection back to the pool (a ROLLBACK on its thread) keeps no writer waiting.
-        async with self.sessionmaker() as session, self._sqlite_writer, session.begin():
+        # connection back to the pool keeps no writer waiting.
+        async with sessionmaker() as session, self._sqlite_writer, session.begin():
             yield session
 
     @asynccontextmanager
@@ -181,7 +188,7 @@ class Database:
         """A read-only unit of work for long reads (exports): one consistent view of the data
         that never blocks writers (SQLite: a deferred BEGIN instead of BEGIN IMMEDIATE;
         PostgreSQL: REPEATABLE READ, READ ONLY). Always rolled back."""
-        options: dict[str, Any] = {READ_ONLY: True, LONG_READ: True}
+        options: dict[str, Any] = {READ_ONLY: True, OFF_LOOP: True}
         if self.dialect == "postgresql":
             options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         async with self.sessionmaker() as session:

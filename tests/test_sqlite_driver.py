@@ -138,11 +138,11 @@ async def test_a_cancelled_transaction_leaves_nothing_behind(tmp_path: Path) -> 
         assert names == {"其后一", "其后二"}
 
 
-async def test_short_transactions_run_on_the_loop_thread_and_exports_off_it(
+async def test_short_transactions_run_on_the_loop_thread_and_long_ones_off_it(
     tmp_path: Path,
 ) -> None:
     """Members' units of work skip the hand-off to the connection's thread; a snapshot (an
-    export, possibly long) runs there, so the event loop keeps answering meanwhile."""
+    export) and a bulk write run there, so the event loop keeps answering meanwhile."""
     async with fresh_database("sqlite", tmp_path) as db:
 
         @event.listens_for(db.engine.sync_engine, "connect")
@@ -157,6 +157,9 @@ async def test_short_transactions_run_on_the_loop_thread_and_exports_off_it(
             assert await session.scalar(text("SELECT tid()")) == loop_thread
         async with db.snapshot() as session:
             assert await session.scalar(text("SELECT tid()")) != loop_thread
+        async with db.transaction(bulk=True) as session:  # a notice's recipients, a roster
+            assert await session.scalar(text("SELECT tid()")) != loop_thread
+            session.add(Sector(name="批量"))
         async with db.read() as session:  # the same pooled connection, short again
             assert await session.scalar(text("SELECT tid()")) == loop_thread
 
