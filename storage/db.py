@@ -126,11 +126,11 @@ def _refuse_writes(engine: AsyncEngine) -> None:
     # queue and could fail with "database is locked"; refuse it on every database, loudly.
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _check(
-        conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
+        conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
     ) -> None:
         writes = context is not None and (context.isinsert or context.isupdate or context.isdelete)
         if writes and conn.get_execution_options().get(READ_ONLY):
-            raise WriteInReadTransaction(" ".join(_statement.split(None, 3)[:3]))
+            raise WriteInReadTransaction(" ".join(statement.split(None, 3)[:3]))
 
 
 class Database:
