@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -229,10 +230,21 @@ async def _draft(ctx: BotContext) -> ReportView | None:
 
 
 async def ask(
-    update: Update, ctx: BotContext, step: str, view: ReportView | None, *, edit: bool = False
+    update: Update,
+    ctx: BotContext,
+    step: str,
+    view: ReportView | None,
+    *,
+    edit: bool = False,
+    repeat: str | None = None,
 ) -> None:
-    """Open the dialog at step and ask its question (showing the current text when editing)."""
-    await open_dialog(update, ctx, FLOW, step, {"edit": edit})
+    """Open the dialog at step and ask its question (showing the current text when editing).
+
+    repeat: the fingerprint of an answer the member may send again to have it stored."""
+    data: dict[str, Any] = {"edit": edit}
+    if repeat is not None:
+        data["repeat"] = repeat
+    await open_dialog(update, ctx, FLOW, step, data)
     lim = limits(ctx)
     if step == "category":
         names = ctx.settings.report_categories
@@ -395,12 +407,32 @@ async def on_input(update: Update, ctx: BotContext, dialog: Dialog) -> None:
     if step not in reports.TEXT_FIELDS:
         await close_dialog(update, ctx)
         return
+    # The same text as another field, sent again: after a crash between moving on and asking
+    # the next question, that is the last answer resent. It is stored only when sent twice.
+    fingerprint = _fingerprint(text)
     async with ctx.db.transaction() as session:
-        result = await reports.save_text(session, ctx.viewer.id, step, text, limits(ctx))
+        result = await reports.save_text(
+            session,
+            ctx.viewer.id,
+            step,
+            text,
+            limits(ctx),
+            allow_repeat=edit or dialog.data.get("repeat") == fingerprint,
+        )
+    if result.outcome is Outcome.repeated and result.field is not None:
+        label = ctx.t(f"reports.label.{result.field}")
+        await say(update, ctx, "reports.repeated", field=label, step=ctx.t(f"reports.label.{step}"))
+        await ask(update, ctx, step, None, repeat=fingerprint)
+        return
     if not result.ok or result.report is None:
         await _refuse_text(update, ctx, result)
         return
     await go(update, ctx, _next_step(result.report, step, edit), result.report)
+
+
+def _fingerprint(text: str | None) -> str:
+    """Names an answer in the dialog's state without keeping its words there twice."""
+    return hashlib.sha256((text or "").strip().encode()).hexdigest()[:16]
 
 
 async def _refuse_text(update: Update, ctx: BotContext, result: reports.Result) -> None:

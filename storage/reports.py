@@ -65,6 +65,7 @@ class Outcome(enum.StrEnum):
     self_coauthor = "self_coauthor"
     already_coauthor = "already_coauthor"
     too_many_coauthors = "too_many_coauthors"
+    repeated = "repeated"  # the answer is already another field's text, word for word
 
 
 class ReviewAction(enum.StrEnum):
@@ -206,7 +207,7 @@ class ReportView:
 class Result:
     outcome: Outcome
     report: ReportView | None = None
-    field: str | None = None  # the field a length problem is about
+    field: str | None = None  # the field a length problem (or a repeated text) is about
     length: int = 0
     limit: int = 0
     event: EventView | None = None
@@ -471,14 +472,25 @@ async def save_text(
     name: str,
     text: str | None,
     limits: Limits,
+    *,
+    allow_repeat: bool = True,
 ) -> Result:
-    """Save one answer to the member's draft (created on the first answer)."""
+    """Save one answer to the member's draft (created on the first answer).
+
+    allow_repeat=False: an empty field is not filled with text another field already holds
+    word for word; Outcome.repeated names that field instead. That is the trace of a resent
+    answer: the bot moved to the next question and stopped before asking it (a crash), so
+    the member, seeing no question, sent the last answer again."""
     if name not in TEXT_FIELDS:
         raise ValueError(f"not a text field: {name}")
     checked = clean_text(text, limits.for_field(name), single_line=name == "title")
     if not checked.ok:
         return Result(checked.outcome, field=name, length=checked.length, limit=checked.limit)
     report = await _ensure_row(session, member_id, ReportSource.guided)
+    if not allow_repeat and not getattr(report, name):
+        for other in TEXT_FIELDS:
+            if other != name and getattr(report, other) == checked.field:
+                return Result(Outcome.repeated, field=other)
     setattr(report, name, checked.field)
     report.revision += 1
     return Result(Outcome.ok, await _saved(session, report), field=name)

@@ -331,6 +331,40 @@ async def test_draft_survives_a_restart_mid_conversation(bot: Harness) -> None:
         assert text in preview.text
 
 
+async def test_an_answer_sent_again_is_not_taken_for_the_next_one(bot: Harness) -> None:
+    """A crash after the bot moved to the next question and before asking it leaves the member
+    with no question, so they send their last answer again: it is not put in the next field
+    unless they send it once more on purpose."""
+    member_id = await _member(bot)
+    user = bot.emu.user(AUTHOR)
+    await user.send_text(SUBMIT)
+    await bot.emu.wait_for(AUTHOR, "第 1/5 步")
+    await user.send_text("公交站台缺少遮雨棚")
+    categories = await bot.emu.wait_for(AUTHOR, "第 2/5 步")
+    await user.tap(categories, "民生保障")
+    await bot.emu.wait_for(AUTHOR, "第 3/5 步")
+    await user.send_text("城区近百个站台没有遮雨棚。")
+    await bot.emu.wait_for(AUTHOR, "第 4/5 步")
+
+    await user.send_text("城区近百个站台没有遮雨棚。")  # the last answer, again
+    told = await bot.emu.wait_for(AUTHOR, "已保存为「基本情况」")
+    assert "存在问题" in told.text
+    await bot.emu.wait_for(AUTHOR, "第 4/5 步")
+    async with bot.db.transaction() as session:
+        draft = await reports.open_draft(session, member_id)
+    assert draft is not None and draft.problem is None
+
+    await user.send_text("城区近百个站台没有遮雨棚。")  # meant: the same text for this step
+    await bot.emu.wait_for(AUTHOR, "第 5/5 步")
+    await user.send_text("雨天候车老人淋雨。")  # a new text goes on as usual
+    await bot.emu.wait_for(AUTHOR, "可以发送照片或文件")
+    async with bot.db.transaction() as session:
+        draft = await reports.open_draft(session, member_id)
+    assert draft is not None
+    assert draft.situation == draft.problem == "城区近百个站台没有遮雨棚。"
+    assert draft.suggestions == "雨天候车老人淋雨。"
+
+
 async def test_double_confirm_creates_one_report(bot: Harness) -> None:
     member_id = await _member(bot)
     await _draft(bot, member_id)
