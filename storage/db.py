@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,6 +30,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # opening one costs a thread and its PRAGMAs on SQLite, a login on PostgreSQL.
 POOL_SIZE = 36
 POOL_OVERFLOW = 20
+PING_AFTER_IDLE_SECONDS = 30
 # Execution options: a transaction that only reads (Database.read, Database.snapshot), and one
 # that may run long (snapshot, transaction(bulk=True)): on SQLite its statements run on the
 # connection's thread instead of the event loop's (see storage/sqlite_driver.py).
@@ -78,15 +81,42 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, hide_parameters=True, **options)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         hide_parameters=True,
         pool_size=POOL_SIZE,
         max_overflow=POOL_OVERFLOW,
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Test a pooled PostgreSQL connection before use only when it sat idle a while.
+
+    SQLAlchemy's pool_pre_ping tests every checkout, and on asyncpg a test is three round trips
+    (begin, a query, rollback): with two or three checkouts per update, most of the bot's
+    database time (py-spy under benchmarks/inbound.py). A connection in use seconds ago is
+    alive; one that waited through a quiet night may have been dropped by a firewall or a
+    server restart, and is replaced before a member's request meets it. A connection broken
+    in between (the server restarting under load) fails its request, which gets "try again in
+    a moment", and SQLAlchemy then replaces every pooled connection."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _test_if_idle(dbapi_conn: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("connection dropped while idle") from exc
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

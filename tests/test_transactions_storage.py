@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 from sqlalchemy import event, func, insert, select, text
 
+import storage.db
 from storage.db import Database, WriteInReadTransaction
 from storage.models import ProcessedUpdate, Sector
 from storage.updates import ClaimQueue, claim
+from tests.support import _asyncpg_dsn
 
 
 async def _sector_count(db: Database) -> int:
@@ -99,3 +102,25 @@ async def test_a_failed_claim_batch_fails_its_claims_and_the_queue_recovers(
     assert (
         await asyncio.gather(*(queue.claim(update_id) for update_id in range(1, 6))) == [True] * 5
     )
+
+
+async def test_a_connection_dropped_while_idle_is_replaced_unnoticed(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: a pooled connection the server dropped while it sat idle (a restart, a
+    firewall's timeout) is tested and replaced on checkout: the member's request succeeds."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's pooled connections only")
+    async with db.read() as session:
+        backend = await session.scalar(text("SELECT pg_backend_pid()"))
+    admin = await asyncpg.connect(_asyncpg_dsn(db.url))  # the server ends the idle one
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", backend)
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.2)
+
+    monkeypatch.setattr(storage.db, "PING_AFTER_IDLE_SECONDS", 0.0)  # it has been idle "long"
+    async with db.read() as session:
+        assert await session.scalar(text("SELECT 1")) == 1
+        assert await session.scalar(text("SELECT pg_backend_pid()")) != backend
