@@ -62,7 +62,8 @@ class UpsertStatement:
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Build an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection.
+    """Build an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection
+    (sqlite3's own, or the one-call driver's patience, spent off the event loop).
 
     hide_parameters: a database error's message (logged with its traceback) names the statement
     but never the values, which are phone numbers and report texts."""
@@ -127,9 +128,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        # The one-call driver waits for locks itself (on its thread, never on the loop's).
-        one_call = isinstance(dbapi_conn.driver_connection, sqlite_driver.OneCallConnection)
-        cursor.execute(f"PRAGMA busy_timeout={0 if one_call else SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

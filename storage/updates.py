@@ -40,11 +40,6 @@ async def claim_many(session: AsyncSession, update_ids: Collection[int]) -> set[
     return claimed
 
 
-async def claim(session: AsyncSession, update_id: int) -> bool:
-    """Record one update id as handled; False when it already was."""
-    return update_id in await claim_many(session, [update_id])
-
-
 class ClaimQueue:
     """Claims of updates that arrive together share one transaction (a group commit).
 

@@ -301,17 +301,22 @@ async def test_coauthors_are_named_and_see_the_report(bot: Harness) -> None:
     assert "老旧小区加装电梯（联名）" in mine.text
 
 
+async def _guided_to_problem(bot: Harness, user: SimUser, title: str, situation: str) -> None:
+    """Start the guided dialog and answer it up to the question on the problem (step 4)."""
+    await user.send_text(SUBMIT)
+    await bot.emu.wait_for(user.user_id, "第 1/5 步")
+    await user.send_text(title)
+    categories = await bot.emu.wait_for(user.user_id, "第 2/5 步")
+    await user.tap(categories, "民生保障")
+    await bot.emu.wait_for(user.user_id, "第 3/5 步")
+    await user.send_text(situation)
+    await bot.emu.wait_for(user.user_id, "第 4/5 步")
+
+
 async def test_draft_survives_a_restart_mid_conversation(bot: Harness) -> None:
     await _member(bot)
     user = bot.emu.user(AUTHOR)
-    await user.send_text(SUBMIT)
-    await bot.emu.wait_for(AUTHOR, "第 1/5 步")
-    await user.send_text("菜市场周边停车难")
-    categories = await bot.emu.wait_for(AUTHOR, "第 2/5 步")
-    await user.tap(categories, "民生保障")
-    await bot.emu.wait_for(AUTHOR, "第 3/5 步")
-    await user.send_text("早高峰车辆乱停。")
-    await bot.emu.wait_for(AUTHOR, "第 4/5 步")
+    await _guided_to_problem(bot, user, "菜市场周边停车难", "早高峰车辆乱停。")
 
     await bot.restart()
     await user.send_text("缺少临时停车位。")  # the open question survives the restart
@@ -337,14 +342,7 @@ async def test_an_answer_sent_again_is_not_taken_for_the_next_one(bot: Harness) 
     unless they send it once more on purpose."""
     member_id = await _member(bot)
     user = bot.emu.user(AUTHOR)
-    await user.send_text(SUBMIT)
-    await bot.emu.wait_for(AUTHOR, "第 1/5 步")
-    await user.send_text("公交站台缺少遮雨棚")
-    categories = await bot.emu.wait_for(AUTHOR, "第 2/5 步")
-    await user.tap(categories, "民生保障")
-    await bot.emu.wait_for(AUTHOR, "第 3/5 步")
-    await user.send_text("城区近百个站台没有遮雨棚。")
-    await bot.emu.wait_for(AUTHOR, "第 4/5 步")
+    await _guided_to_problem(bot, user, "公交站台缺少遮雨棚", "城区近百个站台没有遮雨棚。")
 
     await user.send_text("城区近百个站台没有遮雨棚。")  # the last answer, again
     told = await bot.emu.wait_for(AUTHOR, "已保存为「基本情况」")

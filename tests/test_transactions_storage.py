@@ -11,7 +11,7 @@ from sqlalchemy import event, func, insert, select, text
 import storage.db
 from storage.db import Database, WriteInReadTransaction
 from storage.models import ProcessedUpdate, Sector
-from storage.updates import ClaimQueue, claim
+from storage.updates import ClaimQueue, claim_many
 from tests.support import _asyncpg_dsn
 
 
@@ -60,9 +60,9 @@ async def test_a_read_does_not_wait_for_a_writer(db: Database) -> None:
 
 async def test_claims_are_granted_once_and_queued_claims_share_a_commit(db: Database) -> None:
     async with db.transaction() as session:
-        assert await claim(session, 7)
+        assert await claim_many(session, [7]) == {7}
     async with db.transaction() as session:
-        assert not await claim(session, 7)  # a redelivery
+        assert await claim_many(session, [7]) == set()  # a redelivery
 
     commits = 0
 
