@@ -69,6 +69,15 @@ from typing import Any, Literal, TypeVar
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from bot.telegram_text import (
+    MAX_CALLBACK_DATA_BYTES,
+    MAX_CAPTION_LENGTH,
+    MAX_TEXT_LENGTH,
+    EntityParseError,
+    parse_html,
+)
+from bot.telegram_text import utf16_len as _utf16_len
+
 __all__ = [
     "ApiCall",
     "BotApiEmulator",
@@ -88,9 +97,6 @@ _LOGGER = logging.getLogger(__name__)
 JSON = dict[str, Any]
 _T = TypeVar("_T")
 
-MAX_TEXT_LENGTH = 4096
-MAX_CAPTION_LENGTH = 1024
-MAX_CALLBACK_DATA_BYTES = 64
 MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024
 BLOCKED_DESCRIPTION = "Forbidden: bot was blocked by the user"
 
@@ -257,10 +263,6 @@ class EmulatorStats:
     webhook_failures: int = 0  # updates dropped after all webhook retries failed
 
 
-class EntityParseError(ValueError):
-    """Text that Telegram would refuse with "can't parse entities"."""
-
-
 class _ApiError(Exception):
     def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
@@ -271,204 +273,6 @@ class _ApiError(Exception):
 
 def _bad(description: str) -> _ApiError:
     return _ApiError(400, f"Bad Request: {description}")
-
-
-# --------------------------------------------------------------------------------------------
-# HTML parse mode, as Telegram (tdlib) does it
-
-
-_HTML_TAGS = {
-    "b": "bold",
-    "strong": "bold",
-    "i": "italic",
-    "em": "italic",
-    "u": "underline",
-    "ins": "underline",
-    "s": "strikethrough",
-    "strike": "strikethrough",
-    "del": "strikethrough",
-    "span": "spoiler",
-    "tg-spoiler": "spoiler",
-    "a": "text_link",
-    "code": "code",
-    "pre": "pre",
-    "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji",
-}
-_HTML_ENTITY_RE = re.compile(r"&(?:#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6})|(lt|gt|amp|quot));")
-_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _decode_html_entities(text: str) -> str:
-    return _HTML_ENTITY_RE.sub(lambda m: _entity_char(m) or m.group(0), text)
-
-
-def _entity_char(match: re.Match[str]) -> str | None:
-    if match.group(3):
-        return _NAMED_ENTITIES[match.group(3)]
-    code = int(match.group(1)) if match.group(1) else int(match.group(2), 16)
-    try:
-        return chr(code)
-    except (ValueError, OverflowError):
-        return None
-
-
-@dataclass
-class _OpenTag:
-    name: str
-    start: int  # UTF-16 offset in the output
-    attrs: dict[str, str]
-
-
-def parse_html(source: str) -> tuple[str, list[JSON]]:
-    """Parse Telegram's HTML parse mode into plain text and message entities.
-
-    Raises `EntityParseError` with Telegram's wording for what Telegram refuses: unsupported
-    or unclosed tags, mismatched end tags, ``<span>`` without ``class="tg-spoiler"``.
-    """
-    out: list[str] = []
-    pos = 0  # UTF-16 length of the output so far
-    entities: list[JSON] = []
-    stack: list[_OpenTag] = []
-    n = len(source)
-    i = 0
-
-    def offset(index: int) -> int:
-        return len(source[:index].encode("utf-8"))
-
-    while i < n:
-        ch = source[i]
-        if ch == "&":
-            match = _HTML_ENTITY_RE.match(source, i)
-            char = _entity_char(match) if match else None
-            if match and char is not None:
-                piece, i = char, match.end()
-            else:  # a lone "&" or an entity Telegram does not know stays as it is
-                piece, i = "&", i + 1
-            out.append(piece)
-            pos += _utf16_len(piece)
-            continue
-        if ch != "<":
-            out.append(ch)
-            pos += _utf16_len(ch)
-            i += 1
-            continue
-        begin = i
-        if source.startswith("</", i):
-            if not stack:
-                raise EntityParseError(f"Unexpected end tag at byte offset {offset(begin)}")
-            j = i + 2
-            while j < n and not source[j].isspace() and source[j] != ">":
-                j += 1
-            end_name = source[i + 2 : j].lower()
-            while j < n and source[j].isspace():
-                j += 1
-            if j >= n or source[j] != ">":
-                raise EntityParseError(f"Unclosed end tag at byte offset {offset(begin)}")
-            top = stack[-1]
-            if end_name and end_name != top.name:
-                raise EntityParseError(
-                    f'Unmatched end tag at byte offset {offset(begin)}, expected "</{top.name}>", '
-                    f'found "</{end_name}>"'
-                )
-            stack.pop()
-            _close_tag(top, pos, entities, stack)
-            i = j + 1
-            continue
-        j = i + 1
-        while j < n and not source[j].isspace() and source[j] != ">":
-            j += 1
-        if j >= n:
-            raise EntityParseError(f"Unclosed start tag at byte offset {offset(begin)}")
-        name = source[i + 1 : j].lower()
-        if name not in _HTML_TAGS:
-            raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {offset(begin)}')
-        attrs, j = _parse_attributes(source, j, name, offset(begin))
-        if name == "span" and attrs.get("class") != "tg-spoiler":
-            raise EntityParseError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {offset(begin)}'
-            )
-        stack.append(_OpenTag(name, pos, attrs))
-        i = j + 1
-    if stack:
-        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
-    entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return "".join(out), entities
-
-
-def _parse_attributes(source: str, j: int, tag: str, begin: int) -> tuple[dict[str, str], int]:
-    """Read attributes from ``source[j]`` up to the closing ``>``; return them and its index."""
-    n = len(source)
-    attrs: dict[str, str] = {}
-    while True:
-        while j < n and source[j].isspace():
-            j += 1
-        if j >= n:
-            raise EntityParseError(f"Unclosed start tag at byte offset {begin}")
-        if source[j] == ">":
-            return attrs, j
-        k = j
-        while k < n and not source[k].isspace() and source[k] not in "=>":
-            k += 1
-        attr = source[j:k].lower()
-        while k < n and source[k].isspace():
-            k += 1
-        if k < n and source[k] != "=" and tag == "blockquote" and attr == "expandable":
-            attrs[attr] = ""
-            j = k
-            continue
-        if k >= n or source[k] != "=":
-            raise EntityParseError(
-                f'Expected equal sign in declaration of an attribute of the tag "{tag}" '
-                f"at byte offset {begin}"
-            )
-        k += 1
-        while k < n and source[k].isspace():
-            k += 1
-        if k >= n:
-            raise EntityParseError(f"Unclosed start tag at byte offset {begin}")
-        if source[k] in "\"'":
-            quote = source[k]
-            end = source.find(quote, k + 1)
-            if end < 0:
-                raise EntityParseError(f"Unclosed start tag at byte offset {begin}")
-            value = source[k + 1 : end]
-            j = end + 1
-        else:
-            end = k
-            while end < n and not source[end].isspace() and source[end] != ">":
-                end += 1
-            value = source[k:end]
-            j = end
-        attrs[attr] = _decode_html_entities(value)
-
-
-def _close_tag(tag: _OpenTag, pos: int, entities: list[JSON], stack: list[_OpenTag]) -> None:
-    length = pos - tag.start
-    kind = _HTML_TAGS[tag.name]
-    if tag.name == "code" and stack and stack[-1].name == "pre":
-        language = tag.attrs.get("class", "")
-        if language.startswith("language-"):
-            stack[-1].attrs["language"] = language.removeprefix("language-")
-            return
-    if length <= 0:
-        return
-    entity: JSON = {"type": kind, "offset": tag.start, "length": length}
-    if kind == "text_link":
-        if not tag.attrs.get("href"):
-            return
-        entity["url"] = tag.attrs["href"]
-    elif kind == "pre" and tag.attrs.get("language"):
-        entity["language"] = tag.attrs["language"]
-    elif kind == "custom_emoji":
-        entity["custom_emoji_id"] = tag.attrs.get("emoji-id", "")
-    elif kind == "blockquote" and "expandable" in tag.attrs:
-        entity["type"] = "expandable_blockquote"
-    entities.append(entity)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1396,7 +1200,8 @@ class BotApiEmulator:
         else:
             text = source
             entities = list(req.obj_param(entities_key) or [])
-        if len(text) > limit:
+        # Telegram counts the visible text (after parsing) in UTF-16 code units.
+        if _utf16_len(text) > limit:
             raise _bad(too_long)
         return text, entities
 
@@ -1835,7 +1640,7 @@ class BotApiEmulator:
         if query_id not in self._pending_callbacks:
             raise _bad("query is too old and response timeout expired or query ID is invalid")
         text = req.str_param("text")
-        if text is not None and len(text) > 200:
+        if text is not None and _utf16_len(text) > 200:
             raise _bad("MESSAGE_TOO_LONG")
         self._pending_callbacks.discard(query_id)
         self.callback_answers[query_id] = dict(req.params)
