@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from bot.exports.cells import append_row
 from bot.i18n import Texts
 from storage.models import AckMode
 from storage.notices import NoticeView, RecipientLine
@@ -41,14 +42,14 @@ def build_xlsx(
     sheet = workbook.active
     assert sheet is not None
     sheet.title = f"notice-{view.id}"
-    sheet.append([texts.get(locale, f"notices.col_{c}") for c in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    header = [texts.get(locale, f"notices.col_{c}") for c in COLUMNS]
+    append_row(sheet, header, font=Font(bold=True))
     for line in lines:
         delivery = (
             texts.get(locale, f"notices.delivery_{line.delivery.value}") if line.delivery else ""
         )
-        sheet.append(
+        append_row(
+            sheet,
             [
                 line.name,
                 line.phone or "",  # staff call the unreachable ones
@@ -58,7 +59,7 @@ def build_xlsx(
                 answer(line.ack_option),
                 local(line.acked_at),
                 line.error or "",
-            ]
+            ],
         )
     for index, width in enumerate(WIDTHS):
         sheet.column_dimensions[chr(ord("A") + index)].width = width

@@ -28,6 +28,7 @@ from handlers.guards import member_only
 from handlers.replies import Markup, edit_or_send, inline, say, send_text
 from handlers.wiring import Wiring, close_dialog, open_dialog
 from storage import dialogs, reports
+from storage.control_chars import without_control_chars
 from storage.dialogs import Dialog
 from storage.models import ReportSource, ReportStatus
 from storage.reports import FIELDS, SECTIONS, Limits, Outcome, ReportView
@@ -45,6 +46,11 @@ PAGE_SIZE = 5
 QUICK_MIN_CHARS = 6
 # Room below Telegram's 4096 characters for the HTML around the text.
 MESSAGE_LIMIT = 3900
+# Free messages waiting for the "add to your draft?" answer live in the dialog state, which is
+# rewritten on every message: 200 long messages once made it 1.6 MB and each reply took over a
+# second. Past this many (or past what the draft's fields could hold at all, see
+# _pending_fits) a message is refused with a request to answer first; what waits is kept.
+PENDING_MAX_MESSAGES = 10
 
 
 # -- shared helpers (also used by the staff side) ---------------------------------------------
@@ -505,11 +511,7 @@ async def store_file(update: Update, ctx: BotContext, media: dict[str, Any]) -> 
     lim = limits(ctx)
     mb = ctx.settings.report_max_attachment_mb
     types = ", ".join(ctx.settings.report_attachment_types)
-    if media["kind"] == "unsupported" or not lim.allows_type(media["kind"], media["name"]):
-        await say(update, ctx, "reports.bad_file_type", types=types)
-        return False
-    if media["size"] > lim.max_bytes:
-        await say(update, ctx, "reports.file_too_big", size=_mb(media["size"]), mb=mb)
+    if not await _file_accepted(update, ctx, media):
         return False
     async with ctx.db.transaction() as session:
         draft = await reports.ensure_draft(session, ctx.viewer.id)
@@ -550,6 +552,21 @@ async def store_file(update: Update, ctx: BotContext, media: dict[str, Any]) -> 
     else:
         await say(update, ctx, "common.stale_button")
     return False
+
+
+async def _file_accepted(update: Update, ctx: BotContext, media: dict[str, Any]) -> bool:
+    """The checks a file passes before anything is stored (its type, its announced size); the
+    member is told why when it does not."""
+    lim = limits(ctx)
+    if media["kind"] == "unsupported" or not lim.allows_type(media["kind"], media["name"]):
+        types = ", ".join(ctx.settings.report_attachment_types)
+        await say(update, ctx, "reports.bad_file_type", types=types)
+        return False
+    if media["size"] > lim.max_bytes:
+        mb = ctx.settings.report_max_attachment_mb
+        await say(update, ctx, "reports.file_too_big", size=_mb(media["size"]), mb=mb)
+        return False
+    return True
 
 
 def _mb(size: int) -> str:
@@ -605,7 +622,8 @@ async def quick_message(update: Update, ctx: BotContext) -> bool:
     if view is not None:
         # Never mix a free message into an existing draft without asking; the message waits
         # in the dialog state (in the database) until the member decides.
-        pending = {"texts": [text] if text.strip() else [], "files": [media] if media else []}
+        kept = without_control_chars(text)  # as the draft would keep it (JSON refuses \x00)
+        pending = {"texts": [kept] if kept.strip() else [], "files": [media] if media else []}
         await open_dialog(update, ctx, QUICK_FLOW, "merge", {"pending": pending})
         await _offer_merge(update, ctx, view, 1)
         return True
@@ -613,21 +631,38 @@ async def quick_message(update: Update, ctx: BotContext) -> bool:
     return True
 
 
-async def _offer_merge(update: Update, ctx: BotContext, view: ReportView, count: int) -> None:
+def _merge_buttons(ctx: BotContext) -> Markup:
     rows = [
         [
             button(ctx, "reports.btn.add_to_draft", "qadd"),
             button(ctx, "reports.btn.not_now", "qno"),
         ]
     ]
+    return inline(rows)
+
+
+async def _offer_merge(update: Update, ctx: BotContext, view: ReportView, count: int) -> None:
     await say(
         update,
         ctx,
         "reports.quick_offer_merge",
-        markup=inline(rows),
+        markup=_merge_buttons(ctx),
         title=_title(ctx, view),
         count=count,
     )
+
+
+def _pending_fits(ctx: BotContext, pending: dict[str, Any]) -> bool:
+    """Whether the messages waiting for the merge answer stay within bounds: at most
+    PENDING_MAX_MESSAGES, and no more text (in UTF-16 units, as Telegram counts) than a draft's
+    title and three sections can hold; more could never be added to the draft anyway."""
+    texts: list[str] = pending.get("texts", [])
+    files: list[Any] = pending.get("files", [])
+    if len(texts) + len(files) > PENDING_MAX_MESSAGES:
+        return False
+    lim = limits(ctx)
+    room = lim.title + len(SECTIONS) * lim.section
+    return sum(len(t.encode("utf-16-le")) // 2 for t in texts) <= room
 
 
 async def _into_draft(
@@ -635,12 +670,20 @@ async def _into_draft(
 ) -> None:
     """Fill the draft from free messages, store their files, and say what is still missing."""
     assert ctx.viewer is not None and update.effective_user is not None
+    if not texts:
+        # Only files: one that is refused (type, size) must not leave an empty "(untitled)"
+        # draft behind, so they are checked before a draft exists.
+        files = [media for media in files if await _file_accepted(update, ctx, media)]
+        if not files:
+            return
+    created = False
     async with ctx.db.transaction() as session:
         if texts:
             result = await reports.merge_quick(
                 session, ctx.viewer.id, "\n".join(texts), limits(ctx)
             )
         else:
+            created = await reports.open_draft(session, ctx.viewer.id) is None
             result = reports.Result(
                 Outcome.ok,
                 await reports.ensure_draft(session, ctx.viewer.id, ReportSource.quick),
@@ -669,6 +712,13 @@ async def _into_draft(
         await store_file(update, ctx, media)
     view = await _draft(ctx) if files else result.report
     assert view is not None
+    if created and not view.attachments:
+        # The draft made for these files got none of them (download failed...; store_file
+        # said why): an empty draft would only be in the way.
+        async with ctx.db.transaction() as session:
+            await reports.discard(session, ctx.viewer.id, view.id)
+        await close_dialog(update, ctx)
+        return
     sep = ctx.t("reports.list_sep")
     filled = [f for f in FIELDS if view.value(f)]
     lines = [ctx.t("reports.quick_saved", title=_title(ctx, view))]
@@ -714,12 +764,20 @@ async def on_quick(update: Update, ctx: BotContext, dialog: Dialog) -> None:
         return
     if dialog.step == "merge":
         pending = dict(dialog.data.get("pending") or {"texts": [], "files": []})
+        waiting = len(pending.get("texts", [])) + len(pending.get("files", []))
+        text = without_control_chars(text)  # kept in the state as the draft would keep it
         if text.strip():
             pending["texts"] = [*pending.get("texts", []), text]
         if media is not None:
             pending["files"] = [*pending.get("files", []), media]
-        await open_dialog(update, ctx, QUICK_FLOW, "merge", {"pending": pending})
         view = await _draft(ctx)
+        if view is not None and not _pending_fits(ctx, pending):
+            # The state is not rewritten: what already waits stays exactly as it was.
+            await say(
+                update, ctx, "reports.quick_pending_full", markup=_merge_buttons(ctx), count=waiting
+            )
+            return
+        await open_dialog(update, ctx, QUICK_FLOW, "merge", {"pending": pending})
         if view is None:
             await _into_draft(update, ctx, pending.get("texts", []), pending.get("files", []))
             return

@@ -14,6 +14,8 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from bot.exports.cells import append_row
+
 HERE = Path(__file__).parent
 
 HEADER = ["序号", "姓名", "手机号码", "界别", "专委会", "委员联系点", "工作单位及职务"]
@@ -114,16 +116,17 @@ def write_xlsx(path: Path) -> None:
     ws = wb.active
     assert ws is not None
     ws.title = "委员名册"
-    ws.append(["福州市政协委员名册（示例数据，均为虚构）"])
+    # Through the project's one cell writer, like every other xlsx it writes (text stays text).
+    append_row(ws, ["福州市政协委员名册（示例数据，均为虚构）"])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADER))
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(HEADER)
+    append_row(ws, HEADER)
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for row in _rows():
         if isinstance(row[2], str) and row[2].isascii() and row[2].isdigit():
             row[2] = int(row[2])  # as Excel stores a number typed without formatting
-        ws.append(row)
+        append_row(ws, row)
     for column, width in zip("ABCDEFG", (6, 16, 22, 12, 30, 28, 34), strict=True):
         ws.column_dimensions[column].width = width
     for row_cells in ws.iter_rows(min_row=3):

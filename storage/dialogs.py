@@ -6,6 +6,7 @@ remembers which question is open, so a restart or a timeout loses at most that s
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +16,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import UpsertStatement
 from storage.models import DialogState, utcnow
+
+# The state is rewritten on every answer, so it must stay small: it names a step and a few ids,
+# and the quick report's messages waiting for an answer, which handlers/reports.py caps far
+# below this (a draft's fields' worth of text). A flow that tries to keep more is a bug; it is
+# refused here rather than slowing down every message the member sends.
+MAX_DATA_BYTES = 64 * 1024
+
+
+class DialogStateTooLarge(ValueError):
+    """dialogs.set was given more data than a dialog may keep (MAX_DATA_BYTES)."""
+
+
+def data_size(data: dict[str, Any] | None) -> int:
+    """The data's size as stored: its JSON, in UTF-8 bytes."""
+    encoded = json.dumps(data or {}, ensure_ascii=False, default=str)
+    return len(encoded.encode("utf-8", "surrogatepass"))
 
 
 @dataclass(frozen=True)
@@ -60,8 +77,12 @@ async def set(
     """Open (or move) the user's conversation to flow/step, replacing any other.
 
     now: the app's clock (the same one the timeout check reads), so a test clock moved ahead
-    does not make a dialog opened a moment ago look expired.
+    does not make a dialog opened a moment ago look expired. More data than MAX_DATA_BYTES
+    raises DialogStateTooLarge (the caller must bound what it keeps).
     """
+    size = data_size(data)
+    if size > MAX_DATA_BYTES:
+        raise DialogStateTooLarge(f"dialog {flow}/{step}: {size} bytes of data")
     now = now or utcnow()
     await session.execute(
         _SET.of(session),

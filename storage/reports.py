@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
 from storage.audit import Actor
+from storage.control_chars import without_control_chars
 from storage.db import upsert_insert
 from storage.models import (
     Member,
@@ -270,7 +271,8 @@ class _Names:
 
 def clean_text(text: str | None, limit: int, *, single_line: bool = False) -> Result:
     """Strip and check one answer; Result.report stays None, the cleaned text is in .field."""
-    value = (text or "").replace("\r\n", "\n").strip()
+    # Control characters (Word's soft line break...) mean nothing here and break the exports.
+    value = without_control_chars(text or "").replace("\r\n", "\n").strip()
     if single_line:
         value = " ".join(value.split())
     if not value:
@@ -297,7 +299,7 @@ _LABEL_RE = re.compile(
 def parse_quick_text(text: str, *, title_max: int, guess_title: bool) -> dict[str, str]:
     """Fill what a free message can fill: labelled parts ("标题：", "存在问题：" ...) go to their
     field; unlabelled text is the situation, with a short first line as title when wanted."""
-    lines = (text or "").replace("\r\n", "\n").strip().split("\n")
+    lines = without_control_chars(text or "").replace("\r\n", "\n").strip().split("\n")
     label_of = {label.lower(): name for name, labels in _LABELS.items() for label in labels}
     parts: dict[str, list[str]] = {}
     preamble: list[str] = []

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from bot.exports.cells import append_row
 from storage.activities import Roster, RosterEntry, format_span
 
 ROSTER_COLUMNS = (
@@ -78,9 +79,8 @@ def roster_xlsx(roster: Roster, labels: Labels) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = labels.t("activities.export_sheet_roster")
-    sheet.append([labels.t(f"activities.export_col_{c}") for c in ROSTER_COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    header = [labels.t(f"activities.export_col_{c}") for c in ROSTER_COLUMNS]
+    append_row(sheet, header, font=Font(bold=True))
     groups = (
         roster.signed_up,
         roster.waiting,
@@ -92,7 +92,7 @@ def roster_xlsx(roster: Roster, labels: Labels) -> bytes:
     for group in groups:
         for entry in group:
             number += 1
-            sheet.append(_row(number, entry, labels))
+            append_row(sheet, _row(number, entry, labels))
     widths = (6, 14, 16, 14, 10, 10, 18, 18, 10, 18, 40)
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
@@ -111,7 +111,7 @@ def roster_xlsx(roster: Roster, labels: Labels) -> bytes:
         ("checked_in", a.checked_in),
         ("not_replied", len(roster.not_replied)),
     ):
-        summary.append([labels.t(f"activities.export_sum_{key}"), value])
+        append_row(summary, [labels.t(f"activities.export_sum_{key}"), value])
     summary.column_dimensions["A"].width = 16
     summary.column_dimensions["B"].width = 40
     out = io.BytesIO()
@@ -125,10 +125,8 @@ def import_template(example: list[object]) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "活动"
-    sheet.append(list(TEMPLATE_COLUMNS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.append(example)
+    append_row(sheet, TEMPLATE_COLUMNS, font=Font(bold=True))
+    append_row(sheet, example)
     for index, width in enumerate((12, 24, 30, 18, 18, 20, 16, 8, 18, 30, 8), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     out = io.BytesIO()

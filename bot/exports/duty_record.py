@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from bot.exports.cells import append_row, cell
 from storage import duty_record
 from storage.db import Database
 from storage.duty_record import Awards, GroupBy, GroupStats, MemberYear, Totals
@@ -92,13 +92,8 @@ def _sheet(
     for index, (_, width) in enumerate(columns, start=1):
         dimensions.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
-    header = []
-    for key, _ in columns:
-        cell = WriteOnlyCell(sheet, value=text(f"duty.col.{key}"))
-        cell.font = BOLD
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-        header.append(cell)
-    sheet.append(header)
+    header = [text(f"duty.col.{key}") for key, _ in columns]
+    append_row(sheet, header, font=BOLD, alignment=Alignment(wrap_text=True, vertical="center"))
     return sheet
 
 
@@ -127,19 +122,17 @@ def _summary_rows(sheet: WriteOnlyWorksheet, groups: Sequence[GroupStats], none_
             if key == "group":
                 row.append(group.name if group.name is not None else none_name)
             elif key.endswith("_rate"):
-                cell = WriteOnlyCell(sheet, value=getattr(group, key))
-                cell.number_format = PERCENT
-                row.append(cell)
+                row.append(cell(sheet, getattr(group, key), number_format=PERCENT))
             elif key == "average_points":
                 row.append(group.average_points)
             else:
                 row.append(getattr(group, key))
-        sheet.append(row)
+        append_row(sheet, row)
 
 
 def _append_all(sheet: WriteOnlyWorksheet, rows: list[list[Any]]) -> None:
     for row in rows:
-        sheet.append(row)
+        append_row(sheet, row)
 
 
 async def write_year(
@@ -241,7 +234,8 @@ def write_awards(
     places = ranks([m.score.total for m in awards.members])
     for rank, entry in zip(places, awards.members, strict=True):
         facts = entry.facts
-        sheet.append(
+        append_row(
+            sheet,
             [
                 rank,
                 entry.name,
@@ -256,7 +250,7 @@ def write_awards(
                 facts.activities_absent,
                 facts.notices_on_time,
                 "",
-            ]
+            ],
         )
     sheet = _sheet(
         book, text("duty.sheet.award_reports").format(year=year), AWARD_REPORT_COLUMNS, text
@@ -272,7 +266,8 @@ def write_awards(
             if reached
         ]
         submitted = report.submitted_at.astimezone(tz) if report.submitted_at else None
-        sheet.append(
+        append_row(
+            sheet,
             [
                 index,
                 report.receipt_no,
@@ -284,12 +279,12 @@ def write_awards(
                 "、".join(outcomes) or label("status", report.status.value),
                 submitted.strftime("%Y-%m-%d %H:%M") if submitted else "",
                 "",
-            ]
+            ],
         )
     sheet = _sheet(
         book, text("duty.sheet.award_points").format(year=year), AWARD_POINT_COLUMNS, text
     )
     places = ranks([(p.activities, p.participants) for p in awards.liaison_points])
     for rank, point in zip(places, awards.liaison_points, strict=True):
-        sheet.append([rank, point.name, point.activities, point.participants, ""])
+        append_row(sheet, [rank, point.name, point.activities, point.participants, ""])
     book.save(path)

@@ -12,6 +12,7 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from docx import Document
@@ -22,13 +23,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from bot.exports.cells import add_run, append_row, docx_text
 from storage.reports import SECTIONS, ReportView
 
 # Fonts of Chinese official documents; Word falls back gracefully where they are missing.
 TITLE_FONT = "黑体"
 BODY_FONT = "仿宋"
-# Excel refuses cells longer than this.
-CELL_LIMIT = 32_000
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def build_xlsx(views: Sequence[ReportView], labels: Labels) -> bytes:
         "feedback",
         "history",
     ]
-    sheet.append([labels.t(f"reports.export.col.{c}") for c in columns])
+    append_row(sheet, [labels.t(f"reports.export.col.{c}") for c in columns])
     for view in views:
         feedback = view.latest_feedback
         row = [
@@ -103,7 +103,7 @@ def build_xlsx(views: Sequence[ReportView], labels: Labels) -> bytes:
             feedback.note if feedback and feedback.note else "",
             _history(view, labels),
         ]
-        sheet.append([str(value)[:CELL_LIMIT] for value in row])
+        append_row(sheet, row)
     widths = {"title": 30, "situation": 50, "problem": 50, "suggestions": 50, "history": 60}
     for index, name in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = widths.get(name, 16)
@@ -125,10 +125,11 @@ def build_xlsx(views: Sequence[ReportView], labels: Labels) -> bytes:
         "instructed_by",
         "note",
     ]
-    events.append([labels.t(f"reports.export.col.{c}") for c in event_columns])
+    append_row(events, [labels.t(f"reports.export.col.{c}") for c in event_columns])
     for view in views:
         for event in view.events:
-            events.append(
+            append_row(
+                events,
                 [
                     view.receipt_no or "",
                     view.title or "",
@@ -137,8 +138,8 @@ def build_xlsx(views: Sequence[ReportView], labels: Labels) -> bytes:
                     labels.status(event.status.value),
                     event.actor_name or "",
                     event.instructed_by or "",
-                    (event.note or "")[:CELL_LIMIT],
-                ]
+                    event.note or "",
+                ],
             )
     for cell in events[1]:
         cell.font = Font(bold=True)
@@ -148,12 +149,12 @@ def build_xlsx(views: Sequence[ReportView], labels: Labels) -> bytes:
     return buffer.getvalue()
 
 
-def _font(run: object, name: str, size: float, *, bold: bool = False) -> None:
+def _font(run: Any, name: str, size: float, *, bold: bool = False) -> None:
     # python-docx sets the Latin font only; Chinese text needs the eastAsia font as well.
-    run.font.name = name  # type: ignore[attr-defined]
-    run.font.size = Pt(size)  # type: ignore[attr-defined]
-    run.font.bold = bold  # type: ignore[attr-defined]
-    r_pr = run._element.get_or_add_rPr()  # type: ignore[attr-defined]
+    run.font.name = name
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    r_pr = run._element.get_or_add_rPr()
     r_fonts = r_pr.find(qn("w:rFonts"))
     if r_fonts is None:
         r_fonts = r_pr.makeelement(qn("w:rFonts"), {})
@@ -162,13 +163,13 @@ def _font(run: object, name: str, size: float, *, bold: bool = False) -> None:
 
 
 def _paragraphs(document: object, text: str) -> None:
-    for line in text.split("\n"):
+    for line in docx_text(text).split("\n"):
         if not line.strip():
             continue
         paragraph = document.add_paragraph()  # type: ignore[attr-defined]
         paragraph.paragraph_format.first_line_indent = Pt(32)  # two characters
         paragraph.paragraph_format.line_spacing = Pt(28)
-        _font(paragraph.add_run(line.strip()), BODY_FONT, 16)
+        _font(add_run(paragraph, line.strip()), BODY_FONT, 16)
 
 
 def build_docx(views: Sequence[ReportView], labels: Labels) -> bytes:
@@ -179,7 +180,7 @@ def build_docx(views: Sequence[ReportView], labels: Labels) -> bytes:
             document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         heading = document.add_paragraph()
         heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _font(heading.add_run(view.title or ""), TITLE_FONT, 22, bold=True)
+        _font(add_run(heading, view.title or ""), TITLE_FONT, 22, bold=True)
         byline = document.add_paragraph()
         byline.alignment = WD_ALIGN_PARAGRAPH.CENTER
         authors = "、".join([view.author_name, *(p.name for p in view.coauthors)])
@@ -189,13 +190,13 @@ def build_docx(views: Sequence[ReportView], labels: Labels) -> bytes:
             f"{authors}（{view.author_sector}）" if view.author_sector else authors,
             labels.time(view.submitted_at)[:10],
         ]
-        _font(byline.add_run("  ".join(f for f in facts if f)), BODY_FONT, 12)
+        _font(add_run(byline, "  ".join(f for f in facts if f)), BODY_FONT, 12)
         for number, name in enumerate(SECTIONS):
             label = document.add_paragraph()
             label.paragraph_format.space_before = Pt(12)
             marker = labels.t("reports.export.numbers").split(",")[number]
             _font(
-                label.add_run(f"{marker}{labels.t(f'reports.label.{name}')}"),
+                add_run(label, f"{marker}{labels.t(f'reports.label.{name}')}"),
                 TITLE_FONT,
                 16,
                 bold=True,
