@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import log_privacy
+from bot.log_budget import RepeatLimiter
 from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -53,6 +54,10 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).setLevel(max(floor, wanted))
     for handler in logging.getLogger().handlers:
         log_privacy.protect(handler)
+        # A failure loop (a library retrying at once, an error on every update) writes one
+        # line per interval with a count, not one per occurrence.
+        if not any(isinstance(f, RepeatLimiter) for f in handler.filters):
+            handler.addFilter(RepeatLimiter())
 
 
 def _fast_event_loop() -> None:
@@ -177,6 +182,40 @@ async def _invite(db: object, settings: Settings, query: str) -> int:
     return 0
 
 
+async def _updates_quarantine(db: object, drop: list[int], show: int | None) -> int:
+    """List the quarantined updates (id, channel, update id, kind, size, error), show one's raw
+    text, or drop some."""
+    from storage import quarantine
+    from storage.db import Database
+
+    assert isinstance(db, Database)
+    if drop:
+        async with db.transaction() as session:
+            count = await quarantine.drop(session, drop)
+        print(f"dropped {count} of {len(drop)} quarantined updates")
+        return 0 if count == len(drop) else 1
+    if show is not None:
+        async with db.read() as session:
+            raw = await quarantine.raw_of(session, show)
+        if raw is None:
+            print(f"no quarantined update #{show}", file=sys.stderr)
+            return 1
+        print(raw)
+        return 0
+    async with db.read() as session:
+        rows = await quarantine.listed(session)
+    if not rows:
+        print("no quarantined updates")
+    for row in rows:
+        # The error is printed on one line; the raw update only on request (--show).
+        error = " ".join(row.error.split())[:200]
+        print(
+            f"#{row.id}  {row.received_at:%Y-%m-%d %H:%M:%S}Z  {row.channel}  "
+            f"update {row.update_id}  {row.kind}  {row.raw_size} chars  {error}"
+        )
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cppcc-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -193,6 +232,12 @@ def _parser() -> argparse.ArgumentParser:
     staff.add_argument("--role", choices=["staff", "admin"], default="staff")
     invite = sub.add_parser("invite", help="print a one-time binding link for a member")
     invite.add_argument("member", help="phone number or #member-id on the roster")
+    updates = sub.add_parser("updates", help="incoming updates set aside")
+    updates.add_argument("action", choices=["quarantine"])
+    updates.add_argument(
+        "--drop", type=int, nargs="+", default=[], metavar="ID", help="remove these entries"
+    )
+    updates.add_argument("--show", type=int, metavar="ID", help="print one entry's raw update")
     console = sub.add_parser("console", help="chat with the bot in this terminal, offline")
     who = console.add_mutually_exclusive_group()
     who.add_argument("--as", dest="as_member", metavar="MEMBER", help="phone or #id to act as")
@@ -222,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_with_db(settings, _staff_add, args.member, args.role))
         if args.command == "invite":
             return asyncio.run(_with_db(settings, _invite, settings, args.member))
+        if args.command == "updates":
+            return asyncio.run(_with_db(settings, _updates_quarantine, args.drop, args.show))
         if args.command == "console":
             from bot.console import run_console
 

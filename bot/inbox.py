@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 
 from bot.http import AiohttpRequest
+from bot.log_budget import RepeatedLog
 from bot.runtime import Runtime
-from storage import inbox
+from bot.update_screen import Poisoned, screen
+from storage import inbox, quarantine
 
 if TYPE_CHECKING:
     from bot.app import BotApplication
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.5  # how long a handled update may stay stored
 FLUSH_BATCH = 200
+CHANNEL = "telegram"
 
 
 class Inbox:
@@ -44,6 +47,31 @@ class Inbox:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self.quarantined = 0
+        # A flood of bad updates (a broken client, an attack) is logged as a count, not a flood.
+        self._poison_log = RepeatedLog(log, logging.WARNING, burst=20)
+
+    async def admit(self, payloads: list[Any]) -> list[dict[str, Any]]:
+        """Take a batch as it arrived: readable updates are kept (before Telegram is told they
+        arrived), unreadable ones quarantined; returns the batch for PTB, each poisoned update
+        replaced by its bare id so that the offset moves past it."""
+        good: list[dict[str, Any]] = []
+        admitted: list[dict[str, Any]] = []
+        poisoned: list[Poisoned] = []
+        for raw in payloads:
+            bad = screen(raw)
+            if bad is None:
+                good.append(raw)
+                admitted.append(raw)
+                continue
+            poisoned.append(bad)
+            placeholder = bad.placeholder()
+            if placeholder is not None:
+                admitted.append(placeholder)
+        if poisoned:
+            await self.quarantine(poisoned)
+        await self.keep(good)
+        return admitted
 
     async def keep(self, payloads: list[dict[str, Any]]) -> None:
         """Store raw updates before Telegram is told they arrived."""
@@ -57,6 +85,36 @@ class Inbox:
             # Without the database the handlers answer "try again" anyway: polling goes on.
             log.warning("could not keep %d updates in the inbox", len(payloads), exc_info=True)
 
+    async def quarantine(self, poisoned: list[Poisoned]) -> None:
+        """Keep unreadable updates aside, each logged once by id and kind (never its payload:
+        it may hold a phone number or a report's text)."""
+        new: list[Poisoned] = []
+        try:
+            async with self.runtime.db.transaction() as session:
+                for bad in poisoned:
+                    if await quarantine.keep(
+                        session,
+                        channel=CHANNEL,
+                        update_id=bad.update_id,
+                        kind=bad.kind,
+                        raw=bad.raw,
+                        error=bad.error,
+                    ):
+                        new.append(bad)
+        except Exception:
+            # Not kept, but still not handed on: a bad update must never stop the rest.
+            log.warning("could not quarantine %d unreadable updates", len(poisoned), exc_info=True)
+            new = poisoned
+        self.quarantined += len(new)
+        for bad in new:
+            self._poison_log.log(
+                "update %s (%s) could not be read and was quarantined: %s",
+                bad.update_id,
+                bad.kind,
+                bad.error.split(":", 1)[0],
+                key=bad.kind,
+            )
+
     def handled(self, update: object) -> None:
         """The update's handlers are done (PerChatUpdateProcessor calls this)."""
         if isinstance(update, Update):
@@ -69,18 +127,20 @@ class Inbox:
         """Queue what a stopped process left unhandled, ahead of anything fetched now."""
         async with self.runtime.db.transaction() as session:
             left = await inbox.waiting(session)
-        broken = []
+        broken: list[Poisoned] = []
         for payload in left:
-            try:
-                update = Update.de_json(payload, app.bot)
-            except (ValueError, TypeError, KeyError):
-                broken.append(int(payload.get("update_id", 0)))
+            bad = screen(payload)
+            if bad is not None:
+                broken.append(bad)
                 continue
-            await app.update_queue.put(update)
+            await app.update_queue.put(Update.de_json(payload, app.bot))
             self.replayed += 1
         if broken:
+            # Kept by an older version that did not screen: set aside now, never replayed again.
+            await self.quarantine(broken)
             async with self.runtime.db.transaction() as session:
-                await inbox.forget(session, broken)
+                ids = [bad.update_id for bad in broken if bad.update_id is not None]
+                await inbox.forget(session, ids)
         if left:
             log.warning("replaying %d updates received but not handled before a stop", len(left))
         self._task = asyncio.create_task(self._run(), name="inbox")
@@ -98,6 +158,7 @@ class Inbox:
                 await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
             self._wake.clear()
             await self._flush()
+            self.runtime.redeliveries.tick()
         await self._flush()
 
     async def _flush(self) -> None:
@@ -130,5 +191,11 @@ class InboxRequest(AiohttpRequest):
                 data = None  # PTB reports the bad answer itself
             result = data.get("result") if isinstance(data, dict) else None
             if isinstance(result, list) and result:
-                await self.inbox.keep(result)
+                admitted = await self.inbox.admit(result)
+                # The same objects compare by identity, so a clean batch costs nothing here;
+                # only a batch with a poisoned update is written again (rare).
+                if admitted != result:
+                    assert isinstance(data, dict)
+                    data["result"] = admitted
+                    payload = json.dumps(data).encode()
         return code, payload

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Mapping
+
+from telegram import TelegramObject
 
 HIDDEN = "[values hidden]"
+PAYLOAD_HIDDEN = "[payload hidden]"
 
 
 def quoted_values(error: BaseException | None) -> list[str]:
@@ -65,7 +69,31 @@ class HideDatabaseValues(logging.Filter):
         return True
 
 
+def _is_payload(value: object) -> bool:
+    return isinstance(value, Mapping | list | tuple | TelegramObject)
+
+
+class HideUpdatePayloads(logging.Filter):
+    """python-telegram-bot logs whole updates and API answers as arguments of some records
+    (at CRITICAL: "Error while parsing updates! Received data was %r", with members' phone
+    numbers and report texts). Such arguments are replaced; the message itself stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("telegram"):
+            return True
+        if isinstance(record.args, Mapping) and record.args:
+            # A single mapping argument (logging's "%(key)s" style): the template is kept as
+            # written, without the values.
+            record.msg = f"{record.msg} {PAYLOAD_HIDDEN}"
+            record.args = None
+            return True
+        if isinstance(record.args, tuple) and any(_is_payload(a) for a in record.args):
+            record.args = tuple(PAYLOAD_HIDDEN if _is_payload(a) else a for a in record.args)
+        return True
+
+
 def protect(handler: logging.Handler) -> None:
-    """Attach the filter to a handler (once)."""
-    if not any(isinstance(f, HideDatabaseValues) for f in handler.filters):
-        handler.addFilter(HideDatabaseValues())
+    """Attach the filters to a handler (once each)."""
+    for kind in (HideDatabaseValues, HideUpdatePayloads):
+        if not any(isinstance(f, kind) for f in handler.filters):
+            handler.addFilter(kind())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import signal
 from typing import Any
@@ -55,7 +56,9 @@ def run_polling(app: BotApplication) -> None:
     app.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
 
 
-def build_web_app(app: BotApplication, secret: str) -> web.Application:
+def build_web_app(
+    app: BotApplication, secret: str, *, read_timeout: float = 10.0
+) -> web.Application:
     """The aiohttp app: Telegram's webhook (secret-token checked) and a health check."""
     web_app = web.Application()
     web_app[APP_KEY] = app
@@ -66,19 +69,35 @@ def build_web_app(app: BotApplication, secret: str) -> web.Application:
         if not secret or not hmac.compare_digest(given, secret.encode()):
             return web.Response(status=403, text="forbidden")
         try:
-            payload: Any = await request.json()
-            update = Update.de_json(payload, app.bot)
-        except (ValueError, TypeError, KeyError):
-            return web.Response(status=400, text="bad update")
-        await app.bot_data.inbox.keep([payload])  # kept before Telegram hears "ok"
-        await app.update_queue.put(update)
+            async with asyncio.timeout(read_timeout):
+                body = await request.read()
+        except TimeoutError:
+            too_slow = web.Response(status=408, text="request body too slow")
+            too_slow.force_close()  # the rest of that body is not waited for
+            return too_slow
+        try:
+            payload: Any = json.loads(body)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            return web.Response(status=400, text="not a JSON object")
+        # Kept (or quarantined) before Telegram hears "ok"; a poisoned update is answered
+        # 200 as well, or Telegram would retry it and hold back every update behind it.
+        admitted = await app.bot_data.inbox.admit([payload])
+        if admitted and admitted[0] is payload:
+            await app.update_queue.put(Update.de_json(payload, app.bot))
         return web.Response(text="ok")
 
     async def healthz(request: web.Request) -> web.Response:
-        ok = await app.bot_data.db.ping()
-        return web.json_response(
-            {"status": "ok" if ok else "database unreachable"}, status=200 if ok else 503
-        )
+        # 503 only for the database: without it nothing works. Telegram being unreachable is
+        # reported (the outbox keeps messages until it answers) but the process is healthy.
+        if not await app.bot_data.db.ping():
+            return web.json_response({"status": "database unreachable"}, status=503)
+        since = app.bot_data.telegram_unreachable_since
+        if since is None:
+            return web.json_response({"status": "ok"})
+        at = since.isoformat(timespec="seconds")
+        return web.json_response({"status": f"degraded: Telegram unreachable since {at}"})
 
     web_app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     web_app.router.add_get("/healthz", healthz)
@@ -99,7 +118,17 @@ class WebhookRunner:
         await self.app.initialize()
         await start_runtime(self.app)
         await self.app.start()
-        self._site_runner = web.AppRunner(build_web_app(self.app, secret), access_log=None)
+        read_timeout = self.settings.webhook_read_timeout
+        self._site_runner = web.AppRunner(
+            build_web_app(self.app, secret, read_timeout=read_timeout),
+            access_log=None,
+            # aiohttp closes a connection that has not sent a whole request line and headers
+            # within its keep-alive timeout (its timer starts when the connection opens).
+            keepalive_timeout=read_timeout,
+            # After an early answer (a 408), the unread rest of a body is drained this long at
+            # most before the connection closes (aiohttp's default is 10 s).
+            lingering_time=min(read_timeout, 2.0),
+        )
         await self._site_runner.setup()
         site = web.TCPSite(
             self._site_runner, self.settings.webhook_listen, self.settings.webhook_port

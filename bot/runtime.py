@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.i18n import Texts
+from bot.log_budget import CountEveryInterval
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import utcnow
@@ -38,5 +40,17 @@ class Runtime:
     inbox: Inbox = field(default=None)  # type: ignore[assignment]
     # Update ids recorded as handled, in shared transactions (storage/updates.py).
     claims: ClaimQueue = field(default=None)  # type: ignore[assignment]
+    # Redelivered updates are dropped (handlers/identity.py) and counted in one INFO line per
+    # interval, so a bot that seems silent shows why in its log.
+    redeliveries: CountEveryInterval = field(
+        default_factory=lambda: CountEveryInterval(
+            logging.getLogger("bot.updates"),
+            logging.INFO,
+            "dropped %d updates already handled (redelivered by Telegram or replayed)",
+        )
+    )
+    # Set by the delivery worker while its getMe probes fail (bot/delivery.py): since when
+    # Telegram has not answered. /healthz and notice progress messages say so.
+    telegram_unreachable_since: datetime | None = None
     # Running services (delivery worker, scheduler), stopped in reverse order on shutdown.
     services: list[Service] = field(default_factory=list)

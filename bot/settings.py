@@ -36,10 +36,15 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_secret: SecretStr = SecretStr("")
+    # A client must send a whole request (headers and body) within this many seconds, so slow
+    # or stalled connections cannot pile up on the webhook server.
+    webhook_read_timeout: float = Field(default=10.0, gt=0, le=300)
     log_level: str = "INFO"
     data_dir: Path = Path("./data")
     # Conversations idle longer than this are closed; drafts stay in the database.
     dialog_timeout_minutes: int = Field(default=30, ge=1)
+    # Invite links stop working this many days after they were made (and after one use).
+    invite_ttl_days: int = Field(default=7, ge=1, le=365)
     # Delivery (outbox) limits.
     delivery_rate_per_second: float = Field(default=30.0, gt=0)
     delivery_per_chat_interval: float = Field(default=1.0, ge=0)
@@ -51,6 +56,9 @@ class Settings(BaseSettings):
     # may go without its worker's heartbeat before another worker takes it over (crash recovery).
     delivery_rate_margin: float = Field(default=0.95, gt=0, le=1)
     delivery_lease_seconds: int = Field(default=60, ge=5)
+    # Telegram unreachable (network errors, 5xx, timeouts): how long a message keeps waiting,
+    # counted from when it was due, before it is marked failed with the last reason (hours).
+    delivery_outage_horizon_hours: float = Field(default=24.0, gt=0)
     # Notices: how often the sender's progress message may be edited (seconds).
     notice_progress_seconds: float = Field(default=3.0, gt=0)
     # Opinion reports: the category keys offered (a key with a text in reports.toml is shown

@@ -15,6 +15,7 @@ async def resolve_viewer(update: Update, ctx: BotContext) -> None:
     """Drop redelivered updates; load the bound member, their language and open dialog step."""
     user = update.effective_user
     if not await ctx.runtime.claims.claim(update.update_id):
+        ctx.runtime.redeliveries.add()
         raise ApplicationHandlerStop
     if user is None:
         return

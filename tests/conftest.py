@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import io
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from bot import log_privacy
+from bot.cli import LIBRARY_FLOORS, configure_logging
 from bot.emulator import BotApiEmulator
+from bot.log_budget import RepeatLimiter
 from storage.db import Database
 from tests.support import TOKEN, FakeClock, Harness, fresh_database, make_settings
 
@@ -42,3 +47,30 @@ async def bot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[Harness
             yield harness
         finally:
             await harness.stop()
+
+
+# The filters configure_logging attaches to every root handler (pytest's own included).
+_OUR_FILTERS = (log_privacy.HideDatabaseValues, log_privacy.HideUpdatePayloads, RepeatLimiter)
+
+
+@pytest.fixture
+def root_log() -> Iterator[io.StringIO]:
+    """What reaches the root logger's handlers once configure_logging("DEBUG") has run."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    names = ["", *LIBRARY_FLOORS]
+    levels = {name: logging.getLogger(name).level for name in names}
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    configure_logging("DEBUG")
+    try:
+        yield buffer
+    finally:
+        root.removeHandler(handler)
+        for other in root.handlers:
+            for item in [f for f in other.filters if isinstance(f, _OUR_FILTERS)]:
+                other.removeFilter(item)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app import BotApplication, build_application
 from bot.emulator import BotApiEmulator
-from bot.runner import PollingRunner
+from bot.runner import PollingRunner, WebhookRunner
 from bot.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade
@@ -68,6 +69,43 @@ async def fresh_database(kind: str, tmp_path: Path) -> AsyncIterator[Database]:
         await db.dispose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+WEBHOOK_SECRET = "s3cret-token"
+
+
+@asynccontextmanager
+async def webhook_bot(
+    emu: BotApiEmulator, db: Database, tmp_path: Path, **overrides: Any
+) -> AsyncIterator[WebhookRunner]:
+    """The real bot serving its webhook on 127.0.0.1, registered with the emulator."""
+    port = free_port()
+    settings = make_settings(
+        emu,
+        db.url,
+        tmp_path,
+        webhook_url=f"http://127.0.0.1:{port}",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+        webhook_secret=WEBHOOK_SECRET,
+        **overrides,
+    )
+    app = build_application(settings, db=db, clock=FakeClock(), migrate=False)
+    runner = WebhookRunner(app, settings)
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        app.bot_data.db = _NoDispose(db)  # type: ignore[assignment]
+        await runner.stop()
+        app.bot_data.db = db
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,47 +13,26 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import build_application
 from bot.emulator import BotApiEmulator
 from bot.runner import SECRET_HEADER, WEBHOOK_PATH, WebhookRunner
 from storage.db import Database
 from storage.models import Member, ProcessedUpdate, Role
-from tests.support import FakeClock, Harness, fresh_database, make_settings
+from tests import support
+from tests.support import Harness, fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
 async def webhook_bot(
     emulator: BotApiEmulator, tmp_path: Path
 ) -> AsyncIterator[tuple[WebhookRunner, Database, int]]:
-    port = _free_port()
-    async with fresh_database("sqlite", tmp_path) as db:
-        settings = make_settings(
-            emulator,
-            db.url,
-            tmp_path,
-            webhook_url=f"http://127.0.0.1:{port}",
-            webhook_listen="127.0.0.1",
-            webhook_port=port,
-            webhook_secret="s3cret-token",
-        )
-        app = build_application(settings, db=db, clock=FakeClock(), migrate=False)
-        runner = WebhookRunner(app, settings)
-        await runner.start()
-        try:
-            yield runner, db, port
-        finally:
-            db_ref = app.bot_data.db
-            await runner.stop()
-            assert db_ref is db
+    async with (
+        fresh_database("sqlite", tmp_path) as db,
+        support.webhook_bot(emulator, db, tmp_path) as runner,
+    ):
+        assert runner.port is not None
+        yield runner, db, runner.port
 
 
 async def test_webhook_serves_updates_with_the_secret_and_refuses_others(

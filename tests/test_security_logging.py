@@ -14,14 +14,11 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from bot import log_privacy
-from bot.cli import LIBRARY_FLOORS, configure_logging
 from bot.emulator import BotApiEmulator, SentMessage
 from storage.db import Database
 from storage.migrate import upgrade
@@ -119,29 +116,6 @@ async def test_debug_logs_carry_no_phone_number_report_text_or_token(
         assert not _lines(log, re.escape(text)), _lines(log, re.escape(text))
     token_secret = emulator.token.split(":", 1)[1]
     assert not _lines(log, re.escape(token_secret)), _lines(log, re.escape(token_secret))
-
-
-@pytest.fixture
-def root_log() -> Iterator[io.StringIO]:
-    """What reaches the root logger's handlers once configure_logging("DEBUG") has run."""
-    buffer = io.StringIO()
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    names = ["", *LIBRARY_FLOORS]
-    levels = {name: logging.getLogger(name).level for name in names}
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    configure_logging("DEBUG")
-    try:
-        yield buffer
-    finally:
-        root.removeHandler(handler)
-        for other in root.handlers:
-            for item in [f for f in other.filters if isinstance(f, log_privacy.HideDatabaseValues)]:
-                other.removeFilter(item)
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
 
 
 async def test_a_database_error_is_logged_without_the_values(

@@ -29,6 +29,7 @@ from storage.models.members import (
 )
 from storage.models.notices import AckMode, AudienceKind, Notice, NoticeRecipient, NoticeStatus
 from storage.models.outbox import DeliveryStatus, OutboxMessage, Priority
+from storage.models.quarantine import QuarantinedUpdate
 from storage.models.reports import (
     Report,
     ReportAttachment,
@@ -63,6 +64,7 @@ __all__ = [
     "OutboxMessage",
     "Priority",
     "ProcessedUpdate",
+    "QuarantinedUpdate",
     "Report",
     "ReportAttachment",
     "ReportCoauthor",

@@ -1,0 +1,98 @@
+"""Telling a readable update from a poisoned one, before python-telegram-bot sees the batch.
+
+PTB turns a getUpdates answer into objects all at once: one update it cannot parse fails the
+whole batch, the offset never moves, and polling asks for the same batch forever (every member
+ignored, and a restart replays it). So each update is tried here on its own first. What the
+library cannot parse, or what it parses into something our handlers cannot work with (a message
+without a chat, a text that is not a string), is quarantined and replaced in the batch by a bare
+`{"update_id": N}`: PTB still sees the id, so its next getUpdates confirms it, and the rest flow.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Update
+
+# Fields of a message our handlers read as text; Telegram always sends strings there.
+_TEXT_FIELDS = ("text", "caption")
+_MESSAGE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post")
+
+
+@dataclass(frozen=True)
+class Poisoned:
+    """An update that must not reach the handlers, with what was wrong with it."""
+
+    update_id: int | None
+    kind: str
+    raw: str
+    error: str
+
+    def placeholder(self) -> dict[str, Any] | None:
+        """What stands in its place in the batch: the id alone, so the offset moves past it."""
+        return None if self.update_id is None else {"update_id": self.update_id}
+
+
+def kind_of(raw: object) -> str:
+    """What the update seems to be ("message", "poll", ...): logged instead of its payload."""
+    if not isinstance(raw, dict):
+        return type(raw).__name__
+    kinds = [key for key in raw if key != "update_id"]
+    return str(kinds[0])[:64] if kinds else "empty"
+
+
+def update_id_of(raw: object) -> int | None:
+    if not isinstance(raw, dict):
+        return None
+    value = raw.get("update_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def problem(raw: object) -> str | None:
+    """Why this update cannot be handled, or None when it can."""
+    if not isinstance(raw, dict):
+        return "an update must be a JSON object"
+    if update_id_of(raw) is None:
+        return "update_id is missing or not an integer"
+    try:
+        Update.de_json(raw, None)
+    except Exception as exc:  # the library's errors are of any kind (KeyError, TypeError, ...)
+        return f"{type(exc).__name__}: {exc}"
+    for kind in _MESSAGE_KINDS:
+        message = raw.get(kind)
+        if message is not None:
+            return _message_problem(kind, message)
+    query = raw.get("callback_query")
+    if isinstance(query, dict) and not isinstance(query.get("from"), dict):
+        return "callback_query.from is missing"
+    return None
+
+
+def _message_problem(kind: str, message: object) -> str | None:
+    if not isinstance(message, dict):
+        return f"{kind} is not an object"
+    chat = message.get("chat")
+    if not isinstance(chat, dict) or not isinstance(chat.get("id"), int):
+        return f"{kind}.chat is missing or has no id"
+    for name in _TEXT_FIELDS:
+        if name in message and not isinstance(message[name], str):
+            return f"{kind}.{name} is not a string"
+    sender = message.get("from")
+    sender_id = sender.get("id") if isinstance(sender, dict) else None
+    if sender is not None and not isinstance(sender_id, int):
+        return f"{kind}.from has no id"
+    return None
+
+
+def screen(raw: object) -> Poisoned | None:
+    """None for an update the handlers can take; otherwise what to quarantine."""
+    error = problem(raw)
+    if error is None:
+        return None
+    try:
+        text = json.dumps(raw, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(raw)
+    return Poisoned(update_id=update_id_of(raw), kind=kind_of(raw), raw=text, error=error)
