@@ -25,6 +25,8 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
+from bot.exports.cells import clean
+
 log = logging.getLogger(__name__)
 
 SYSTEM_CJK_FAMILIES = (
@@ -82,6 +84,13 @@ class Chart:
     numbered: bool  # the groups are shown as 1, 2, 3... (no Chinese font)
 
 
+def _label(name: str) -> str:
+    """A group name (a sector or committee as staff typed it) drawn as written: without
+    control characters, and with "$" escaped, since matplotlib reads the text between two
+    dollar signs as a formula and a name like "成本$x^$" made the whole chart fail."""
+    return clean(name).replace("$", r"\$")
+
+
 def _plain(text: str) -> bool:
     return text.isascii()
 
@@ -95,7 +104,7 @@ def render_rates(
     use_font: bool = True,
 ) -> Chart:
     """Grouped horizontal bars: one row per group, one bar per series, rates from 0 to 1."""
-    groups = list(groups)[:MAX_GROUPS]
+    groups = [_label(g) for g in list(groups)[:MAX_GROUPS]]
     rates = list(rates)[:MAX_GROUPS]
     prop = (font or cjk_font()) if use_font else None
     every = [texts.title, texts.axis, *texts.series, *groups]
