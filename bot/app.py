@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+import openpyxl
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
@@ -110,6 +111,9 @@ async def start_runtime(app: BotApplication) -> None:
         service = factory(runtime)
         runtime.services.append(service)
         await service.start(app)
+    if not openpyxl.DEFUSEDXML:
+        # Installed as a dependency; only OPENPYXL_DEFUSEDXML=False in the environment turns it off.
+        log.warning("openpyxl reads uploaded spreadsheets without defusedxml (XML bombs possible)")
     log.info("bot @%s ready on %s", runtime.bot_username, runtime.db.dialect)
 
 
