@@ -59,5 +59,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], R
         return self.bot_data.clock()
 
     def t(self, key: str, /, **params: Any) -> str:
-        """The text for key in the viewer's language."""
+        """The HTML text for key in the viewer's language (str parameters escaped; a `Markup`
+        at run time, so it nests in another text unescaped)."""
         return self.bot_data.texts.get(self.locale, key, **params)
+
+    def plain(self, key: str, /, **params: Any) -> str:
+        """The text for key, parameters as they are: for button labels and pop-ups."""
+        return self.bot_data.texts.plain(self.locale, key, **params)

@@ -36,7 +36,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.http import AiohttpRequest
+from bot.i18n import Markup
 from bot.runtime import Runtime
+from bot.telegram_text import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, truncate_html, visible_len
 from storage import outbox
 from storage.outbox import Claimed, Outcome, Result
 
@@ -47,7 +49,7 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-CAPTION_LIMIT = 1024
+CAPTION_LIMIT = MAX_CAPTION_LENGTH  # visible text, in UTF-16 units as Telegram counts
 IDLE_POLL_SECONDS = 0.3  # how often an idle worker looks for scheduled rows coming due
 FLUSH_SECONDS = 0.25  # how long a result may wait before it is written
 FLUSH_BATCH = 25
@@ -381,7 +383,7 @@ class DeliveryWorker:
                 disable_web_page_preview=True,
             )
         kind = attachment.get("type", "document")
-        fits = len(text) <= CAPTION_LIMIT
+        fits = visible_len(text) <= CAPTION_LIMIT
         caption = text if fits and text else None
         file_markup = markup if fits else None
         sender: Callable[..., Awaitable[Message]]
@@ -431,14 +433,21 @@ class DeliveryWorker:
         if row.text is not None:
             return row.text
         assert row.template is not None
-        return self.runtime.texts.get(locale, row.template, **self._params(row.params, locale))
+        text = self.runtime.texts.get(locale, row.template, **self._params(row.params, locale))
+        # A schedule or digest listing many long titles could outgrow a message; shortened,
+        # it is delivered instead of being refused on every try.
+        return truncate_html(text, MAX_TEXT_LENGTH)
 
     def _params(self, params: dict[str, Any], locale: str) -> dict[str, Any]:
         # A parameter may itself be a locale key ({"key": ..., "params": ...}), e.g. a status
-        # name, so it is shown in the recipient's language too.
+        # name, so it is shown in the recipient's language too; or text already formatted
+        # ({"formatted": ...}, a notice body). Texts.get escapes every other str value, so
+        # outbox rows carry names and titles as typed.
         out: dict[str, Any] = {}
         for name, value in params.items():
-            if isinstance(value, dict) and "key" in value:
+            if isinstance(value, dict) and "formatted" in value:
+                out[name] = Markup(str(value["formatted"]))
+            elif isinstance(value, dict) and "key" in value:
                 inner = self._params(dict(value.get("params") or {}), locale)
                 out[name] = self.runtime.texts.get(locale, str(value["key"]), **inner)
             else:
@@ -454,7 +463,8 @@ class DeliveryWorker:
             for spec in spec_row:
                 if "key" in spec:
                     params = self._params(dict(spec.get("params") or {}), locale)
-                    label = self.runtime.texts.get(locale, spec["key"], **params)
+                    # A label is plain text: Telegram does not parse HTML on buttons.
+                    label = self.runtime.texts.plain(locale, spec["key"], **params)
                 else:
                     label = str(spec.get("label", ""))
                 if "url" in spec:

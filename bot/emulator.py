@@ -494,6 +494,21 @@ class SimUser:
         """Send a callback query for ``message_id`` with any (possibly forged) data."""
         return self.emulator._user_callback(self, message_id, data)
 
+    async def send_text_in_group(self, chat_id: int, text: str) -> int:
+        """Post ``text`` in a group chat (``chat_id`` < 0; ``-100…`` is a supergroup) the bot is
+        a member of; ``/cmd`` gets a bot_command entity.  Returns update_id."""
+        content: JSON = {"text": text}
+        if text.startswith("/") and len(text) > 1:
+            command = text.split(maxsplit=1)[0]
+            content["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
+            ]
+        return self.emulator._group_message(self, chat_id, content, text)
+
+    async def send_callback_in_group(self, chat_id: int, message_id: int, data: str) -> int:
+        """Press (or forge) an inline button on message ``message_id`` of a group chat."""
+        return self.emulator._user_callback(self, message_id, data, chat_id=chat_id)
+
     def _send(self, content: JSON, log_text: str) -> int:
         return self.emulator._user_message(self, content, log_text)
 
@@ -1117,8 +1132,27 @@ class BotApiEmulator:
         self._queue({"update_id": update_id, "message": message})
         return update_id
 
-    def _user_callback(self, user: SimUser, message_id: int, data: str) -> int:
-        chat = self._user_active(user)
+    def _group_message(self, user: SimUser, chat_id: int, content: JSON, log_text: str) -> int:
+        if chat_id >= 0:
+            raise ValueError("a group chat id is negative")
+        chat = self._chat(chat_id)
+        message: JSON = {
+            "message_id": chat.take_message_id(),
+            "from": user.to_dict(),
+            "chat": dict(chat.raw),
+            "date": int(time.time()),
+            **content,
+        }
+        chat.from_user[message["message_id"]] = _UserMessage(message)
+        chat.log.append(f"-> {user.first_name} #{message['message_id']}: {_short(log_text)}")
+        update_id = self._take_update_id()
+        self._queue({"update_id": update_id, "message": message})
+        return update_id
+
+    def _user_callback(
+        self, user: SimUser, message_id: int, data: str, *, chat_id: int | None = None
+    ) -> int:
+        chat = self._user_active(user) if chat_id is None else self._chat(chat_id)
         update_id = self._take_update_id()
         query_id = str(update_id)
         sent = chat.by_id.get(message_id)

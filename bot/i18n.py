@@ -1,15 +1,46 @@
 """Locale texts: one folder per language under bot/locales, one TOML file per feature.
 
 A key is "<file>.<name>" (nested tables add more dots). Values use str.format placeholders.
+
+Texts are Telegram HTML. `Texts.get` is the one place where values meet markup: every str
+parameter is HTML-escaped there, unless it is `Markup` (HTML our own code built, such as another
+text from `get`), so a member called ``<b>李‹四`` is shown as written and never breaks a message.
+Call sites pass raw values and do not escape.  `Texts.plain` is for where Telegram does not parse
+HTML (button labels, pop-ups, file names, the command line).
 """
 
 from __future__ import annotations
 
+import html
 import tomllib
 from pathlib import Path
 from typing import Any
 
 LOCALES_DIR = Path(__file__).parent / "locales"
+
+
+class Markup(str):
+    """Text that already is Telegram HTML, built by our own code: inserted as it is.
+
+    Only wrap what our code composed from escaped pieces (texts from `Texts.get`, tags around
+    `escape`d values); never wrap text a user typed or a database value."""
+
+    __slots__ = ()
+
+
+def escape(text: str) -> Markup:
+    """Plain text made safe to put into Telegram HTML (for HTML built outside a locale text).
+
+    Quotes are left alone: Telegram needs only <, > and & escaped outside attributes."""
+    if isinstance(text, Markup):
+        return text
+    return Markup(html.escape(text, quote=False))
+
+
+def _escaped(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: escape(value) if isinstance(value, str) else value for name, value in params.items()
+    }
 
 
 class Texts:
@@ -35,12 +66,26 @@ class Texts:
         return locale if locale in self.catalogs else self.default_locale
 
     def get(self, locale: str | None, key: str, /, **params: Any) -> str:
-        """The text for key in locale (falling back to the default locale), formatted."""
+        """The HTML text for key in locale (falling back to the default locale), with every str
+        parameter escaped unless it is `Markup`.
+
+        Declared str so callers build lists and keyboards freely; the value is a `Markup`, so a
+        text passed as a parameter of another is inserted as it is, not escaped twice."""
+        template = self._template(locale, key)
+        return Markup(template.format(**_escaped(params)) if params else template)
+
+    def plain(self, locale: str | None, key: str, /, **params: Any) -> str:
+        """The text for key with parameters inserted as they are: for places Telegram shows as
+        plain text (button labels, callback pop-ups, file names) and the command line."""
+        template = self._template(locale, key)
+        return template.format(**params) if params else template
+
+    def _template(self, locale: str | None, key: str) -> str:
         catalog = self.catalogs[self.resolve(locale)]
         template = catalog.get(key)
         if template is None:
             template = self.catalogs[self.default_locale][key]
-        return template.format(**params) if params else template
+        return template
 
     def all_variants(self, key: str) -> list[str]:
         """The text of key in every locale: for matching reply-keyboard button presses."""

@@ -1,4 +1,7 @@
-"""The roster import report as text, the same for the command line and the bot."""
+"""The roster import report as text, the same for the command line and the bot.
+
+New sector names and rejected values come from the spreadsheet: they are escaped for the bot
+(Texts.get), and printed as they are on the command line (Texts.plain)."""
 
 from __future__ import annotations
 
@@ -8,9 +11,10 @@ from storage.roster import ImportReport
 MAX_REJECTED_LINES = 50
 
 
-def render(texts: Texts, locale: str | None, report: ImportReport) -> str:
+def render(texts: Texts, locale: str | None, report: ImportReport, *, html: bool = True) -> str:
+    text = texts.get if html else texts.plain
     lines = [
-        texts.get(
+        text(
             locale,
             "roster.report",
             total=report.total_rows,
@@ -22,11 +26,11 @@ def render(texts: Texts, locale: str | None, report: ImportReport) -> str:
     ]
     new_names = [*report.new_sectors, *report.new_committees, *report.new_liaison_points]
     if new_names:
-        lines.append(texts.get(locale, "roster.new_names", names="、".join(new_names)))
+        lines.append(text(locale, "roster.new_names", names="、".join(new_names)))
     for rejected in report.rejected[:MAX_REJECTED_LINES]:
-        reason = texts.get(locale, f"roster.reason_{rejected.reason}")
+        reason = text(locale, f"roster.reason_{rejected.reason}")
         lines.append(
-            texts.get(
+            text(
                 locale,
                 "roster.rejected_line",
                 row=rejected.row,
@@ -36,8 +40,6 @@ def render(texts: Texts, locale: str | None, report: ImportReport) -> str:
         )
     if len(report.rejected) > MAX_REJECTED_LINES:
         lines.append(
-            texts.get(
-                locale, "roster.more_rejected", count=len(report.rejected) - MAX_REJECTED_LINES
-            )
+            text(locale, "roster.more_rejected", count=len(report.rejected) - MAX_REJECTED_LINES)
         )
     return "\n".join(lines)

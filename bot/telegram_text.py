@@ -20,6 +20,7 @@ __all__ = [
     "MAX_TEXT_LENGTH",
     "EntityParseError",
     "parse_html",
+    "split_html",
     "split_html_lines",
     "truncate_html",
     "truncate_utf16",
@@ -308,18 +309,47 @@ def truncate_html(html_text: str, limit: int, ellipsis: str = "…") -> str:
     return "".join(out) + ellipsis + "".join(f"</{name}>" for name in reversed(open_tags))
 
 
-def split_html_lines(lines: Iterable[str], limit: int = MAX_TEXT_LENGTH) -> list[str]:
+def split_html(html_text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
+    """Valid HTML cut into pieces of at most ``limit`` visible UTF-16 units, nothing lost.
+
+    Cuts at line ends where it can, else inside a line (never inside a tag, an entity or a
+    surrogate pair); a tag open at a cut is closed there and opened again in the next piece."""
+    if visible_len(html_text) <= limit:
+        return [html_text]
+    return split_html_lines(html_text.split("\n"), limit, shorten=False)
+
+
+def split_html_lines(
+    lines: Iterable[str], limit: int = MAX_TEXT_LENGTH, *, shorten: bool = True
+) -> list[str]:
     """Lines of HTML (each valid on its own) joined into as few messages as fit ``limit``.
 
-    A line longer than a whole message is truncated with an ellipsis."""
+    A line longer than a whole message is shortened with an ellipsis, or with ``shorten=False``
+    cut into several messages."""
     messages: list[str] = []
     current: list[str] = []
     used = 0
     for line in lines:
         width = visible_len(line)
         if width > limit:
-            line = truncate_html(line, limit)
-            width = visible_len(line)
+            if shorten:
+                line = truncate_html(line, limit)
+                width = visible_len(line)
+            else:
+                # The first piece fills what is left of the current message (a heading line
+                # stays with the start of its text), the others take whole messages.
+                room = limit - used - 1 if current else limit
+                first, *rest = _chunks(line, limit, first_room=room)
+                if current and visible_len(first):
+                    current.append(first)
+                elif visible_len(first):
+                    current = [first]
+                # rest is never empty: the line is longer than a whole message.
+                messages.append("\n".join(current))
+                *whole, line = rest
+                messages.extend(whole)
+                current, used = [], 0
+                width = visible_len(line)
         extra = width + (1 if current else 0)  # the "\n" joining it to the previous line
         if current and used + extra > limit:
             messages.append("\n".join(current))
@@ -330,3 +360,37 @@ def split_html_lines(lines: Iterable[str], limit: int = MAX_TEXT_LENGTH) -> list
     if current:
         messages.append("\n".join(current))
     return messages
+
+
+def _chunks(line: str, limit: int, *, first_room: int | None = None) -> list[str]:
+    """One valid HTML line cut into pieces of at most ``limit`` visible units each (the first
+    of at most ``first_room``; it may then be empty)."""
+    pieces: list[str] = []
+    out: list[str] = []
+    open_tags: list[tuple[str, str]] = []  # (name, the start tag as written)
+    used = 0
+    room = limit if first_room is None else max(0, first_room)
+    i = 0
+    while i < len(line):
+        token = _TOKEN.match(line, i) if line[i] in "<&" else None
+        if token is not None and token.group(0).startswith("<"):
+            out.append(token.group(0))
+            if token.group(1):
+                if open_tags:
+                    open_tags.pop()
+            else:
+                open_tags.append((token.group(2).lower(), token.group(0)))
+            i = token.end()
+            continue
+        piece = token.group(0) if token is not None else line[i]
+        width = utf16_len(_decode_html_entities(piece))
+        if used + width > room and (used > 0 or (not pieces and room < limit)):
+            pieces.append("".join(out) + "".join(f"</{name}>" for name, _ in reversed(open_tags)))
+            out = [start for _, start in open_tags]
+            used = 0
+            room = limit
+        out.append(piece)
+        used += width
+        i += len(piece)
+    pieces.append("".join(out))
+    return pieces

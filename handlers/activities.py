@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
-from html import escape
 
 from telegram import (
     InlineKeyboardMarkup,
@@ -20,6 +19,8 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from bot import ics
 from bot.context import BotContext
+from bot.i18n import escape
+from bot.telegram_text import truncate_utf16
 from handlers import callbacks
 from handlers.guards import member_only
 from handlers.replies import edit_or_send, inline, say, send_text
@@ -69,7 +70,7 @@ def notice_buttons(activity_id: int, kind: NoticeKind) -> list[list[Button]]:
 
 
 def notify(ctx: BotContext) -> Notify:
-    return Notify(ctx.settings.tz, notice_buttons, escape)
+    return Notify(ctx.settings.tz, notice_buttons)
 
 
 def rules(ctx: BotContext) -> CheckinRules:
@@ -109,7 +110,7 @@ def details_text(ctx: BotContext, a: ActivityView) -> list[str]:
         ctx.t("activities.card_when", when=when_text(ctx, a)),
     ]
     if a.venue:
-        lines.append(ctx.t("activities.card_place", place=escape(a.venue)))
+        lines.append(ctx.t("activities.card_place", place=a.venue))
     lines.append(ctx.t("activities.card_count", count=count_text(ctx, a)))
     if a.deadline is not None:
         lines.append(ctx.t("activities.card_deadline", deadline=acts.format_local(a.deadline, tz)))
@@ -118,11 +119,10 @@ def details_text(ctx: BotContext, a: ActivityView) -> list[str]:
     if a.status is ActivityStatus.postponed:
         lines.append(ctx.t("activities.card_postponed"))
     if a.status is ActivityStatus.cancelled:
-        lines.append(ctx.t("activities.card_cancelled", reason=escape(a.cancel_reason or "—")))
+        lines.append(ctx.t("activities.card_cancelled", reason=a.cancel_reason or "—"))
     if a.description:
         text = a.description
-        if len(text) > DESCRIPTION_PREVIEW:
-            text = text[:DESCRIPTION_PREVIEW] + "…"
+        text = truncate_utf16(text, DESCRIPTION_PREVIEW)
         lines.append("")
         lines.append(escape(text))
     return lines
@@ -132,7 +132,7 @@ def standing_text(ctx: BotContext, me: Standing) -> str:
     if me.status is SignupStatus.waiting:
         return ctx.t("activities.me_waiting", position=me.queue_position or "?")
     if me.status is SignupStatus.leave:
-        return ctx.t("activities.me_leave", reason=escape(me.leave_reason or "—"))
+        return ctx.t("activities.me_leave", reason=me.leave_reason or "—")
     if me.status is None or me.status is SignupStatus.cancelled:
         return ctx.t("activities.me_none")
     return ctx.t(f"activities.me_{me.status.value}")
@@ -203,7 +203,7 @@ async def _refuse(update: Update, ctx: BotContext, key: str, **params: object) -
     """A refusal as an alert on a button, or as a message (also when the button was answered)."""
     if update.callback_query is not None:
         try:
-            await update.callback_query.answer(ctx.t(key, **params), show_alert=True)
+            await update.callback_query.answer(ctx.plain(key, **params), show_alert=True)
             return
         except BadRequest:
             pass  # "query is already answered": say it in the chat instead
@@ -283,7 +283,7 @@ async def my_activities(update: Update, ctx: BotContext) -> None:
             ctx.t(
                 "activities.my_line",
                 when=acts.format_local(a.starts_at, tz),
-                title=escape(a.title),
+                title=a.title,
                 status=_my_status(ctx, card),
             )
         )
@@ -295,7 +295,7 @@ async def my_activities(update: Update, ctx: BotContext) -> None:
             ctx.t(
                 "activities.my_line",
                 when=acts.format_local(a.starts_at, tz),
-                title=escape(a.title),
+                title=a.title,
                 status=_my_status(ctx, card, past=True),
             )
         )
@@ -418,7 +418,7 @@ async def _ask_leave_reason(
         )
     else:
         key += "_required"
-    await say(update, ctx, key, title=escape(card.activity.title), markup=markup)
+    await say(update, ctx, key, title=card.activity.title, markup=markup)
 
 
 def _leave_refusal(ctx: BotContext, card: Card) -> str | None:
@@ -502,7 +502,7 @@ async def _after(update: Update, ctx: BotContext, result: Result) -> None:
     params: dict[str, object] = {"position": result.queue_position or "?"}
     if result.ok or result.outcome in (Outcome.already_signed_up, Outcome.already_waiting):
         if update.callback_query is not None:
-            await update.callback_query.answer(ctx.t(key, **params), show_alert=not result.ok)
+            await update.callback_query.answer(ctx.plain(key, **params), show_alert=not result.ok)
         if result.card is not None:
             text, markup = render_card(ctx, result.card)
             await edit_or_send(update, ctx, text, markup=markup)
@@ -528,9 +528,7 @@ async def _ask_checkin(update: Update, ctx: BotContext, activity_id: int) -> Non
     await open_dialog(update, ctx, CHECKIN_FLOW, "code", {"id": activity_id})
     location = KeyboardButton(ctx.t("activities.btn_send_location"), request_location=True)
     markup = ReplyKeyboardMarkup([[location]], resize_keyboard=True, one_time_keyboard=True)
-    await say(
-        update, ctx, "activities.checkin_ask", title=escape(card.activity.title), markup=markup
-    )
+    await say(update, ctx, "activities.checkin_ask", title=card.activity.title, markup=markup)
 
 
 async def checkin_input(update: Update, ctx: BotContext, dialog: Dialog) -> None:
@@ -643,7 +641,7 @@ async def _calendar(update: Update, ctx: BotContext, activity_id: int) -> None:
     await ctx.bot.send_document(
         chat.id,
         InputFile(data, filename=f"activity-{a.id}.ics"),
-        caption=ctx.t("activities.ics_caption", title=escape(a.title)),
+        caption=ctx.t("activities.ics_caption", title=a.title),
         parse_mode="HTML",
     )
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
-from html import escape
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest
@@ -14,6 +13,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.exports import activities as export
+from bot.i18n import Markup, escape
+from bot.telegram_text import MAX_TEXT_LENGTH, truncate_html, truncate_utf16
 from handlers import callbacks
 from handlers.activities import (
     DEEPLINK,
@@ -88,7 +89,7 @@ async def _alert(update: Update, ctx: BotContext, key: str, **params: object) ->
     """An alert on the button; a message when there is no button or it was answered already."""
     if update.callback_query is not None:
         try:
-            await update.callback_query.answer(ctx.t(key, **params), show_alert=True)
+            await update.callback_query.answer(ctx.plain(key, **params), show_alert=True)
             return
         except BadRequest:
             pass  # "query is already answered": say it in the chat instead
@@ -141,14 +142,15 @@ async def _audience_text(ctx: BotContext, activity_id: int) -> str:
         return ctx.t("activities.audience_none")
     parts: dict[TargetKind, list[str]] = {}
     for t in targets:
-        parts.setdefault(t.kind, []).append(escape(t.name))
+        parts.setdefault(t.kind, []).append(t.name)
     text = "；".join(
         ctx.t("activities.audience_everyone")
         if kind is TargetKind.everyone
         else ctx.t(f"activities.audience_{kind.value}", names="、".join(names))
         for kind, names in parts.items()
     )
-    return ctx.t("activities.audience_line", audience=text, count=invited)
+    # text is joined from texts made by ctx.t just above (the names escaped there).
+    return ctx.t("activities.audience_line", audience=Markup(text), count=invited)
 
 
 async def render_staff_card(ctx: BotContext, a: ActivityView) -> tuple[str, InlineKeyboardMarkup]:
@@ -303,7 +305,7 @@ async def on_button(update: Update, ctx: BotContext) -> None:
             return
         await query.answer()
         await open_dialog(update, ctx, POSTPONE_FLOW, "start", {"id": activity_id})
-        await say(update, ctx, "activities.ask_postpone", title=escape(a.title))
+        await say(update, ctx, "activities.ask_postpone", title=a.title)
     elif action == "cx":
         if a.status is ActivityStatus.cancelled:
             await query.answer(_stale(ctx), show_alert=True)
@@ -313,7 +315,7 @@ async def on_button(update: Update, ctx: BotContext) -> None:
             return
         await query.answer()
         await open_dialog(update, ctx, CANCEL_FLOW, "reason", {"id": activity_id})
-        await say(update, ctx, "activities.ask_cancel_reason", title=escape(a.title or "—"))
+        await say(update, ctx, "activities.ask_cancel_reason", title=a.title or "—")
     elif action == "ro":
         await query.answer()
         await _roster(update, ctx, activity_id)
@@ -381,7 +383,9 @@ async def _ask_step(
         async with ctx.db.transaction() as session:
             activity = await acts.get(session, activity_id)
             current = acts.field_text(activity, Field(step), ctx.settings.tz) if activity else ""
-        text += "\n" + ctx.t("activities.current_value", value=escape(current or "—"))
+        # A long description is shortened so the question around it still fits a message.
+        value = truncate_utf16(current or "—", 3000)
+        text += "\n" + ctx.t("activities.current_value", value=value)
     if mode == "create":
         number = STEPS.index(AUDIENCE if step == AUDIENCE_NAMES else step) + 1
         text = ctx.t("activities.step", n=number, total=len(STEPS)) + "\n" + text
@@ -415,7 +419,7 @@ async def edit_input(update: Update, ctx: BotContext, dialog: Dialog) -> None:
                     update,
                     ctx,
                     "activities.unknown_names",
-                    names=escape("、".join(found.unknown) or text),
+                    names="、".join(found.unknown) or text,
                 )
                 return
             await acts.set_targets(session, activity_id, found.targets, actor=ctx.viewer.actor)
@@ -563,7 +567,7 @@ async def _edit_menu(update: Update, ctx: BotContext, a: ActivityView) -> None:
         if a.status is ActivityStatus.draft
         else "activities.edit_which_published"
     )
-    await edit_or_send(update, ctx, ctx.t(key, title=escape(a.title or "—")), markup=inline(rows))
+    await edit_or_send(update, ctx, ctx.t(key, title=a.title or "—"), markup=inline(rows))
 
 
 # -- publish, postpone, cancel --------------------------------------------------------------
@@ -680,7 +684,7 @@ async def cancel_input(update: Update, ctx: BotContext, dialog: Dialog) -> None:
 def _names(ctx: BotContext, entries: list[acts.RosterEntry], *, reasons: bool = False) -> str:
     shown = []
     for e in entries[:ROSTER_NAMES]:
-        name = escape(e.name)
+        name: str = escape(e.name)
         if reasons:
             name += f"（{escape(e.leave_reason or '—')}）"
         if e.checked_in_at is not None:
@@ -689,13 +693,13 @@ def _names(ctx: BotContext, entries: list[acts.RosterEntry], *, reasons: bool = 
     text = "、".join(shown) or "—"
     if len(entries) > ROSTER_NAMES:
         text += ctx.t("activities.roster_more", count=len(entries) - ROSTER_NAMES)
-    return text
+    return Markup(text)  # names escaped above; it goes into a text as it is
 
 
 def render_roster(ctx: BotContext, roster: Roster) -> str:
     a = roster.activity
     lines = [
-        ctx.t("activities.roster_title", title=escape(a.title)),
+        ctx.t("activities.roster_title", title=a.title),
         ctx.t(
             "activities.card_when", when=acts.format_span(a.starts_at, a.ends_at, ctx.settings.tz)
         ),
@@ -725,8 +729,7 @@ def render_roster(ctx: BotContext, roster: Roster) -> str:
             names=_names(ctx, roster.not_replied),
         ),
     ]
-    text = "\n".join(lines)
-    return text if len(text) < 4000 else text[:3990] + "…"
+    return truncate_html("\n".join(lines), MAX_TEXT_LENGTH)
 
 
 async def _roster(update: Update, ctx: BotContext, activity_id: int) -> None:
@@ -769,7 +772,7 @@ async def _export(update: Update, ctx: BotContext, activity_id: int) -> None:
     await ctx.bot.send_document(
         chat.id,
         InputFile(data, filename=f"activity-{activity_id}-roster.xlsx"),
-        caption=ctx.t("activities.export_caption", title=escape(roster.activity.title)),
+        caption=ctx.t("activities.export_caption", title=roster.activity.title),
         parse_mode="HTML",
     )
 
@@ -788,7 +791,7 @@ async def _code(update: Update, ctx: BotContext, a: ActivityView, *, renew: bool
     text = ctx.t(
         "activities.code_text",
         code=code,
-        title=escape(a.title),
+        title=a.title,
         opens=acts.format_local(opens, tz),
         closes=acts.format_local(closes, tz),
         link=ctx.deep_link(f"{DEEPLINK}{a.id}_{code}"),
@@ -868,7 +871,7 @@ async def import_file(update: Update, ctx: BotContext, dialog: Dialog) -> None:
                     "activities.import_problem",
                     row=p.row,
                     problem=ctx.t(f"activities.row_{p.error.value}"),
-                    detail=escape(p.detail),
+                    detail=p.detail,
                 )
             )
         await send_text(update, ctx, "\n".join(lines))

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import string
 import tempfile
-from html import escape
 from pathlib import Path
 
 from telegram import InlineKeyboardMarkup, Update
@@ -22,6 +21,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import BotContext
 from bot.exports import duty_chart
 from bot.exports import duty_record as duty_files
+from bot.telegram_text import MAX_CAPTION_LENGTH, split_html_lines, truncate_html
 from handlers import callbacks
 from handlers.guards import member_only, staff_only
 from handlers.replies import edit_or_send, inline, say, send_text
@@ -102,9 +102,9 @@ def _format(ctx: BotContext, key: str, params: dict[str, object]) -> str:
 
 def render_card(ctx: BotContext, entry: MemberYear, rules: ScoringRules) -> str:
     """The record as a short phone card: one explained line per thing that happened."""
-    lines = [ctx.t("duty.card.title", name=escape(entry.name), year=entry.year)]
+    lines = [ctx.t("duty.card.title", name=entry.name, year=entry.year)]
     if entry.sector:
-        lines.append(ctx.t("duty.card.sector", sector=escape(entry.sector)))
+        lines.append(ctx.t("duty.card.sector", sector=entry.sector))
     lines.append(_period(ctx, entry.year))
     by_metric = {line.metric: line for line in entry.score.lines}
     info = _info_counts(entry)
@@ -225,7 +225,7 @@ async def record_command(update: Update, ctx: BotContext) -> None:
     if args and args[-1].isdigit() and len(args[-1]) == 4:
         chosen = _year(ctx, int(args[-1]))
         if chosen is None:
-            await say(update, ctx, "duty.bad_year", year=escape(args[-1]), example=year)
+            await say(update, ctx, "duty.bad_year", year=args[-1], example=year)
             return
         year = chosen
         args = args[:-1]
@@ -240,7 +240,7 @@ async def record_command(update: Update, ctx: BotContext) -> None:
         member = await members.find(session, query)
         member_id = member.id if member is not None else None
     if member_id is None:
-        await say(update, ctx, "duty.not_found", query=escape(query))
+        await say(update, ctx, "duty.not_found", query=query)
         return
     await _show_record(update, ctx, year, member_id)
 
@@ -273,7 +273,7 @@ def _stats_text(ctx: BotContext, year: int, by: GroupBy, totals: Totals) -> str:
             ctx.t(
                 "duty.stats.row",
                 index=index,
-                name=escape(_group_name(ctx, by, group)),
+                name=_group_name(ctx, by, group),
                 members=group.members,
                 reports=group.reports,
                 adoption=_percent(ctx, group.adoption_rate),
@@ -351,19 +351,25 @@ async def _send_stats(update: Update, ctx: BotContext, year: int, by: GroupBy) -
     if totals.overall.members:
         chart = await _chart(ctx, year, by, totals)
         title = ctx.t("duty.stats.chart_title", year=year, by=ctx.t(f"duty.stats.by_{by.value}"))
-        caption = ctx.t("duty.stats.chart_caption", title=escape(title))
+        caption = ctx.t("duty.stats.chart_caption", title=title)
         if chart.numbered:
             legend = " · ".join(
                 f"{i} {_group_name(ctx, by, g)}"
                 for i, g in enumerate(totals.groups(by)[: duty_chart.MAX_GROUPS], start=1)
             )
-            caption = ctx.t("duty.stats.chart_numbered", title=escape(title), legend=escape(legend))
+            caption = ctx.t("duty.stats.chart_numbered", title=title, legend=legend)
         await ctx.bot.send_photo(
-            chat.id, chart.png, caption=caption[:1024], parse_mode=ParseMode.HTML
+            # A long legend is cut as Telegram counts (visible UTF-16 units), tags kept whole.
+            chat.id,
+            chart.png,
+            caption=truncate_html(caption, MAX_CAPTION_LENGTH),
+            parse_mode=ParseMode.HTML,
         )
-    await send_text(
-        update, ctx, _stats_text(ctx, year, by, totals), markup=_stats_buttons(ctx, year, by)
-    )
+    # 40 groups with long sector names can outgrow one message: the buttons go on the last.
+    parts = split_html_lines(_stats_text(ctx, year, by, totals).split("\n"))
+    for index, part in enumerate(parts):
+        markup = _stats_buttons(ctx, year, by) if index == len(parts) - 1 else None
+        await send_text(update, ctx, part, markup=markup)
 
 
 @staff_only
@@ -375,7 +381,7 @@ async def statistics(update: Update, ctx: BotContext) -> None:
 def _office_text(ctx: BotContext) -> duty_files.Text:
     """Spreadsheet headers are in the office's language (Chinese by default), whoever asks."""
     locale = ctx.settings.default_locale
-    return lambda key: ctx.texts.get(locale, key)
+    return lambda key: ctx.texts.plain(locale, key)
 
 
 async def _send_export(update: Update, ctx: BotContext, year: int) -> None:
@@ -439,8 +445,8 @@ async def _send_awards(update: Update, ctx: BotContext, year: int) -> None:
             ctx.t(
                 "duty.awards.member_row",
                 rank=rank,
-                name=escape(entry.name),
-                sector=escape(entry.sector or ctx.t("duty.no_sector")),
+                name=entry.name,
+                sector=entry.sector or ctx.t("duty.no_sector"),
                 points=_number(entry.score.total),
             )
         )
@@ -454,9 +460,9 @@ async def _send_awards(update: Update, ctx: BotContext, year: int) -> None:
             ctx.t(
                 "duty.awards.report_row",
                 index=index,
-                receipt=escape(report.receipt_no),
-                title=escape(report.title),
-                author=escape(report.author),
+                receipt=report.receipt_no,
+                title=report.title,
+                author=report.author,
             )
         )
     lines += _more_or_none(ctx, len(awards.reports))
@@ -467,13 +473,14 @@ async def _send_awards(update: Update, ctx: BotContext, year: int) -> None:
             ctx.t(
                 "duty.awards.point_row",
                 rank=rank,
-                name=escape(point.name),
+                name=point.name,
                 activities=point.activities,
                 participants=point.participants,
             )
         )
     lines += _more_or_none(ctx, len(awards.liaison_points))
-    await send_text(update, ctx, "\n".join(lines))
+    for part in split_html_lines(lines):  # long titles and names can outgrow one message
+        await send_text(update, ctx, part)
     text = _office_text(ctx)
     with tempfile.TemporaryDirectory(prefix="awards-") as folder:
         path = Path(folder) / "awards.xlsx"

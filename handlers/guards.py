@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import Update
+from telegram import Chat, Update
 
 from bot.context import BotContext
 from handlers.replies import say
@@ -40,6 +40,38 @@ def _guard(allowed: Callable[[MemberRef], bool], refusal: str) -> Callable[[Hand
         return wrapper
 
     return decorate
+
+
+async def outside_private_chat(update: Update, ctx: BotContext) -> bool:
+    """True for an update from a group, supergroup or channel: nothing there is handled.
+
+    Cards, binding links and staff tools show member data; a group is not the place for them
+    (a /invite once posted a working binding link into a supergroup). A command or a menu
+    button there gets one short "write to me privately", a button press the same as a pop-up;
+    ordinary group chatter, edits and membership changes get no answer at all."""
+    chat = update.effective_chat
+    if chat is None or chat.type == Chat.PRIVATE:
+        return False
+    query = update.callback_query
+    if query is not None:
+        await query.answer(ctx.plain("common.private_only"), show_alert=True)
+        return True
+    message = update.message
+    if message is not None and chat.type != Chat.CHANNEL and _asks_the_bot(message.text, ctx):
+        await say(update, ctx, "common.private_only")
+    return True
+
+
+def _asks_the_bot(text: str | None, ctx: BotContext) -> bool:
+    """A command meant for this bot (``/x`` or ``/x@thisbot``, not ``/x@otherbot``), or the text
+    of one of our menu buttons."""
+    if not text:
+        return False
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        _, _, addressee = command.partition("@")
+        return not addressee or addressee.lower() == (ctx.bot.username or "").lower()
+    return any(text in ctx.texts.all_variants(entry.key) for entry in ctx.wiring.menu)
 
 
 member_only = _guard(lambda viewer: True, "common.not_bound")

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.context import BotContext
+from handlers.guards import outside_private_chat
 from storage import members
 
 IDENTITY_GROUP = -1
@@ -16,6 +17,11 @@ async def resolve_viewer(update: Update, ctx: BotContext) -> None:
     user = update.effective_user
     if not await ctx.runtime.claims.claim(update.update_id):
         ctx.runtime.redeliveries.add()
+        raise ApplicationHandlerStop
+    # Groups get at most "write to me privately", before anything is looked up (an admin's
+    # first message in a group must not record the group as the admin's chat).
+    ctx.locale = _locale_from_telegram(ctx, user.language_code if user else None)
+    if await outside_private_chat(update, ctx):
         raise ApplicationHandlerStop
     if user is None:
         return

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import re
 from datetime import datetime, timedelta
-from html import escape
 from typing import Any
 
 from telegram import (
@@ -29,6 +28,14 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import notice_export, notice_progress
 from bot.context import BotContext
+from bot.i18n import Markup, escape
+from bot.telegram_text import (
+    MAX_CAPTION_LENGTH,
+    split_html_lines,
+    truncate_utf16,
+    utf16_len,
+    visible_len,
+)
 from handlers import callbacks
 from handlers.guards import member_only, staff_only
 from handlers.replies import inline, say, send_text
@@ -94,7 +101,7 @@ def _first_line(body: str, limit: int = 24) -> str:
     plain = re.sub(r"<[^>]+>", "", body).replace("&lt;", "<").replace("&gt;", ">")
     plain = plain.replace("&quot;", '"').replace("&amp;", "&")
     line = next((part.strip() for part in plain.splitlines() if part.strip()), "")
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return truncate_utf16(line, limit)
 
 
 # -- composing ------------------------------------------------------------------------------
@@ -115,13 +122,14 @@ async def compose(update: Update, ctx: BotContext) -> None:
         if kind:
             label = ctx.t(f"notices.attachment_{'photo' if kind == 'photo' else 'document'}")
             body = f"{body}\n{ctx.t('notices.draft_attachment', kind=label)}".strip()
+        # The body is the staff member's own formatting (Telegram HTML), shown as it is.
         markup = inline(
             [
                 [(ctx.t("notices.resume_button"), _cb("resume", view.id))],
                 [(ctx.t("notices.new_button"), _cb("new"))],
             ]
         )
-        await say(update, ctx, "notices.draft_found", body=body, markup=markup)
+        await say(update, ctx, "notices.draft_found", body=Markup(body), markup=markup)
         return
     await open_dialog(update, ctx, FLOW, "text", {"id": view.id})
     await say(update, ctx, "notices.ask_text")
@@ -193,9 +201,10 @@ async def _take_text(update: Update, ctx: BotContext, notice_id: int, message: M
             "filename": message.document.file_name,
         }
     if attachment is not None:
-        html, visible = message.caption_html or "", len(message.caption or "")
+        # Telegram limits the visible text in UTF-16 units (an emoji counts 2).
+        html, visible = message.caption_html or "", utf16_len(message.caption or "")
     elif message.text is not None:
-        html, visible = message.text_html, len(message.text.strip())
+        html, visible = message.text_html, utf16_len(message.text.strip())
     else:
         await say(update, ctx, "notices.need_content")
         return
@@ -338,7 +347,7 @@ async def _take_names(
     async with ctx.db.transaction() as session:
         ids, unknown = await notices.ids_for_names(session, kind, message.text or "")
         if unknown or not ids:
-            names = "、".join(escape(n) for n in unknown) or escape(message.text or "")
+            names = "、".join(unknown) or message.text or ""
             await say(update, ctx, "notices.unknown_names", names=names)
             return
         view = await notices.set_audience(session, ctx.viewer, notice_id, kind, ids)
@@ -392,7 +401,7 @@ async def _take_list(update: Update, ctx: BotContext, notice_id: int, message: M
         return
     lines = [ctx.t("notices.list_result", matched=len(match.member_ids))]
     if match.unknown:
-        shown = "、".join(escape(n) for n in match.unknown[:10])
+        shown = "、".join(match.unknown[:10])
         more = "…" if len(match.unknown) > 10 else ""
         lines.append(ctx.t("notices.list_unknown", count=len(match.unknown), numbers=shown + more))
     if match.unreadable:
@@ -471,7 +480,7 @@ async def _send_notice_copy(
     assert chat is not None
     attachment = view.attachment
     if attachment:
-        fits = len(text) <= 1024
+        fits = visible_len(text) <= MAX_CAPTION_LENGTH
         sender = ctx.bot.send_photo if attachment.get("type") == "photo" else ctx.bot.send_document
         field = "photo" if attachment.get("type") == "photo" else "document"
         await sender(
@@ -491,12 +500,12 @@ async def _preview(update: Update, ctx: BotContext, view: NoticeView) -> None:
     async with ctx.db.transaction() as session:
         count = await notices.count_audience(session, view.id)
     await say(update, ctx, "notices.preview_header")
-    text = ctx.t(notices.message_template(view), body=view.body)
+    text = ctx.t(notices.message_template(view), body=Markup(view.body))
     await _send_notice_copy(
         update, ctx, view, text, _member_markup(ctx, view, lambda n, o: _cb("pv", n))
     )
     if view.ack_mode is AckMode.options:
-        ack = ctx.t("notices.ack_desc_options", options=" / ".join(map(escape, view.ack_options)))
+        ack = ctx.t("notices.ack_desc_options", options=" / ".join(view.ack_options))
     else:
         ack = ctx.t(f"notices.ack_desc_{view.ack_mode.value}")
     not_bound = ctx.t("notices.not_bound_part", count=count.not_bound) if count.not_bound else ""
@@ -698,7 +707,7 @@ async def _stats(update: Update, ctx: BotContext, notice_id: int, *, edit: bool)
         if view.ack_mode is AckMode.options:
             for index, label in enumerate(view.ack_options):
                 n = stats.by_option[index] if index < len(stats.by_option) else 0
-                ack_part += ctx.t("notices.stats_option", label=escape(label), n=n)
+                ack_part += ctx.t("notices.stats_option", label=label, n=n)
     if view.status is NoticeStatus.scheduled:
         when = ctx.t("notices.stats_when_scheduled", at=_local(ctx, view.scheduled_at))
     else:
@@ -714,8 +723,8 @@ async def _stats(update: Update, ctx: BotContext, notice_id: int, *, edit: bool)
         failed=stats.failed,
         unreachable=stats.unreachable,
         cancelled=stats.cancelled,
-        ack_part=ack_part,
-        first=escape(_first_line(view.body, 60)),
+        ack_part=Markup(ack_part),  # joined from texts above
+        first=_first_line(view.body, 60),
     )
     categories = [Category.silent, Category.acknowledged] if view.asks_ack else []
     categories += [Category.delivered] if not view.asks_ack else []
@@ -766,7 +775,8 @@ async def _list(update: Update, ctx: BotContext, notice_id: int, category: Categ
         out.append(f"· {escape(line.name)}{extra}")
     if len(lines) > LIST_LINES:
         out.append(ctx.t("notices.list_more", n=len(lines) - LIST_LINES))
-    await send_text(update, ctx, "\n".join(out))
+    for text in split_html_lines(out):  # long names and errors can outgrow one message
+        await send_text(update, ctx, text)
 
 
 def _answer(ctx: BotContext, view: NoticeView, option: int) -> str:
@@ -842,7 +852,7 @@ async def _acknowledge(update: Update, ctx: BotContext, notice_id: int, option: 
     if result.outcome is notices.AckOutcome.recorded:
         await query.answer(ctx.t("notices.ack_recorded"))
     else:
-        await query.answer(ctx.t("notices.ack_already", answer=answer))
+        await query.answer(ctx.plain("notices.ack_already", answer=answer))
     try:
         await query.edit_message_reply_markup(
             _acked_markup(ctx, result.notice, result.option or 0, result.at)
@@ -884,7 +894,7 @@ async def my_notices(update: Update, ctx: BotContext) -> None:
         mark = ""
         if item.notice.asks_ack:
             mark = ctx.t("notices.my_acked" if item.acked_at else "notices.my_needs_ack") + " "
-        label = ctx.t(
+        label = ctx.plain(
             "notices.my_line",
             when=_local(ctx, item.sent_at)[5:10],
             first=_first_line(item.notice.body) or "📎",
@@ -907,7 +917,7 @@ async def _show_mine(update: Update, ctx: BotContext, notice_id: int) -> None:
         return
     await query.answer()
     view = item.notice
-    text = ctx.t("notices.my_notice", when=_local(ctx, item.sent_at), body=view.body)
+    text = ctx.t("notices.my_notice", when=_local(ctx, item.sent_at), body=Markup(view.body))
     markup: Any = None
     if view.asks_ack:
         if item.ack_option is not None:

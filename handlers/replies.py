@@ -38,11 +38,12 @@ async def send_text(
 async def answer_callback(
     update: Update, ctx: BotContext, key: str | None = None, **params: Any
 ) -> None:
-    """Stop the button's spinner, with a short toast when key is given."""
+    """Stop the button's spinner, with a short toast when key is given (plain text: Telegram
+    shows pop-ups without parsing HTML)."""
     query = update.callback_query
     if query is None:
         return
-    await query.answer(ctx.t(key, **params) if key else None)
+    await query.answer(ctx.plain(key, **params) if key else None)
 
 
 async def edit_or_send(

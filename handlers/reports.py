@@ -14,7 +14,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from html import escape
 from typing import Any
 
 from telegram import Message, Update
@@ -22,6 +21,14 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot.context import BotContext
+from bot.i18n import escape
+from bot.telegram_text import (
+    MAX_TEXT_LENGTH,
+    split_html,
+    truncate_html,
+    truncate_utf16,
+    visible_len,
+)
 from handlers import callbacks
 from handlers.callbacks import Callback
 from handlers.guards import member_only
@@ -44,8 +51,10 @@ PREVIEW_STEP = "preview"
 PAGE_SIZE = 5
 # Shorter free texts ("ok", "谢谢") are small talk, not a report.
 QUICK_MIN_CHARS = 6
-# Room below Telegram's 4096 characters for the HTML around the text.
-MESSAGE_LIMIT = 3900
+# Telegram's limit: visible text (tags take no room) in UTF-16 units (an emoji counts 2).
+MESSAGE_LIMIT = MAX_TEXT_LENGTH
+# A section shown while it is being edited, so the question around it still fits a message.
+CURRENT_VALUE_LIMIT = 3000
 # Free messages waiting for the "add to your draft?" answer live in the dialog state, which is
 # rewritten on every message: 200 long messages once made it 1.6 MB and each reply took over a
 # second. Past this many (or past what the draft's fields could hold at all, see
@@ -78,7 +87,7 @@ async def answer(update: Update, ctx: BotContext, result: Alert | None) -> None:
     if result is None:
         await query.answer()
     else:
-        await query.answer(ctx.t(result.key, **result.params), show_alert=True)
+        await query.answer(ctx.plain(result.key, **result.params), show_alert=True)
 
 
 def limits(ctx: BotContext) -> Limits:
@@ -97,7 +106,7 @@ def category_label(ctx: BotContext, key: str | None) -> str:
     if not key:
         return ctx.t("reports.empty_value")
     locale_key = f"reports.category.{key}"
-    return ctx.t(locale_key) if ctx.texts.has(locale_key) else escape(key)
+    return ctx.t(locale_key) if ctx.texts.has(locale_key) else key
 
 
 def status_label(ctx: BotContext, status: ReportStatus) -> str:
@@ -111,7 +120,7 @@ def local_time(ctx: BotContext, moment: datetime | None) -> str:
 
 
 def _title(ctx: BotContext, view: ReportView) -> str:
-    return escape(view.title) if view.title else ctx.t("reports.untitled")
+    return view.title if view.title else ctx.t("reports.untitled")
 
 
 def report_blocks(ctx: BotContext, view: ReportView, *, staff: bool = False) -> list[str]:
@@ -128,14 +137,14 @@ def report_blocks(ctx: BotContext, view: ReportView, *, staff: bool = False) -> 
         facts.append(
             ctx.t(
                 "reports.meta.author",
-                name=escape(view.author_name),
-                sector=escape(view.author_sector or "-"),
+                name=view.author_name,
+                sector=view.author_sector or "-",
             )
         )
     if view.submitted_at is not None:
         facts.append(ctx.t("reports.meta.submitted", time=local_time(ctx, view.submitted_at)))
     if view.coauthors:
-        names = sep.join(escape(p.name) for p in view.coauthors)
+        names = sep.join(p.name for p in view.coauthors)
         facts.append(ctx.t("reports.meta.coauthors", names=names))
     blocks = [f"📝 <b>{escape(view.title) if view.title else none}</b>", "\n".join(facts)]
     for name in SECTIONS:
@@ -143,7 +152,7 @@ def report_blocks(ctx: BotContext, view: ReportView, *, staff: bool = False) -> 
         label = ctx.t(f"reports.label.{name}")
         blocks.append(f"<b>{label}</b>\n{escape(value) if value else none}")
     if view.attachments:
-        names = sep.join(escape(a.file_name) for a in view.attachments)
+        names = sep.join(a.file_name for a in view.attachments)
         blocks.append(ctx.t("reports.meta.attachments", count=len(view.attachments), names=names))
     return blocks
 
@@ -153,7 +162,7 @@ def history_blocks(ctx: BotContext, view: ReportView, *, staff: bool = False) ->
     blocks = []
     feedback = view.latest_feedback
     if feedback is not None and feedback.note:
-        blocks.append(ctx.t("reports.feedback", note=escape(feedback.note)))
+        blocks.append(ctx.t("reports.feedback", note=feedback.note))
     lines = [ctx.t("reports.history_title")]
     for event in view.events:
         line = ctx.t(
@@ -162,59 +171,51 @@ def history_blocks(ctx: BotContext, view: ReportView, *, staff: bool = False) ->
             action=ctx.t(f"reports.history.{event.action}"),
         )
         if staff and event.actor_name:
-            line += ctx.t("reports.history_by_staff", name=escape(event.actor_name))
+            line += ctx.t("reports.history_by_staff", name=event.actor_name)
         if event.instructed_by:
-            line += "\n" + ctx.t("reports.history_instructed_by", name=escape(event.instructed_by))
+            line += "\n" + ctx.t("reports.history_instructed_by", name=event.instructed_by)
         if event.note:
-            line += "\n" + ctx.t("reports.history_note", note=escape(event.note))
+            line += "\n" + ctx.t("reports.history_note", note=event.note)
         lines.append(line)
     if view.events:
         blocks.append("\n".join(lines))
     return blocks
 
 
-def pack(blocks: list[str]) -> list[str]:
-    """Blocks joined into as few messages as fit under Telegram's length limit."""
+def pack(blocks: list[str], *, shorten: bool = False) -> list[str]:
+    """Blocks joined into as few messages as fit under Telegram's length limit (visible text,
+    UTF-16 units). A block longer than a message is cut into several, or with ``shorten``
+    shortened with an ellipsis (a preview stays short and its buttons always arrive)."""
     messages: list[str] = []
-    current = ""
+    current, used = "", 0
     for block in blocks:
-        for piece in _split(block):
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) > MESSAGE_LIMIT and current:
+        if shorten:
+            pieces = [truncate_html(block, MESSAGE_LIMIT)]
+        else:
+            pieces = split_html(block, MESSAGE_LIMIT)
+        for piece in pieces:
+            width = visible_len(piece)
+            if current and used + 2 + width > MESSAGE_LIMIT:  # 2: the blank line between
                 messages.append(current)
-                current = piece
-            else:
-                current = candidate
+                current, used = "", 0
+            current, used = (
+                (f"{current}\n\n{piece}", used + 2 + width) if current else (piece, width)
+            )
     if current:
         messages.append(current)
     return messages
 
 
-def _split(block: str) -> list[str]:
-    # A block is at most a section (capped well below the limit by the settings); split only
-    # as a safety net, at line ends.
-    if len(block) <= MESSAGE_LIMIT:
-        return [block]
-    parts, current = [], ""
-    for line in block.split("\n"):
-        while len(line) > MESSAGE_LIMIT:
-            parts.append(line[:MESSAGE_LIMIT])
-            line = line[MESSAGE_LIMIT:]
-        if len(current) + len(line) + 1 > MESSAGE_LIMIT:
-            parts.append(current)
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    if current:
-        parts.append(current)
-    return parts
-
-
 async def send_blocks(
-    update: Update, ctx: BotContext, blocks: list[str], *, markup: Markup = None
+    update: Update,
+    ctx: BotContext,
+    blocks: list[str],
+    *,
+    markup: Markup = None,
+    shorten: bool = False,
 ) -> Message | None:
     """Send blocks as one or more messages; the buttons go on the last one."""
-    messages = pack(blocks)
+    messages = pack(blocks, shorten=shorten)
     last: Message | None = None
     for index, text in enumerate(messages):
         is_last = index == len(messages) - 1
@@ -223,7 +224,8 @@ async def send_blocks(
 
 
 def button(ctx: BotContext, key: str, action: str, *args: object, **params: Any) -> tuple[str, str]:
-    return ctx.t(key, **params), callbacks.make(FEATURE, action, *args)
+    # A label is plain text (Telegram does not parse HTML on buttons): names go in as typed.
+    return ctx.plain(key, **params), callbacks.make(FEATURE, action, *args)
 
 
 # -- asking ------------------------------------------------------------------------------------
@@ -279,7 +281,8 @@ async def ask(
     text = ctx.t(f"reports.ask.{step}", limit=lim.for_field(step))
     current = view.value(step) if view is not None else None
     if edit and current:
-        text += "\n\n" + ctx.t("reports.current_value", value=escape(current))
+        value = truncate_utf16(current, CURRENT_VALUE_LIMIT)
+        text += "\n\n" + ctx.t("reports.current_value", value=value)
     await send_text(update, ctx, text)
 
 
@@ -329,7 +332,9 @@ async def show_preview(update: Update, ctx: BotContext, view: ReportView) -> Non
         ]
     )
     rows.append([button(ctx, "reports.btn.discard", "dc", view.id)])
-    await send_blocks(update, ctx, blocks, markup=inline(rows))
+    # Long sections are shortened here (the full text is in My reports), so the preview is
+    # at most a few messages and the one with the buttons always goes through.
+    await send_blocks(update, ctx, blocks, markup=inline(rows), shorten=True)
 
 
 async def offer_draft(update: Update, ctx: BotContext, view: ReportView) -> None:
@@ -997,7 +1002,7 @@ async def _cb_coauthors(update: Update, ctx: BotContext, cb: Callback) -> Alert 
 
 async def _show_coauthors(update: Update, ctx: BotContext, view: ReportView) -> None:
     await open_dialog(update, ctx, FLOW, COAUTHOR_STEP, {"edit": True})
-    names = ctx.t("reports.list_sep").join(escape(p.name) for p in view.coauthors)
+    names = ctx.t("reports.list_sep").join(p.name for p in view.coauthors)
     rows = [
         [button(ctx, "reports.btn.remove_coauthor", "cr", view.id, p.id, name=p.name)]
         for p in view.coauthors
@@ -1025,7 +1030,7 @@ async def _find_coauthors(update: Update, ctx: BotContext, query: str) -> None:
     async with ctx.db.read() as session:
         found = await reports.find_members(session, query[:50], exclude=ctx.viewer.id)
     if not found:
-        await say(update, ctx, "reports.coauthor_not_found", query=escape(query[:50]))
+        await say(update, ctx, "reports.coauthor_not_found", query=query[:50])
         return
     rows = [
         [
@@ -1133,7 +1138,7 @@ async def show_list(update: Update, ctx: BotContext, page: int) -> None:
                 "reports.mine_line",
                 receipt=item.receipt_no or "-",
                 status=status,
-                title=escape(item.title or ""),
+                title=item.title or "",
                 date=local_time(ctx, item.submitted_at)[:10],
                 mark=mark,
             )

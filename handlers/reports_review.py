@@ -11,7 +11,6 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from html import escape, unescape
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,11 +74,11 @@ async def notify_author(session: AsyncSession, view: ReportView) -> bool:
     if event is None or view.author_chat_id is None or event.action == "unexcellent":
         return False
     params: dict[str, object] = {
-        "title": escape(view.title or ""),
+        "title": view.title or "",
         "receipt": view.receipt_no or "",
         "status": {"key": f"reports.status.{view.status.value}"},
-        "note": escape(event.note or ""),
-        "by": escape(event.instructed_by or ""),
+        "note": event.note or "",
+        "by": event.instructed_by or "",
     }
     if event.action == ReviewAction.instruct.value:
         template = "reports.notify.instructed"
@@ -153,7 +152,7 @@ async def _send_attachments(update: Update, ctx: BotContext, view: ReportView) -
         try:
             data = await asyncio.to_thread(path.read_bytes)
         except OSError:
-            await say(update, ctx, "reports.review.file_missing", name=escape(item.file_name))
+            await say(update, ctx, "reports.review.file_missing", name=item.file_name)
             continue
         caption = f"{view.receipt_no or ''} · {item.file_name}"[:1000]
         try:
@@ -165,7 +164,7 @@ async def _send_attachments(update: Update, ctx: BotContext, view: ReportView) -
                 await ctx.bot.send_document(chat.id, data, filename=item.file_name, caption=caption)
         except TelegramError as exc:
             log.warning("could not send report attachment %s: %s", item.id, exc)
-            await say(update, ctx, "reports.review.file_missing", name=escape(item.file_name))
+            await say(update, ctx, "reports.review.file_missing", name=item.file_name)
 
 
 async def _cb_next(update: Update, ctx: BotContext, cb: Callback) -> Alert | None:
@@ -262,7 +261,7 @@ async def on_input(update: Update, ctx: BotContext, dialog: Dialog) -> None:
         await open_dialog(
             update, ctx, FLOW, "instruction", {**dialog.data, "leader": checked.field}
         )
-        await say(update, ctx, "reports.review.ask_instruction", leader=escape(checked.field or ""))
+        await say(update, ctx, "reports.review.ask_instruction", leader=checked.field or "")
         return
     leader = dialog.data.get("leader") if dialog.step == "instruction" else None
     await perform(update, ctx, report_id, action, note=text, instructed_by=leader)
@@ -448,7 +447,7 @@ async def parse_query(ctx: BotContext, args: list[str]) -> Query:
             try:
                 day = datetime.strptime(value.replace("/", "-"), "%Y-%m-%d").date()
             except ValueError:
-                raise QueryError("reports.review.bad_date", value=escape(value)) from None
+                raise QueryError("reports.review.bad_date", value=value) from None
             values["date_from" if name == "from" else "date_to"] = day
         elif name == "member":
             values["member_id"] = await _member_named(ctx, value)
@@ -456,7 +455,7 @@ async def parse_query(ctx: BotContext, args: list[str]) -> Query:
             async with ctx.db.transaction() as session:
                 sector = await reports.find_sector(session, value)
             if sector is None:
-                raise QueryError("reports.review.no_sector", value=escape(value))
+                raise QueryError("reports.review.no_sector", value=value)
             values["sector_id"] = sector.id
     return Query(**values)  # type: ignore[arg-type]
 
@@ -470,7 +469,7 @@ def _status_named(ctx: BotContext, value: str) -> ReportStatus:
         }
         if wanted in names and status is not ReportStatus.draft:
             return status
-    raise QueryError("reports.review.bad_status", value=escape(value))
+    raise QueryError("reports.review.bad_status", value=value)
 
 
 def _category_named(ctx: BotContext, value: str) -> int:
@@ -482,7 +481,7 @@ def _category_named(ctx: BotContext, value: str) -> int:
             names |= {v.lower() for v in ctx.texts.all_variants(locale_key)}
         if wanted in names:
             return index
-    raise QueryError("reports.review.bad_category", value=escape(value))
+    raise QueryError("reports.review.bad_category", value=value)
 
 
 async def _member_named(ctx: BotContext, value: str) -> int:
@@ -492,9 +491,9 @@ async def _member_named(ctx: BotContext, value: str) -> int:
     if len(exact) == 1 or len(found) == 1:
         return (exact or found)[0].id
     if not found:
-        raise QueryError("reports.review.no_member", value=escape(value))
-    names = "、".join(f"{escape(p.name)} #{p.id}" for p in found)
-    raise QueryError("reports.review.many_members", value=escape(value), names=names)
+        raise QueryError("reports.review.no_member", value=value)
+    names = "、".join(f"{p.name} #{p.id}" for p in found)
+    raise QueryError("reports.review.many_members", value=value, names=names)
 
 
 @staff_only
@@ -505,7 +504,7 @@ async def search_command(update: Update, ctx: BotContext) -> None:
         async with ctx.db.transaction() as session:
             view = await reports.by_receipt(session, args[0])
         if view is None:
-            await say(update, ctx, "reports.review.no_receipt", receipt=escape(args[0]))
+            await say(update, ctx, "reports.review.no_receipt", receipt=args[0])
             return
         await show_card(update, ctx, view)
         return
@@ -530,10 +529,10 @@ async def _describe(ctx: BotContext, query: Query) -> str:
     async with ctx.db.transaction() as session:
         if query.member_id is not None:
             person = await reports.person(session, query.member_id)
-            parts.append(escape(person.name) if person else f"#{query.member_id}")
+            parts.append(person.name if person else f"#{query.member_id}")
         if query.sector_id is not None:
             found = await reports.sector(session, query.sector_id)
-            parts.append(escape(found.name) if found else f"#{query.sector_id}")
+            parts.append(found.name if found else f"#{query.sector_id}")
     return " · ".join(parts) or ctx.t("reports.review.all")
 
 
@@ -549,8 +548,8 @@ async def show_results(update: Update, ctx: BotContext, query: Query, page: int)
                 "reports.review.result_line",
                 receipt=item.receipt_no or "-",
                 status=status_label(ctx, item.status) + (" ⭐" if item.excellent else ""),
-                author=escape(item.author_name),
-                title=escape(item.title or ""),
+                author=item.author_name,
+                title=item.title or "",
             )
         )
         label = f"{item.receipt_no or '-'} · {item.author_name}"
@@ -588,16 +587,11 @@ async def _cb_list(update: Update, ctx: BotContext, cb: Callback) -> Alert | Non
 def labels(ctx: BotContext) -> exports.Labels:
     return exports.Labels(
         t=lambda key: ctx.t(key),
-        category=lambda key: _plain(category_label(ctx, key)),
+        category=lambda key: category_label(ctx, key),
         status=lambda value: ctx.t(f"reports.status.{value}"),
         action=lambda value: ctx.t(f"reports.history.{value}"),
         tz=ctx.settings.tz,
     )
-
-
-def _plain(text: str) -> str:
-    # Labels are HTML-escaped for messages; files want the raw text.
-    return unescape(text)
 
 
 async def _send_file(update: Update, ctx: BotContext, data: bytes, name: str, key: str) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from html import escape
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot import roster_report
 from bot.context import BotContext
+from bot.telegram_text import split_html_lines
 from handlers.guards import admin_only, staff_only
 from handlers.replies import say, send_text
 from handlers.wiring import Wiring, close_dialog, open_dialog
@@ -42,11 +42,11 @@ async def invite(update: Update, ctx: BotContext) -> None:
     async with ctx.db.transaction() as session:
         member = await members.find(session, query)
         if member is None:
-            await say(update, ctx, "staff.member_not_found", query=escape(query))
+            await say(update, ctx, "staff.member_not_found", query=query)
             return
         code = await members.create_invite(session, member.id, ctx.viewer.actor)
         name = member.name
-    await say(update, ctx, "staff.invite_link", name=escape(name), link=ctx.deep_link(code))
+    await say(update, ctx, "staff.invite_link", name=name, link=ctx.deep_link(code))
 
 
 @admin_only
@@ -62,7 +62,7 @@ async def set_role(update: Update, ctx: BotContext) -> None:
     async with ctx.db.transaction() as session:
         member = await members.find(session, query)
         if member is None:
-            await say(update, ctx, "staff.member_not_found", query=escape(query))
+            await say(update, ctx, "staff.member_not_found", query=query)
             return
         if member.id == ctx.viewer.id and role is not Role.admin:
             await say(update, ctx, "staff.cannot_demote_self")
@@ -70,7 +70,7 @@ async def set_role(update: Update, ctx: BotContext) -> None:
         changed = await members.set_role(session, member, role, ctx.viewer.actor)
         name = member.name
     key = "staff.role_set" if changed else "staff.role_unchanged"
-    await say(update, ctx, key, name=escape(name), role=ctx.t(f"staff.role_{role.value}"))
+    await say(update, ctx, key, name=name, role=ctx.t(f"staff.role_{role.value}"))
 
 
 @staff_only
@@ -114,7 +114,9 @@ async def roster_file(update: Update, ctx: BotContext, dialog: Dialog) -> None:
             source=f"bot:{name}",
         )
     await close_dialog(update, ctx)
-    await send_text(update, ctx, roster_report.render(ctx.texts, ctx.locale, report))
+    # 50 rejected rows with their values can outgrow one message: split at line ends.
+    for part in split_html_lines(roster_report.render(ctx.texts, ctx.locale, report).split("\n")):
+        await send_text(update, ctx, part)
 
 
 def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]

@@ -151,18 +151,15 @@ def _no_buttons(_activity_id: int, _kind: NoticeKind) -> Sequence[Sequence[Butto
     return ()
 
 
-def _as_is(text: str) -> str:
-    return text
-
-
 @dataclass(frozen=True)
 class Notify:
-    """How this channel wants notices about activities: its time zone, its buttons, and how
-    typed text is quoted inside its message markup (HTML escaping for Telegram)."""
+    """How this channel wants notices about activities: its time zone and its buttons.
+
+    Values go into the outbox as typed; the delivery worker escapes them when it renders the
+    message (bot/i18n.py), so storage knows nothing of HTML."""
 
     tz: tzinfo
     buttons: ButtonsFor = _no_buttons
-    quote: Callable[[str], str] = _as_is
 
 
 @dataclass(frozen=True)
@@ -634,9 +631,9 @@ async def _notice(
     if chat_id is None:
         return False
     params: dict[str, Any] = {
-        "title": notify.quote(activity.title),
+        "title": activity.title,
         "when": format_span(activity.starts_at, activity.ends_at, notify.tz),
-        "place": notify.quote(activity.place or "—"),
+        "place": activity.place or "—",
         "type": {"key": f"activities.type_{activity.type.value}"},
     }
     params.update(extra)
@@ -1128,8 +1125,8 @@ async def update_field(
                 change={
                     "key": f"activities.change_{change.field.value}",
                     "params": {
-                        "old": notify.quote(old_text or "—"),
-                        "new": notify.quote(field_text(activity, change.field, notify.tz) or "—"),
+                        "old": old_text or "—",
+                        "new": field_text(activity, change.field, notify.tz) or "—",
                     },
                 },
             )
@@ -1524,7 +1521,7 @@ async def cancel_activity(
     if was_draft:
         return EditResult(None)
     notified = await _tell_signed_up(
-        session, activity, NoticeKind.cancelled, notify, reason=notify.quote(reason or "—")
+        session, activity, NoticeKind.cancelled, notify, reason=reason or "—"
     )
     return EditResult(None, notified=notified)
 

@@ -596,7 +596,7 @@ async def queue(
     view = NoticeView.of(notice)
     buttons = ack_buttons(view, ack_data) or None
     template = message_template(view)
-    params = {"body": notice.body}
+    params = {"body": outbox.formatted(notice.body)}
     rows = [
         {
             "kind": SOURCE,
@@ -740,7 +740,7 @@ async def remind(
             "member_id": member_id,
             "chat_id": chat_id,
             "template": message_template(view, reminder=True),
-            "params": {"body": notice.body},
+            "params": {"body": outbox.formatted(notice.body)},
             "buttons": buttons,
             "attachment": None,
             "source_type": REMIND_SOURCE,

@@ -27,6 +27,12 @@ def button(key: str, data: str, **params: Any) -> Button:
     return {"key": key, "params": params, "data": data} if params else {"key": key, "data": data}
 
 
+def formatted(text: str) -> dict[str, str]:
+    """A parameter that is already formatted message text (a notice body as staff wrote it, in
+    Telegram's HTML): the delivery worker inserts it as it is, and escapes every other value."""
+    return {"formatted": text}
+
+
 async def enqueue(
     session: AsyncSession,
     *,
