@@ -133,7 +133,7 @@ async def _roster_import(db: object, settings: Settings, path: Path, data: bytes
             actor_telegram_id=actor.telegram_id,
             source=f"cli:{path.name}",
         )
-    print(roster_report.render(texts, settings.default_locale, report, html=False))
+    print(roster_report.render(texts, settings.default_locale, report))
     return 0
 
 
@@ -177,6 +177,7 @@ async def _invite(db: object, settings: Settings, query: str) -> int:
         name = member.name
     username = settings.bot_username or "<bot_username>"
     print(f"{name}: https://t.me/{username}?start={code}")
+    print(f"(works once, for {settings.invite_ttl_days} days)")
     if not settings.bot_username:
         print("(set BOT_USERNAME to print the full link)", file=sys.stderr)
     return 0
@@ -216,6 +217,28 @@ async def _updates_quarantine(db: object, drop: list[int], show: int | None) -> 
     return 0
 
 
+async def _member_unbind(db: object, settings: Settings, query: str) -> int:
+    from storage import bindings
+    from storage.audit import Actor
+    from storage.db import Database
+
+    assert isinstance(db, Database)
+    async with db.transaction() as session:
+        member = await _find_member(session, query)
+        if member is None:
+            return 1
+        outcome = await bindings.unbind(
+            session, member, Actor.cli(), office=settings.office_contact
+        )
+        label = f"{member.name} (#{member.id})"
+    if outcome is bindings.Unbind.not_bound:
+        print(f"{label} is not bound to a Telegram account; nothing changed")
+        return 0
+    # The message to the old account waits in the outbox until the bot runs.
+    print(f"{label}: binding removed; the old account will be told")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cppcc-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -232,6 +255,9 @@ def _parser() -> argparse.ArgumentParser:
     staff.add_argument("--role", choices=["staff", "admin"], default="staff")
     invite = sub.add_parser("invite", help="print a one-time binding link for a member")
     invite.add_argument("member", help="phone number or #member-id on the roster")
+    member = sub.add_parser("member", help="a member's Telegram binding")
+    member.add_argument("action", choices=["unbind"])
+    member.add_argument("member", help="phone number or #member-id on the roster")
     updates = sub.add_parser("updates", help="incoming updates set aside")
     updates.add_argument("action", choices=["quarantine"])
     updates.add_argument(
@@ -267,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_with_db(settings, _staff_add, args.member, args.role))
         if args.command == "invite":
             return asyncio.run(_with_db(settings, _invite, settings, args.member))
+        if args.command == "member":
+            return asyncio.run(_with_db(settings, _member_unbind, settings, args.member))
         if args.command == "updates":
             return asyncio.run(_with_db(settings, _updates_quarantine, args.drop, args.show))
         if args.command == "console":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
@@ -10,7 +11,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from bot.context import BotContext
 from handlers.replies import say
 from handlers.wiring import Wiring
-from storage import members
+from storage import bindings
 from storage.members import INVITE_PREFIX, BindOutcome, BindResult
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,13 @@ async def contact(update: Update, ctx: BotContext) -> None:
         await show_menu(update, ctx, "start.welcome_back", name=ctx.viewer.name)
         return
     async with ctx.db.transaction() as session:
-        result = await members.bind_by_phone(
-            session, telegram_user_id=user.id, chat_id=chat.id, phone=message.contact.phone_number
+        result = await bindings.bind_by_contact(
+            session,
+            telegram_user_id=user.id,
+            chat_id=chat.id,
+            phone=message.contact.phone_number,
+            now=ctx.now(),
+            office=ctx.settings.office_contact,
         )
     await _after_bind(update, ctx, result)
 
@@ -75,8 +81,14 @@ async def _redeem_invite(update: Update, ctx: BotContext, code: str) -> None:
     if user is None or chat is None:
         return
     async with ctx.db.transaction() as session:
-        result = await members.redeem_invite(
-            session, code=code, telegram_user_id=user.id, chat_id=chat.id
+        result = await bindings.redeem_invite(
+            session,
+            code=code,
+            telegram_user_id=user.id,
+            chat_id=chat.id,
+            now=ctx.now(),
+            office=ctx.settings.office_contact,
+            ttl=timedelta(days=ctx.settings.invite_ttl_days),
         )
     await _after_bind(update, ctx, result)
 
@@ -89,7 +101,18 @@ async def _after_bind(update: Update, ctx: BotContext, result: BindResult) -> No
         log.info("member %s bound (%s)", result.member.id, result.outcome.value)
         await show_menu(update, ctx, "start.bound", name=result.member.name)
         return
+    if result.outcome is BindOutcome.move_requested:
+        # Staff (and the account bound now) were told in the same transaction.
+        ctx.runtime.outbox_signal()
+        log.info(
+            "binding request %s for member %s",
+            result.request_id,
+            result.member and result.member.id,
+        )
     key = {
+        BindOutcome.move_requested: "binding.requested",
+        BindOutcome.move_pending: "binding.still_pending",
+        BindOutcome.expired_code: "start.expired_code",
         BindOutcome.not_on_roster: "start.not_on_roster",
         BindOutcome.bad_phone: "start.not_on_roster",
         BindOutcome.taken: "start.taken",
@@ -97,7 +120,14 @@ async def _after_bind(update: Update, ctx: BotContext, result: BindResult) -> No
         BindOutcome.invalid_code: "start.invalid_code",
         BindOutcome.used_code: "start.used_code",
     }[result.outcome]
-    await say(update, ctx, key, office=ctx.settings.office_contact, markup=ReplyKeyboardRemove())
+    await say(
+        update,
+        ctx,
+        key,
+        office=ctx.settings.office_contact,
+        days=ctx.settings.invite_ttl_days,
+        markup=ReplyKeyboardRemove(),
+    )
 
 
 async def menu(update: Update, ctx: BotContext) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, and_, bindparam, select, update
@@ -17,6 +18,8 @@ from storage.models import DialogState, InviteCode, Member, Role, utcnow
 from storage.phones import normalize_phone
 
 INVITE_PREFIX = "inv_"
+# How long an invite link works unless the caller says otherwise (INVITE_TTL_DAYS).
+DEFAULT_INVITE_TTL = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -56,12 +59,17 @@ class BindOutcome(enum.StrEnum):
     other_member = "other_member"  # this Telegram account is bound to a different member
     invalid_code = "invalid_code"
     used_code = "used_code"
+    expired_code = "expired_code"
+    # Another account holds the binding: staff are asked to move it (storage.bindings).
+    move_requested = "move_requested"
+    move_pending = "move_pending"  # ... and this account has asked already; still waiting
 
 
 @dataclass(frozen=True)
 class BindResult:
     outcome: BindOutcome
     member: MemberRef | None = None
+    request_id: int | None = None  # the binding request, for move_requested and move_pending
 
     @property
     def ok(self) -> bool:
@@ -159,42 +167,89 @@ async def bind_by_phone(
     )
     if member is None:
         return BindResult(BindOutcome.not_on_roster)
-    return await _bind(session, member, telegram_user_id, chat_id)
+    result = await _bind(session, member, telegram_user_id, chat_id)
+    if result.outcome is BindOutcome.bound:
+        await audit.record(
+            session,
+            Actor(member_id=member.id, telegram_id=telegram_user_id),
+            "member.bind",
+            object_type="member",
+            object_id=member.id,
+            via="contact",
+        )
+    return result
 
 
-async def create_invite(session: AsyncSession, member_id: int, actor: Actor) -> str:
-    """A fresh one-time invite code (the deep-link payload) for one member."""
+async def create_invite(
+    session: AsyncSession, member_id: int, actor: Actor, *, now: datetime | None = None
+) -> str:
+    """A fresh one-time invite code (the deep-link payload) for one member; it expires a TTL
+    after now (the bot passes its clock, so tests can move time)."""
     code = INVITE_PREFIX + secrets.token_urlsafe(12)
-    session.add(InviteCode(code=code, member_id=member_id))
+    session.add(InviteCode(code=code, member_id=member_id, created_at=now or utcnow()))
     await audit.record(session, actor, "member.invite", object_type="member", object_id=member_id)
     return code
 
 
 async def redeem_invite(
-    session: AsyncSession, *, code: str, telegram_user_id: int, chat_id: int
+    session: AsyncSession,
+    *,
+    code: str,
+    telegram_user_id: int,
+    chat_id: int,
+    now: datetime | None = None,
+    ttl: timedelta = DEFAULT_INVITE_TTL,
 ) -> BindResult:
-    """Bind by invite code; a code works once."""
+    """Bind by invite code. A code works once, by one account, until created_at + ttl.
+
+    The expiry is computed from the TTL in force now, not stored with the code: shortening
+    INVITE_TTL_DAYS after a link leaked takes effect for links already handed out.
+    Used and expired attempts are audited (someone holds a link they should not use).
+    A fresh code for a member bound to another account is used up here and answered `taken`;
+    storage.bindings turns that into a request for staff to confirm."""
+    now = now or utcnow()
     invite = await session.get(InviteCode, code, with_for_update=True)
     if invite is None:
         return BindResult(BindOutcome.invalid_code)
-    member = await session.get(Member, invite.member_id)
+    member = await session.get(Member, invite.member_id, with_for_update=True)
     if member is None or not member.active:
         return BindResult(BindOutcome.invalid_code)
+    attempt = Actor(telegram_id=telegram_user_id)
     if invite.used_at is not None:
-        if invite.used_by_telegram_id == telegram_user_id:
+        # Its own account tapping the link again is harmless while the binding still stands;
+        # after an unbind or a move the link is as spent as for anyone else.
+        if invite.used_by_telegram_id == telegram_user_id == member.telegram_user_id:
+            member.chat_id = chat_id
             return BindResult(BindOutcome.already_bound, MemberRef.of(member))
+        await audit.record(
+            session, attempt, "member.invite_used", object_type="member", object_id=member.id
+        )
         return BindResult(BindOutcome.used_code)
+    if now >= invite.created_at + ttl:
+        await audit.record(
+            session, attempt, "member.invite_expired", object_type="member", object_id=member.id
+        )
+        return BindResult(BindOutcome.expired_code)
     result = await _bind(session, member, telegram_user_id, chat_id)
-    if result.outcome is BindOutcome.bound:
+    if result.outcome in (BindOutcome.bound, BindOutcome.taken):
         # Mark used with a guarded update so two simultaneous redemptions cannot both win.
         claimed = await session.execute(
             update(InviteCode)
             .where(InviteCode.code == code, InviteCode.used_at.is_(None))
-            .values(used_at=utcnow(), used_by_telegram_id=telegram_user_id)
+            .values(used_at=now, used_by_telegram_id=telegram_user_id)
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             await session.rollback()
             return BindResult(BindOutcome.used_code)
+    if result.outcome is BindOutcome.bound:
+        await audit.record(
+            session,
+            Actor(member_id=member.id, telegram_id=telegram_user_id),
+            "member.bind",
+            object_type="member",
+            object_id=member.id,
+            via="invite",
+        )
     return result
 
 

@@ -388,6 +388,12 @@ STAFF_ACTIONS: list[StaffAction] = [
         member="common.admin_only",
         extra={"staff": "common.admin_only"},
     ),
+    command(
+        "/unbind",
+        lambda w: f"/unbind #{w.member}",
+        member="common.admin_only",
+        extra={"staff": "common.admin_only"},
+    ),
     command("/roster", lambda w: "/roster"),
     command("/reports", lambda w: f"/reports SQ-{YEAR}-000001"),
     command("/notice", lambda w: "/notice"),
@@ -453,6 +459,7 @@ STAFF_ACTIONS: list[StaffAction] = [
         member="notices.error_forbidden",
         stranger="notices.error_forbidden",
     ),
+    buttons("bnd binding move decisions", lambda w: ["bnd:ok:1", "bnd:no:1"]),
     buttons("acs list and card", lambda w: ["acs:home:1", f"acs:v:{w.activity}"]),
     buttons(
         "acs create and edit",

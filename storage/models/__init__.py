@@ -17,6 +17,8 @@ from storage.models.duty_record import DUTY_RECORD_INDEXES
 from storage.models.inbox import InboxUpdate
 from storage.models.members import (
     AuditLog,
+    BindingRequest,
+    BindingRequestStatus,
     Committee,
     DialogState,
     InviteCode,
@@ -51,6 +53,8 @@ __all__ = [
     "AudienceKind",
     "AuditLog",
     "Base",
+    "BindingRequest",
+    "BindingRequestStatus",
     "Committee",
     "DeliveryStatus",
     "DialogState",

@@ -108,6 +108,34 @@ class InviteCode(Base):
     used_by_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class BindingRequestStatus(enum.StrEnum):
+    pending = "pending"
+    confirmed = "confirmed"
+    refused = "refused"
+
+
+class BindingRequest(Base):
+    """Another Telegram account asks to take over a member's binding (a new phone, a lost
+    account, a link someone else used first); it moves only when staff confirm."""
+
+    __tablename__ = "binding_request"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    # The account asking, and the chat to answer it in (it is nobody's binding yet).
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # The account bound when it was asked, for the record (the binding may change meanwhile).
+    old_telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    via: Mapped[str] = mapped_column(String(10))  # "invite" or "contact"
+    status: Mapped[BindingRequestStatus] = mapped_column(
+        Enum(BindingRequestStatus, native_enum=False, length=10),
+        default=BindingRequestStatus.pending,
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+
 class AuditLog(Base):
     """Every staff action: who, what, on which object, when."""
 
