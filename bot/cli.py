@@ -133,7 +133,7 @@ async def _roster_import(db: object, settings: Settings, path: Path, data: bytes
             actor_telegram_id=actor.telegram_id,
             source=f"cli:{path.name}",
         )
-    print(roster_report.render(texts, settings.default_locale, report))
+    print(roster_report.render(texts, settings.default_locale, report, html=False))
     return 0
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from html import escape
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import roster_report
 from bot.context import BotContext
+from bot.telegram_text import split_html_lines
 from handlers import callbacks
 from handlers.guards import admin_only, staff_only
 from handlers.replies import edit_or_send, say, send_text
@@ -44,7 +44,7 @@ async def invite(update: Update, ctx: BotContext) -> None:
     async with ctx.db.transaction() as session:
         member = await members.find(session, query)
         if member is None:
-            await say(update, ctx, "staff.member_not_found", query=escape(query))
+            await say(update, ctx, "staff.member_not_found", query=query)
             return
         code = await members.create_invite(session, member.id, ctx.viewer.actor, now=ctx.now())
         name = member.name
@@ -52,7 +52,7 @@ async def invite(update: Update, ctx: BotContext) -> None:
         update,
         ctx,
         "staff.invite_link",
-        name=escape(name),
+        name=name,
         link=ctx.deep_link(code),
         days=ctx.settings.invite_ttl_days,
     )
@@ -71,7 +71,7 @@ async def set_role(update: Update, ctx: BotContext) -> None:
     async with ctx.db.transaction() as session:
         member = await members.find(session, query)
         if member is None:
-            await say(update, ctx, "staff.member_not_found", query=escape(query))
+            await say(update, ctx, "staff.member_not_found", query=query)
             return
         if member.id == ctx.viewer.id and role is not Role.admin:
             await say(update, ctx, "staff.cannot_demote_self")
@@ -79,7 +79,7 @@ async def set_role(update: Update, ctx: BotContext) -> None:
         changed = await members.set_role(session, member, role, ctx.viewer.actor)
         name = member.name
     key = "staff.role_set" if changed else "staff.role_unchanged"
-    await say(update, ctx, key, name=escape(name), role=ctx.t(f"staff.role_{role.value}"))
+    await say(update, ctx, key, name=name, role=ctx.t(f"staff.role_{role.value}"))
 
 
 @admin_only
@@ -94,7 +94,7 @@ async def unbind(update: Update, ctx: BotContext) -> None:
     async with ctx.db.transaction() as session:
         member = await members.find(session, query)
         if member is None:
-            await say(update, ctx, "staff.member_not_found", query=escape(query))
+            await say(update, ctx, "staff.member_not_found", query=query)
             return
         outcome = await bindings.unbind(
             session, member, ctx.viewer.actor, office=ctx.settings.office_contact
@@ -109,7 +109,7 @@ async def unbind(update: Update, ctx: BotContext) -> None:
         # The guard let an admin through but storage, reading the role again, did not.
         Unbind.not_allowed: "common.admin_only",
     }[outcome]
-    await say(update, ctx, key, name=escape(name))
+    await say(update, ctx, key, name=name)
 
 
 @staff_only
@@ -122,7 +122,7 @@ async def on_binding_button(update: Update, ctx: BotContext) -> None:
     cb = callbacks.parse(query.data)
     request_id = cb.int_arg(0) if cb is not None else None
     if cb is None or cb.action not in (bindings.CONFIRM, bindings.REFUSE) or request_id is None:
-        await query.answer(ctx.t("common.stale_button"), show_alert=True)
+        await query.answer(ctx.plain("common.stale_button"), show_alert=True)
         return
     async with ctx.db.transaction() as session:
         result = await bindings.decide(
@@ -141,22 +141,20 @@ async def on_binding_button(update: Update, ctx: BotContext) -> None:
     confirmed = result.outcome is Decision.confirmed
     key = "binding.staff_confirmed" if confirmed else "binding.staff_refused"
     # The request message loses its buttons: the decision shows where it was asked.
-    await edit_or_send(
-        update, ctx, ctx.t(key, request=request_id, name=escape(result.member_name or ""))
-    )
+    await edit_or_send(update, ctx, ctx.t(key, request=request_id, name=result.member_name or ""))
 
 
 def _refusal(ctx: BotContext, result: bindings.DecideResult) -> str:
     """The pop-up for a press that changed nothing."""
     if result.outcome is Decision.already_decided and result.status is not None:
-        status = ctx.t(f"binding.status_{result.status.value}")
-        return ctx.t("binding.already_decided", status=status)
+        status = ctx.plain(f"binding.status_{result.status.value}")
+        return ctx.plain("binding.already_decided", status=status)
     key = {
         Decision.not_allowed: "common.staff_only",
         Decision.admin_needed: "binding.admin_needed",
         Decision.requester_bound: "binding.requester_bound",
     }.get(result.outcome, "common.stale_button")
-    return ctx.t(key)
+    return ctx.plain(key)
 
 
 @staff_only
@@ -200,7 +198,9 @@ async def roster_file(update: Update, ctx: BotContext, dialog: Dialog) -> None:
             source=f"bot:{name}",
         )
     await close_dialog(update, ctx)
-    await send_text(update, ctx, roster_report.render(ctx.texts, ctx.locale, report))
+    # 50 rejected rows with their values can outgrow one message: split at line ends.
+    for part in split_html_lines(roster_report.render(ctx.texts, ctx.locale, report).split("\n")):
+        await send_text(update, ctx, part)
 
 
 def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
