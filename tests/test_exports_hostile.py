@@ -23,8 +23,9 @@ from sqlalchemy import func, select, update
 
 from bot.emulator import SentMessage, SimUser
 from bot.exports.cells import add_run, append_row, cell
-from storage import reports
+from storage import dialogs, reports
 from storage.audit import Actor
+from storage.db import Database
 from storage.models import (
     Activity,
     ActivitySignup,
@@ -520,6 +521,45 @@ async def test_report_text_is_stored_without_control_characters(bot: Harness) ->
     assert report.situation == "三条小巷晚上漆黑一片，居民出行不便。"
 
 
+async def test_report_text_is_cleaned_before_either_database_sees_it(db: Database) -> None:
+    """PostgreSQL refuses a NUL in text and a lone surrogate in any string: the same report
+    text is stored cleaned on both, as what the member meant."""
+    async with db.transaction() as s:
+        member = Member(name="林文华", phone="+8613800138001")
+        s.add(member)
+        await s.flush()
+        member_id = member.id
+        saved = await reports.save_text(
+            s, member_id, "situation", "第一段\x0b第二段\x00完\ud800", Limits()
+        )
+        assert saved.ok
+        merged = await reports.merge_quick(
+            s, member_id, "标题：路灯\x00不亮\n存在问题：缺\x1f维护\x0c无人管", Limits()
+        )
+        assert merged.ok
+        suggestions = await reports.save_text(s, member_id, "suggestions", "\x08建立机制", Limits())
+        assert suggestions.ok
+    async with db.transaction() as s:
+        report = await s.scalar(select(Report).where(Report.member_id == member_id))
+    assert report is not None
+    assert (report.title, report.situation) == ("路灯不亮", "第一段\n第二段完")
+    assert (report.problem, report.suggestions) == ("缺维护\n无人管", "建立机制")
+
+
+async def test_a_dialog_never_keeps_more_than_its_bound(db: Database) -> None:
+    """The last line of defence behind the quick report's own limit: whatever a flow tries to
+    keep, the state rewritten on every message stays small, and what was kept stays."""
+    async with db.transaction() as s:
+        await dialogs.set(s, FIRST_MEMBER, "report_quick", "merge", {"pending": {"texts": ["a"]}})
+    with pytest.raises(dialogs.DialogStateTooLarge):
+        async with db.transaction() as s:
+            big = {"pending": {"texts": ["情况" * 20_000]}}
+            await dialogs.set(s, FIRST_MEMBER, "report_quick", "merge", big)
+    async with db.transaction() as s:
+        kept = await dialogs.get(s, FIRST_MEMBER)
+    assert kept is not None and kept.data == {"pending": {"texts": ["a"]}}
+
+
 # -- the quick report's waiting messages ----------------------------------------------------------
 
 
@@ -592,3 +632,50 @@ async def test_a_refused_first_file_leaves_no_empty_draft(
         assert await s.scalar(select(func.count(Report.id))) == 0
         assert await s.get(DialogState, FIRST_MEMBER) is None
     assert not any("无标题" in (m.text or "") for m in bot.emu.messages_to(FIRST_MEMBER))
+
+
+# -- an imported spreadsheet's cells ----------------------------------------------------------
+
+
+async def test_cells_of_an_imported_activity_stay_text_in_its_export(bot: Harness) -> None:
+    """Staff import activities from a spreadsheet whose cells start like formulas (as text:
+    that is how a clerk's sheet holds them); the roster export shows them as written."""
+    await bot.add_member("审核员", "+8615000150000", role=Role.staff, telegram_user_id=STAFF)
+    staff = bot.emu.user(STAFF)
+    upload = Workbook()
+    sheet = upload.active
+    assert sheet is not None
+    sheet.append(["类型", "标题", "说明", "开始时间", "结束时间", "地点", "人数", "邀请范围"])
+    sheet.append(
+        [
+            "视察调研",
+            "=1+1 导入的视察",
+            "+cmd|' /C calc'!A0",
+            "2026-12-10 09:00",
+            "12:00",
+            "-2 号楼 <b>会议室</b>",
+            20,
+            "全体",
+        ]
+    )
+    # A title typed as text (Excel's apostrophe), not a formula: openpyxl needs telling.
+    sheet["B2"].data_type = "s"
+    out = io.BytesIO()
+    upload.save(out)
+    await staff.send_command("activities")
+    home = await bot.emu.wait_for(STAFF, "活动管理")
+    await staff.tap(home, "📥 批量导入")
+    await bot.emu.wait_for(STAFF, _document("activities-template.xlsx"))
+    await staff.send_document(out.getvalue(), "plan.xlsx", "application/vnd.ms-excel")
+    done = await bot.emu.wait_for(STAFF, "已导入 1 个活动")
+    await staff.tap(done, "🚀 全部发布并通知")
+    await bot.emu.wait_for(STAFF, "已发布 1 个活动")
+    await staff.send_command("activities")
+    home = await bot.emu.wait_for(STAFF, "活动管理")
+    await staff.tap(home, next(b for b in home.buttons() if "导入的视察" in b))
+    card = await bot.emu.wait_for(STAFF, _has_button("📥 导出名单"), after=0)
+    await staff.tap(card, "📥 导出名单")
+    roster = await bot.emu.wait_for(STAFF, _document("-roster.xlsx"))
+    assert roster.data is not None
+    values = _book_strings(roster.data)
+    assert "=1+1 导入的视察" in values and "-2 号楼 <b>会议室</b>" in values
