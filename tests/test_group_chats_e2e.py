@@ -6,6 +6,8 @@ to me privately", a button press the same as a pop-up, and ordinary chatter no a
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 
 from bot.i18n import Texts
@@ -37,6 +39,15 @@ async def _barrier(bot: Harness, chat_id: int, user_id: int, *, answered_before:
     the ``answered_before`` expected ones), everything sent before it was handled."""
     await bot.emu.user(user_id).send_text_in_group(chat_id, "/help")
     await bot.emu.wait_for(chat_id, PRIVATE_ONLY, after=answered_before)
+
+
+async def _answer_of(bot: Harness, update_id: int) -> dict[str, Any]:
+    """The parameters the bot answered this button press with."""
+    query_id = str(update_id)
+    await bot.emu.wait_for_call(
+        "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query_id
+    )
+    return bot.emu.callback_answers[query_id]
 
 
 async def test_staff_commands_and_menus_in_a_group_get_only_write_to_me_privately(
@@ -81,11 +92,7 @@ async def test_a_button_pressed_in_a_group_gets_a_popup_and_nothing_else(bot: Ha
         await member.send_callback_in_group(GROUP, 1, "duty:y:2026"),
     ]
     for update_id in presses:
-        await bot.emu.wait_for_call(
-            "answerCallbackQuery",
-            lambda c, u=update_id: c.params.get("callback_query_id") == str(u),
-        )
-        answer = bot.emu.callback_answers[str(update_id)]
+        answer = await _answer_of(bot, update_id)
         assert answer.get("text") == TEXTS.plain("zh-CN", "common.private_only")
         assert answer.get("show_alert") is True
     await _barrier(bot, GROUP, MEMBER, answered_before=0)
