@@ -7,6 +7,14 @@ rows sent but not yet recorded (a fraction of a second of traffic) are sent agai
 but not sent come back when their lease runs out. A clean stop finishes the sends in progress,
 records them and gives the rest back, so nothing is left in `sending`.
 
+Telegram unreachable (network errors, 5xx, timeouts): such an error never fails a row by itself.
+The worker stops claiming, gives back what it holds and probes with one getMe, at 5 s, 10 s, 20 s
+… at most 5 minutes apart (on the runtime's clock); once getMe answers it sends one row, and
+when that goes through it sends everything again. A row failing alone (one chat's 5xx) waits
+per chat with the same backoff. A row is marked failed only when it is still not sent
+DELIVERY_OUTAGE_HORIZON_HOURS after it became due; meanwhile runtime.telegram_unreachable_since
+tells /healthz and the notice progress message.
+
 Why its own Bot: the Application's bot goes through PTB's AIORateLimiter, which would retry a
 429 itself (sleeping inside the call), count our sends against its own overall limit and keep
 our priorities from mattering. The worker owns the limits for bulk traffic, so it talks to the
@@ -26,14 +34,21 @@ import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from bot.http import AiohttpRequest
 from bot.i18n import Markup
@@ -57,7 +72,9 @@ REFRESH_SECONDS = 5.0  # how often claimed rows' leases are extended (and cancel
 PER_CHAT_QUEUE = 2  # rows of one chat held in memory; the rest wait in the database
 BURST_SECONDS = 0.2
 BACKOFF_BASE_SECONDS = 5.0
-BACKOFF_MAX_SECONDS = 600.0
+BACKOFF_MAX_SECONDS = 300.0  # never longer than this between two tries, outage or not
+PROBE_TIMEOUT_SECONDS = 5.0  # a getMe probe that takes longer counts as Telegram unreachable
+EXPIRE_BATCH = 2000
 
 
 @dataclass
@@ -69,6 +86,9 @@ class DeliveryStats:
     unreachable: int = 0
     retried: int = 0
     rate_limited: int = 0  # 429 answers received
+    transient: int = 0  # network errors, 5xx and timeouts met by sends
+    probes: int = 0  # getMe calls made while Telegram seemed unreachable
+    expired: int = 0  # rows failed because they were still unsent at the outage horizon
     first_sent_at: float | None = None  # time.monotonic() of the first successful send
     last_sent_at: float | None = None
 
@@ -89,6 +109,7 @@ class DeliveryWorker:
         self.capacity = settings.delivery_batch_size
         self.max_attempts = settings.delivery_max_attempts
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
+        self.horizon = timedelta(hours=settings.delivery_outage_horizon_hours)
         self.private_interval = settings.delivery_per_chat_interval
         self.group_interval = 60.0 / settings.delivery_group_per_minute
         rate = settings.delivery_rate_per_second * settings.delivery_rate_margin
@@ -115,6 +136,16 @@ class DeliveryWorker:
         self._last_refresh = 0.0
         self._last_reclaim = 0.0
         self._oldest_result = 0.0  # monotonic time the oldest unwritten result arrived
+        # Telegram unreachable: when the trouble began (first transient error, runtime clock),
+        # the last reason, and when to probe next (None: not probing). Probe times are on the
+        # runtime's clock so tests can move through a long outage without waiting it out.
+        self._trouble_since: datetime | None = None
+        self._trouble_error = ""
+        self._probe_at: datetime | None = None
+        self._probe_delay = BACKOFF_BASE_SECONDS
+        self._trial = False  # getMe answered: one row must go through before all go again
+        # Chats whose last send failed transiently: (not before, current backoff seconds).
+        self._chat_retry: dict[int, tuple[datetime, float]] = {}
 
     # -- Service ---------------------------------------------------------------------------
     async def start(self, app: BotApplication | None = None) -> None:
@@ -187,11 +218,19 @@ class DeliveryWorker:
             await self._refresh()
         if len(self._next_at) > 4 * self.capacity:
             self._next_at = {c: t for c, t in self._next_at.items() if t > loop_now}
+        if self._probe_at is not None and not await self._probe():
+            return  # Telegram unreachable: claim nothing, so no row's attempt is spent on it
         queued = sum(len(q.rows) for q in self._queues.values())
-        room = self.capacity - queued
-        if room < max(1, self.capacity // 2):
-            return
+        if self._trial:
+            room = 1 - queued  # one row at a time until one goes through
+            if room < 1:
+                return
+        else:
+            room = self.capacity - queued
+            if room < max(1, self.capacity // 2):
+                return
         busy = [chat for chat, q in self._queues.items() if len(q.rows) >= PER_CHAT_QUEUE]
+        busy += self._chats_waiting()
         async with self.runtime.db.transaction() as session:
             claimed = await outbox.claim(
                 session,
@@ -224,6 +263,106 @@ class DeliveryWorker:
                 queue.task = asyncio.create_task(self._chat_loop(chat_id, queue))
         if claimed:
             self._wake.set()  # there may be more: claim again right away while there is room
+
+    # -- Telegram unreachable -------------------------------------------------------------
+    def _halted(self) -> bool:
+        """Sending is stopped while the worker probes whether Telegram answers again."""
+        return self._probe_at is not None
+
+    def _chats_waiting(self) -> list[int]:
+        now = self.runtime.clock()
+        if len(self._chat_retry) > 4 * self.capacity:
+            stale = now - timedelta(seconds=2 * BACKOFF_MAX_SECONDS)
+            self._chat_retry = {c: v for c, v in self._chat_retry.items() if v[0] > stale}
+        return [chat for chat, (until, _) in self._chat_retry.items() if until > now]
+
+    def _transient_failure(self, row: Claimed, reason: str) -> None:
+        """A send met a network error, 5xx or timeout: stop sending and probe."""
+        now = self.runtime.clock()
+        self.stats.transient += 1
+        self._trouble_error = reason
+        _, delay = self._chat_retry.get(row.chat_id, (now, BACKOFF_BASE_SECONDS / 2))
+        delay = min(BACKOFF_MAX_SECONDS, delay * 2)
+        self._chat_retry[row.chat_id] = (now + timedelta(seconds=delay), delay)
+        if self._trouble_since is None:
+            # The first error of a spell: probe at once (one lost connection is no outage).
+            self._trouble_since = now
+            self._probe_delay = BACKOFF_BASE_SECONDS
+            self._probe_at = now
+            log.warning("Telegram send failed (%s): probing before sending more", reason)
+        elif self._probe_at is None:
+            # Failed again after getMe had answered (the trial row, or rows still on the wire).
+            self._probe_at = now + timedelta(seconds=self._probe_delay)
+            self._probe_delay = min(BACKOFF_MAX_SECONDS, self._probe_delay * 2)
+        self._trial = False
+
+    def _reached(self, chat_id: int) -> None:
+        """A send went through: Telegram answers again, for everyone."""
+        self._chat_retry.pop(chat_id, None)
+        if self._trouble_since is None or self._probe_at is not None:
+            return
+        log.warning(
+            "Telegram reachable again (trouble since %s); sending resumes",
+            self._trouble_since.isoformat(timespec="seconds"),
+        )
+        self._trouble_since = None
+        self._trouble_error = ""
+        self._trial = False
+        self._probe_delay = BACKOFF_BASE_SECONDS
+        self.runtime.telegram_unreachable_since = None
+
+    async def _probe(self) -> bool:
+        """While probing: give held rows back and, when due, ask getMe; True once it answers."""
+        assert self._probe_at is not None and self.bot is not None
+        idle = [row.id for q in self._queues.values() if q.task is None for row in q.rows]
+        if idle:
+            self._queues = {c: q for c, q in self._queues.items() if q.task is not None}
+            async with self.runtime.db.transaction() as session:
+                await outbox.release(session, idle, worker=self.worker_id)
+        now = self.runtime.clock()
+        if now < self._probe_at:
+            return False
+        self.stats.probes += 1
+        try:
+            await self.bot.get_me(
+                read_timeout=PROBE_TIMEOUT_SECONDS, connect_timeout=PROBE_TIMEOUT_SECONDS
+            )
+        except RetryAfter:
+            pass  # it answered: reachable, and the 429 pause applies to sends anyway
+        except TelegramError as exc:
+            since = self._trouble_since or now
+            if self.runtime.telegram_unreachable_since is None:
+                log.warning("Telegram unreachable since %s: %s", since.isoformat(), exc)
+            self.runtime.telegram_unreachable_since = since
+            self._trouble_error = self._trouble_error or f"{type(exc).__name__}: {exc}"
+            now = self.runtime.clock()
+            self._probe_at = now + timedelta(seconds=self._probe_delay)
+            self._probe_delay = min(BACKOFF_MAX_SECONDS, self._probe_delay * 2)
+            await self._expire(now, since)
+            return False
+        # getMe answered; one row goes first (a send may still fail where getMe does not).
+        self._probe_at = None
+        self._trial = True
+        self.runtime.telegram_unreachable_since = None
+        return True
+
+    async def _expire(self, now: datetime, since: datetime) -> None:
+        """Fail what has waited past the horizon: a late notice is worse than a failed one."""
+        reason = (
+            f"Telegram unreachable since {since.isoformat(timespec='seconds')}"
+            f" for more than {self.horizon}: {self._trouble_error}"
+        )
+        while True:
+            async with self.runtime.db.transaction() as session:
+                n = await outbox.expire_overdue(
+                    session, due_before=now - self.horizon, reason=reason, limit=EXPIRE_BATCH
+                )
+            self.stats.expired += n
+            self.stats.failed += n
+            if n:
+                log.warning("%d messages failed: %s", n, reason)
+            if n < EXPIRE_BATCH:
+                return
 
     async def _refresh(self) -> None:
         """Extend the lease on everything held; drop rows cancelled or taken over meanwhile."""
@@ -268,7 +407,7 @@ class DeliveryWorker:
     async def _chat_loop(self, chat_id: int, queue: _ChatQueue) -> None:
         interval = self.group_interval if chat_id < 0 else self.private_interval
         try:
-            while queue.rows and not self._stopping.is_set():
+            while queue.rows and not self._stopping.is_set() and not self._halted():
                 wait = self._next_at.get(chat_id, 0.0) - time.monotonic()
                 if wait > 0 and not await self._sleep(wait):
                     break
@@ -278,7 +417,7 @@ class DeliveryWorker:
                     self._dropped.discard(row.id)
                     continue
                 outcome = await self._send_with_retry_after(row)
-                if outcome is None:  # stopping (the row goes back untried) or just cancelled
+                if outcome is None:  # stopping or probing (goes back untried), or cancelled
                     continue
                 queue.rows.popleft()
                 self._next_at[chat_id] = time.monotonic() + interval
@@ -304,7 +443,7 @@ class DeliveryWorker:
         while True:
             if not await self._gate():
                 return None
-            if row.id in self._dropped:
+            if row.id in self._dropped or self._halted():
                 return None
             try:
                 message = await self._deliver(row)
@@ -316,6 +455,7 @@ class DeliveryWorker:
                 continue
             except Exception as exc:
                 return self._failure(row, exc)
+            self._reached(row.chat_id)
             now = time.monotonic()
             self.stats.sent += 1
             self.stats.first_sent_at = self.stats.first_sent_at or now
@@ -351,6 +491,20 @@ class DeliveryWorker:
         ):
             self.stats.unreachable += 1
             return Outcome(row.id, Result.unreachable, member_id=row.member_id, error=reason)
+        if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+            # Network error, 5xx, timeout: Telegram's trouble, not the message's. It waits
+            # (not_before kept, so the horizon counts from when it was due) while the worker
+            # probes; only past the horizon does it fail.
+            self._transient_failure(row, reason)
+            now = self.runtime.clock()
+            if now - row.due_at >= self.horizon:
+                self.stats.failed += 1
+                log.warning("message %s failed after the outage horizon: %s", row.id, reason)
+                return Outcome(
+                    row.id, Result.failed, error=f"not sent within {self.horizon}: {reason}"
+                )
+            self.stats.retried += 1
+            return Outcome(row.id, Result.retry, error=reason)
         permanent = isinstance(exc, (BadRequest, ChatMigrated)) or not isinstance(
             exc, TelegramError
         )

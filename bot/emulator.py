@@ -36,6 +36,10 @@ What is emulated, and how faithfully:
 * Updates: long polling with ``offset``/``timeout``/``limit``/``allowed_updates`` and a
   409 conflict for two concurrent pollers, or webhook delivery with the secret header and
   a few retries.
+* Faults of Telegram's network edge (`BotApiEmulator.inject_fault`, `outage`): a 502 or a dropped
+  connection before the request is handled (nothing happened), and the ambiguous ones after it
+  was handled (the message *was* sent): a 502, a dropped connection, an answer held back past
+  the client's timeout. Counted per kind and, for the ambiguous ones, per chat.
 * Unknown methods answer 404 and are listed in `BotApiEmulator.unknown_methods`; bugs in the
   emulator itself answer 500 and are listed in `BotApiEmulator.internal_errors`.
 
@@ -63,7 +67,7 @@ import mimetypes
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -83,6 +87,7 @@ __all__ = [
     "BotApiEmulator",
     "EmulatorStats",
     "EntityParseError",
+    "Fault",
     "MessageVersion",
     "SentMessage",
     "SimUser",
@@ -257,10 +262,37 @@ class EmulatorStats:
     retry_after_by_chat: Counter[int] = field(default_factory=Counter)
     errors: Counter[int] = field(default_factory=Counter)  # error responses by error_code
     injected_errors: int = 0
+    faults: Counter[str] = field(default_factory=Counter)  # network faults by Fault value
+    # Faults after a send was handled, per chat: each may leave the bot unsure it arrived.
+    ambiguous_by_chat: Counter[int] = field(default_factory=Counter)
     updates_queued: int = 0
     updates_delivered: int = 0  # via getUpdates (re-serves count again) or webhook
     webhook_attempts: int = 0
     webhook_failures: int = 0  # updates dropped after all webhook retries failed
+
+
+class Fault(enum.StrEnum):
+    """A network fault at Telegram's edge (see BotApiEmulator.inject_fault)."""
+
+    server_error = "server_error"  # 502 Bad Gateway before the request is handled
+    drop = "drop"  # connection closed before the request is handled
+    server_error_after = "server_error_after"  # handled (a message is sent), then 502
+    drop_after = "drop_after"  # handled, then the connection is closed without an answer
+    slow = "slow"  # handled, the answer held back `delay` seconds (past the client's timeout)
+
+    @property
+    def ambiguous(self) -> bool:
+        """The request took effect, but the client cannot tell."""
+        return self in (Fault.server_error_after, Fault.drop_after, Fault.slow)
+
+
+@dataclass
+class _FaultRule:
+    fault: Fault
+    methods: frozenset[str] | None  # lower-case names; None: every method
+    chat_id: int | None
+    remaining: int | None  # None: until removed (an outage)
+    delay: float
 
 
 class _ApiError(Exception):
@@ -649,6 +681,8 @@ class BotApiEmulator:
         self._allowed_updates: frozenset[str] | None = None
         self._pending_callbacks: set[str] = set()
         self._injected: list[tuple[str, int | None, _ApiError, list[int]]] = []
+        self._faults: list[_FaultRule] = []
+        self._outage: _FaultRule | None = None
         self._returned: dict[int, set[int]] = {}
         self._returned_calls: set[int] = set()
         self._listeners: list[Callable[[str, SentMessage], None]] = []
@@ -871,6 +905,51 @@ class BotApiEmulator:
         error = _ApiError(error_code, description, retry_after)
         self._injected.append((method.lower(), chat_id, error, [times]))
 
+    def inject_fault(
+        self,
+        fault: Fault,
+        *,
+        methods: Iterable[str] | None = None,
+        chat_id: int | None = None,
+        times: int = 1,
+        delay: float = 10.0,
+    ) -> None:
+        """Meet the next ``times`` calls (of ``methods``, to ``chat_id``) with ``fault``."""
+        names = frozenset(m.lower() for m in methods) if methods is not None else None
+        self._faults.append(_FaultRule(fault, names, chat_id, times, delay))
+
+    def outage(
+        self,
+        fault: Fault = Fault.server_error,
+        *,
+        methods: Iterable[str] | None = None,
+        delay: float = 10.0,
+    ) -> None:
+        """Telegram unreachable: every call (of ``methods``) meets ``fault`` until `end_outage`."""
+        names = frozenset(m.lower() for m in methods) if methods is not None else None
+        self._outage = _FaultRule(fault, names, None, None, delay)
+
+    def end_outage(self) -> None:
+        self._outage = None
+
+    def _take_fault(self, method: str, params: JSON, *, handled: bool) -> _FaultRule | None:
+        """The fault for this call: before handling it (handled False) one that stops it, after
+        it succeeded one of the ambiguous kinds (so a call refused anyway spends none)."""
+        name = method.lower()
+        for rule in [*self._faults, *([self._outage] if self._outage else [])]:
+            if rule.fault.ambiguous != handled:
+                continue
+            if rule.methods is not None and name not in rule.methods:
+                continue
+            if rule.chat_id is not None and params.get("chat_id") != rule.chat_id:
+                continue
+            if rule.remaining is not None:
+                rule.remaining -= 1
+                if rule.remaining <= 0:
+                    self._faults.remove(rule)
+            return rule
+        return None
+
     def inject_update(self, raw: JSON) -> int:
         """Queue an arbitrary update; returns its update_id.
 
@@ -973,6 +1052,12 @@ class BotApiEmulator:
             if known is None:
                 self.unknown_methods.append(name)
                 raise _ApiError(404, f"Not Found: method {name} is not emulated")
+            fault = self._take_fault(method, params, handled=False)
+            if fault is not None:
+                self.stats.faults[fault.fault] += 1
+                if fault.fault is Fault.drop:
+                    return self._drop(call, request)
+                raise _ApiError(502, "Bad Gateway")
             self._raise_injected(method, params)
             self._raise_blocked(method, params)
             result = await known[1](_Request(method, params, files, _gone(request)))
@@ -990,7 +1075,27 @@ class BotApiEmulator:
         self._notify()
         for listener in self._call_listeners:
             listener(call)
+        fault = self._take_fault(method, params, handled=True)
+        if fault is not None:  # an ambiguous one: it took effect, the client will not know
+            self.stats.faults[fault.fault] += 1
+            if call.chat_id is not None:
+                self.stats.ambiguous_by_chat[call.chat_id] += 1
+            if fault.fault is Fault.drop_after:
+                return self._drop(call, request)
+            if fault.fault is Fault.server_error_after:
+                return _error_response(_ApiError(502, "Bad Gateway"))
+            await asyncio.sleep(fault.delay)
         return web.json_response({"ok": True, "result": result})
+
+    def _drop(self, call: ApiCall, request: web.Request) -> web.Response:
+        """Close the connection without an answer (what the client sees of a network cut)."""
+        if call.ok is None:
+            call.ok = False
+            call.description = "connection dropped"
+        if request.transport is not None:
+            request.transport.abort()
+        self._notify()
+        return web.Response(status=500)  # never reaches the client
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         stored = self._files_by_path.get(request.match_info["path"])

@@ -23,6 +23,12 @@ from telegram.request import BaseRequest, RequestData
 JSON_BODY = {"Content-Type": "application/json"}
 
 
+class NotSent(NetworkError):
+    """The request never reached the Bot API (no connection could be made): repeating it is
+    safe whatever it was. Every other NetworkError or TimedOut may have taken effect: a
+    connection dropped after the request went out, a 5xx, an answer that came too late."""
+
+
 class AiohttpRequest(BaseRequest):
     """A pooled aiohttp session behind PTB's request interface.
 
@@ -101,6 +107,9 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=body, headers=headers, timeout=timeout
             ) as response:
                 return response.status, await response.read()
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # Refused, unresolvable, or no connection (or pool slot) in time: nothing was sent.
+            raise NotSent(f"aiohttp.{type(exc).__name__}: {exc}") from exc
         except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors too
             raise TimedOut(f"Bot API request timed out: {type(exc).__name__}") from exc
         except aiohttp.ClientError as exc:

@@ -61,7 +61,14 @@ def render_starting(texts: Texts, locale: str | None, view: NoticeView) -> str:
     )
 
 
-def render(texts: Texts, locale: str | None, progress: Progress, rate: float | None) -> str:
+def render(
+    texts: Texts,
+    locale: str | None,
+    progress: Progress,
+    rate: float | None,
+    *,
+    unreachable_since: str | None = None,
+) -> str:
     counts = progress.counts
     total = sum(counts.values()) or progress.notice.recipient_count
     done = progress.done
@@ -82,7 +89,7 @@ def render(texts: Texts, locale: str | None, progress: Progress, rate: float | N
             if seconds < 120
             else texts.get(locale, "notices.eta_minutes", n=round(seconds / 60))
         )
-    return texts.get(
+    text = texts.get(
         locale,
         "notices.progress",
         bar=bar(done / total if total else 0),
@@ -92,6 +99,10 @@ def render(texts: Texts, locale: str | None, progress: Progress, rate: float | N
         eta=eta if rate else unknown,
         **values,
     )
+    if unreachable_since is not None:
+        # Staff seeing the count stand still should know why, and that nothing needs doing.
+        text += texts.get(locale, "notices.progress_unreachable", since=unreachable_since)
+    return text
 
 
 @dataclass
@@ -173,8 +184,11 @@ class NoticeProgress:
             seen.rate = current if seen.rate is None else 0.5 * seen.rate + 0.5 * current
         seen.done, seen.at = progress.done, now
         locale = self.runtime.texts.resolve(progress.author_locale)
-        text = render(self.runtime.texts, locale, progress, seen.rate)
-        if text == seen.text or (not seen.text and progress.done == 0 and progress.waiting):
+        down = self.runtime.telegram_unreachable_since
+        since = down.astimezone(self.runtime.settings.tz).strftime("%H:%M") if down else None
+        text = render(self.runtime.texts, locale, progress, seen.rate, unreachable_since=since)
+        quiet = not seen.text and progress.done == 0 and progress.waiting and since is None
+        if text == seen.text or quiet:
             # Unchanged, or nothing sent yet: the message already says so.
             seen.text = text
             return

@@ -1,8 +1,13 @@
-"""Bot API calls of the handlers: group chats paced, 429 honoured, server errors retried.
+"""Bot API calls of the handlers: group chats paced, 429 honoured, network trouble retried.
 
-Telegram answering 5xx or dropping the connection is retried with backoff a few times, then the
-error goes to the error handler: the bot never spins on a failing server. A send that timed out
-may have arrived, so only calls that are safe to repeat are retried after a timeout.
+Two kinds of failure (bot/http.py): NotSent (no connection was made: nothing happened) and the
+ambiguous rest (a 5xx, a connection dropped after the request went out, an answer later than
+the read timeout): the call may have taken effect. NotSent and the calls that are safe to repeat
+(edits, callback answers, reads) are retried whatever happened. A send is retried after an
+ambiguous failure too: a member left without the answer is worse than one who sees it twice,
+and each such retry can cost at most one duplicate, for the one failure that caused it. Retries
+are few and spaced (RETRY_DELAYS), so a failing server is never hammered; then the error goes
+to the error handler, which does not apologise for what may well have arrived.
 """
 
 from __future__ import annotations
@@ -12,23 +17,14 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter
+
+from bot.http import NotSent
 
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.5, 1.5, 4.0)
-SAFE_TO_REPEAT = {
-    "answerCallbackQuery",
-    "editMessageText",
-    "editMessageReplyMarkup",
-    "editMessageCaption",
-    "deleteMessage",
-    "getMe",
-    "getFile",
-    "setMyCommands",
-    "sendChatAction",
-}
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 
@@ -51,13 +47,12 @@ class RetryingRateLimiter(AIORateLimiter):
                 )
             except (BadRequest, Forbidden, InvalidToken, RetryAfter):
                 raise
-            except TimedOut:
-                if delay is None or endpoint not in SAFE_TO_REPEAT:
-                    raise
-                log.warning("%s timed out (attempt %d); retrying", endpoint, attempt + 1)
-            except NetworkError as exc:
+            except NetworkError as exc:  # TimedOut and NotSent included
                 if delay is None:
                     raise
-                log.warning("%s failed: %s (attempt %d); retrying", endpoint, exc, attempt + 1)
+                kind = "not sent" if isinstance(exc, NotSent) else "may have arrived"
+                log.warning(
+                    "%s failed (%s): %s (attempt %d); retrying", endpoint, kind, exc, attempt + 1
+                )
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # the loop returns or raises

@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot.context import BotContext
 
@@ -27,6 +27,12 @@ async def on_error(update: object, ctx: BotContext) -> None:
         return
     if isinstance(error, NetworkError | TelegramError) and not isinstance(update, Update):
         log.warning("Telegram error outside an update: %s", error)
+        return
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        # Telegram unreachable, a 5xx, a timeout: what failed may well have arrived (a late
+        # answer, a dropped connection), and an apology would go down the same failing road.
+        # bot/ratelimit.py already retried; "something went wrong" here is usually false.
+        log.warning("update %s: Telegram did not confirm a call: %s", update_id, error)
         return
     log.error("update %s failed", update_id, exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:

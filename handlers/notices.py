@@ -734,8 +734,14 @@ async def _stats(update: Update, ctx: BotContext, notice_id: int, *, edit: bool)
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append([(ctx.t("notices.export_button"), _cb("xl", view.id))])
-    if view.asks_ack and stats.silent and view.status is not NoticeStatus.cancelled:
+    if (
+        view.asks_ack
+        and (stats.silent or stats.failed)
+        and view.status is not NoticeStatus.cancelled
+    ):
         rows.append([(ctx.t("notices.remind_button"), _cb("rm", view.id))])
+    if stats.failed and view.status in (NoticeStatus.sending, NoticeStatus.done):
+        rows.append([(ctx.t("notices.resend_failed_button", n=stats.failed), _cb("rf", view.id))])
     if view.status in notices.OPEN:
         rows.append([(ctx.t("notices.cancel_button"), _cb("cancel", view.id))])
     rows.append([(ctx.t("notices.refresh_button"), _cb("sr", view.id))])
@@ -821,6 +827,18 @@ async def _remind(update: Update, ctx: BotContext, notice_id: int) -> None:
     ctx.runtime.outbox_signal()
     await update.callback_query.answer()
     await say(update, ctx, "notices.reminded", n=result)
+
+
+async def _resend_failed(update: Update, ctx: BotContext, notice_id: int) -> None:
+    assert ctx.viewer is not None and update.callback_query is not None
+    async with ctx.db.transaction() as session:
+        result = await notices.resend_failed(session, ctx.viewer, notice_id, now=ctx.now())
+    if isinstance(result, Problem):
+        await _problem(update, ctx, result)
+        return
+    ctx.runtime.outbox_signal()
+    await update.callback_query.answer()
+    await say(update, ctx, "notices.resent_failed", id=notice_id, n=result)
 
 
 # -- members: acknowledgement and "my notices" ---------------------------------------------
@@ -1004,6 +1022,8 @@ async def _staff_button(
         await _export(update, ctx, notice_id)
     elif action == "rm":
         await _remind(update, ctx, notice_id)
+    elif action == "rf":
+        await _resend_failed(update, ctx, notice_id)
     else:
         await _stale(update, ctx)
 

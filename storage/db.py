@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -226,10 +226,15 @@ class Database:
             finally:
                 await session.rollback()
 
-    async def ping(self) -> bool:
+    async def ping(self, *, timeout: float = 1.0) -> bool:  # noqa: ASYNC109
+        """Whether the database answers a read within timeout seconds (health checks).
+
+        A read-only transaction: on SQLite a plain BEGIN, so another process holding the write
+        lock (a long import, the CLI) does not make the bot look dead; a database that does not
+        answer at all is reported within the timeout instead of after the busy timeout."""
         try:
-            async with self.engine.connect() as conn:
-                await conn.exec_driver_sql("SELECT 1")
+            async with asyncio.timeout(timeout), self.read() as session:
+                await session.execute(text("SELECT 1"))
             return True
         except Exception:
             return False

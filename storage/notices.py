@@ -74,6 +74,7 @@ class Problem(enum.StrEnum):
     not_open = "not_open"
     no_ack = "no_ack"
     nobody_silent = "nobody_silent"
+    nothing_failed = "nothing_failed"
     bad_activity = "bad_activity"
 
 
@@ -612,6 +613,8 @@ async def queue(
             "not_before": at,
             "status": DeliveryStatus.pending,
             "attempts": 0,
+            # The caller's clock: the outage horizon counts from here (or from `at`).
+            "created_at": now,
         }
         for member_id, chat_id in people
     ]
@@ -702,7 +705,9 @@ async def remind(
     ack_data: AckData,
     not_before: datetime | None = None,
 ) -> int | Problem:
-    """Send the notice again, as a reminder, only to members who got it and have not answered.
+    """Send the notice again, as a reminder, to members who have not answered: those who got
+    it, and those it failed to reach (Telegram unreachable past the horizon) — for them the
+    reminder, which carries the whole text, is the notice.
 
     actor None is the scheduler's automatic re-remind (storage.reminders); anyone else must be
     staff. not_before holds the reminders back (quiet hours)."""
@@ -723,7 +728,7 @@ async def remind(
             .where(
                 NoticeRecipient.notice_id == notice.id,
                 NoticeRecipient.acked_at.is_(None),
-                OutboxMessage.status == DeliveryStatus.sent,
+                OutboxMessage.status.in_((DeliveryStatus.sent, DeliveryStatus.failed)),
                 Member.active.is_(True),
                 Member.chat_id.is_not(None),
             )
@@ -748,6 +753,7 @@ async def remind(
             "not_before": not_before,
             "status": DeliveryStatus.pending,
             "attempts": 0,
+            "created_at": now,
         }
         for _, member_id, chat_id in silent
     ]
@@ -769,6 +775,54 @@ async def remind(
         recipients=len(silent),
     )
     return len(silent)
+
+
+async def resend_failed(
+    session: AsyncSession, actor: MemberRef, notice_id: int, *, now: datetime
+) -> int | Problem:
+    """Staff: put the notice's failed messages back in the queue, due now (a fresh horizon).
+
+    Only rows that failed (never unreachable ones: the member blocked the bot), only for a
+    notice that went out, and the rows are reused, so the statistics follow them."""
+    if not _staff(actor):
+        return Problem.forbidden
+    notice = await _notice(session, notice_id, lock=True)
+    if notice is None:
+        return Problem.not_found
+    if notice.status not in (NoticeStatus.sending, NoticeStatus.done):
+        return Problem.not_open
+    failed = select(NoticeRecipient.outbox_id).where(
+        NoticeRecipient.notice_id == notice.id, NoticeRecipient.outbox_id.is_not(None)
+    )
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(failed),
+            OutboxMessage.source_type == SOURCE,
+            OutboxMessage.source_id == notice.id,
+            OutboxMessage.status == DeliveryStatus.failed,
+        )
+        .values(
+            status=DeliveryStatus.pending,
+            not_before=now,
+            attempts=0,
+            claimed_at=None,
+            claimed_by=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    n = int(result.rowcount)  # type: ignore[attr-defined]
+    if not n:
+        return Problem.nothing_failed
+    await audit.record(
+        session,
+        actor.actor,
+        "notice.resend_failed",
+        object_type="notice",
+        object_id=notice.id,
+        recipients=n,
+    )
+    return n
 
 
 # -- acknowledgement ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import members
 from storage.models import Member, utcnow
+from storage.models.base import UTCDateTime
 from storage.models.outbox import DeliveryStatus, OutboxMessage, Priority
 
 Button = dict[str, Any]
@@ -101,13 +102,16 @@ class Claimed:
     attempts: int
     source_type: str | None
     source_id: int | None
+    # When the row became due: its scheduled (or held, or resent) time, else its creation. The
+    # outage horizon counts from here, so retries never move it (see record()).
+    due_at: datetime
 
 
 class Result(enum.StrEnum):
     sent = "sent"
     unreachable = "unreachable"
     failed = "failed"
-    retry = "retry"  # back to pending, due again at retry_at
+    retry = "retry"  # back to pending, due again at retry_at (unchanged when retry_at is None)
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,8 @@ class Outcome:
     member_id: int | None = None
     telegram_message_id: int | None = None
     error: str | None = None
+    # Result.retry: when it may go again. None leaves not_before as it was (its due time): the
+    # worker itself waits out an outage, and the horizon keeps counting from the due time.
     retry_at: datetime | None = None
     at: datetime | None = None
 
@@ -126,6 +132,9 @@ class Recipient:
     locale: str | None
     reachable: bool
 
+
+# When a row became due. Typed, so both databases hand back an aware UTC datetime.
+_due_at = func.coalesce(OutboxMessage.not_before, OutboxMessage.created_at, type_=UTCDateTime())
 
 _CLAIM_COLUMNS = (
     OutboxMessage.id,
@@ -141,6 +150,7 @@ _CLAIM_COLUMNS = (
     OutboxMessage.attempts,
     OutboxMessage.source_type,
     OutboxMessage.source_id,
+    _due_at,
 )
 
 
@@ -263,10 +273,11 @@ async def record(session: AsyncSession, outcomes: Sequence[Outcome], *, worker: 
         elif outcome.result is Result.retry:
             values.update(
                 status=DeliveryStatus.pending,
-                not_before=outcome.retry_at or utcnow(),
                 claimed_at=None,
                 last_error=(outcome.error or "")[:500],
             )
+            if outcome.retry_at is not None:
+                values.update(not_before=outcome.retry_at)
         else:
             values.update(
                 status=DeliveryStatus(outcome.result.value), last_error=(outcome.error or "")[:500]
@@ -292,6 +303,32 @@ async def record(session: AsyncSession, outcomes: Sequence[Outcome], *, worker: 
             elif outcome.result is Result.sent:
                 await members.mark_reachable(session, outcome.member_id)
     return written
+
+
+async def expire_overdue(
+    session: AsyncSession, *, due_before: datetime, reason: str, limit: int = 2000
+) -> int:
+    """Fail pending rows due before due_before (Telegram unreachable past the horizon).
+
+    Only while the worker sees an outage: rows it never tried are failed too, or after a long
+    outage they would all go out days late. Batched so one transaction stays short."""
+    ids = list(
+        await session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == DeliveryStatus.pending, _due_at < due_before)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == DeliveryStatus.pending)
+        .values(status=DeliveryStatus.failed, last_error=reason[:500])
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def recipients(session: AsyncSession, member_ids: Collection[int]) -> dict[int, Recipient]:

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select
-from telegram.error import NetworkError
+from telegram.error import TelegramError
 
 from bot.delivery import DeliveryWorker
 from bot.i18n import Texts
@@ -195,9 +195,12 @@ async def test_messages_to_one_chat_are_spaced(db: Database) -> None:
 
 
 async def test_after_max_attempts_a_message_fails_with_its_reason(db: Database) -> None:
+    """An error that is neither the message's fault nor a network one (here an unexpected
+    answer) is retried DELIVERY_MAX_ATTEMPTS times; network errors wait out the outage horizon
+    instead (tests/test_telegram_outage_e2e.py)."""
     clock = FakeClock()
     await fill(db, range(1, 2))
-    fake = RecordingBot(fail_with=NetworkError("connection reset"))
+    fake = RecordingBot(fail_with=TelegramError("connection reset"))
     runtime = make_runtime(db, clock, delivery_max_attempts=2)
     worker = DeliveryWorker(runtime, bot=fake)  # type: ignore[arg-type]
     await worker.start()

@@ -156,7 +156,7 @@ async def test_notice_with_acknowledgement_to_a_sector(bot: Harness) -> None:
     silent_list = await bot.emu.wait_for(STAFF, "未回执（1 人）")
     assert "陈静" in silent_list.text and "林文华" not in silent_list.text
     await staff.tap(card, "🔔 提醒未回执的人")
-    await bot.emu.wait_for(STAFF, "1 位已送达但未回执")
+    await bot.emu.wait_for(STAFF, "1 位未回执的委员")
     reminder = await bot.emu.wait_for(1002, "提醒")
     assert reminder.buttons() == ["✅ 收到"]
     assert not any("提醒" in (m.text or "") for m in bot.emu.messages_to(1001))

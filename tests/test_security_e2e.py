@@ -455,6 +455,7 @@ STAFF_ACTIONS: list[StaffAction] = [
             f"ntc:ls:{w.notice_done}:silent",
             f"ntc:xl:{w.notice_done}",
             f"ntc:rm:{w.notice_done}",
+            f"ntc:rf:{w.notice_done}",
         ],
         member="notices.error_forbidden",
         stranger="notices.error_forbidden",

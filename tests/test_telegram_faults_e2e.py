@@ -28,8 +28,8 @@ async def test_persistent_server_errors_give_up_without_spinning(bot: Harness) -
     )
     await bot.emu.user(1602).send_command("help")
     await asyncio.sleep(9)  # longer than all retry delays together
-    attempts = _sends(bot, 1602)
-    # The reply, then the error handler's apology: each tried a bounded number of times.
-    assert 4 <= attempts <= 8
+    # The reply, tried four times; no apology after it: a 500 may well have been delivered
+    # (and an apology would meet the same server).
+    assert _sends(bot, 1602) == 4
     await asyncio.sleep(2)
-    assert _sends(bot, 1602) == attempts
+    assert _sends(bot, 1602) == 4
