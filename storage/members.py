@@ -141,11 +141,13 @@ async def _bind(
     if member.telegram_user_id == telegram_user_id:
         member.chat_id = chat_id
         return BindResult(BindOutcome.already_bound, MemberRef.of(member))
-    if member.telegram_user_id is not None:
-        return BindResult(BindOutcome.taken, MemberRef.of(member))
+    # An account bound to someone else is told so before anything else: it must not use up an
+    # invite link or ask staff to move another member's binding to it.
     current = await by_telegram_id(session, telegram_user_id)
     if current is not None:
         return BindResult(BindOutcome.other_member, current)
+    if member.telegram_user_id is not None:
+        return BindResult(BindOutcome.taken, MemberRef.of(member))
     member.telegram_user_id = telegram_user_id
     member.chat_id = chat_id
     member.bound_at = utcnow()

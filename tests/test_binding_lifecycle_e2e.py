@@ -159,6 +159,9 @@ async def test_link_used_by_a_second_account_moves_the_binding_only_when_staff_c
 ) -> None:
     member_id = await _world(bot)
     code, _ = await _invite(bot, PHONE)
+    # An account bound to another member is turned away without using the link up.
+    await bot.emu.user(OTHER).send_command("start", code)
+    await bot.emu.wait_for(OTHER, "已绑定其他委员身份")
     new = bot.emu.user(NEW)
     await new.send_command("start", code)
     waiting = await bot.emu.wait_for(NEW, "核实")
