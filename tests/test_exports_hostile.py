@@ -458,7 +458,7 @@ async def test_every_export_keeps_hostile_text_as_text(bot: Harness) -> None:
 def test_the_cell_writer_keeps_text_numbers_and_dates() -> None:
     """Text that cannot reach a file through the bot (a lone surrogate, 100,000 characters),
     in both kinds of workbook openpyxl writes and in Word: the file is written and opens."""
-    hostile = [*HOSTILE, "孤立\ud800代理", "\ufffe反字节序", LONG]
+    hostile = [*HOSTILE, "\x00=2+2", "孤立\ud800代理", "\ufffe反字节序", LONG]
     plain = [3, -2, 2.5, date(2026, 11, 25), datetime(2026, 11, 25, 9, 30), None]
     for write_only in (False, True):
         book = Workbook(write_only=write_only)

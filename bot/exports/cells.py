@@ -126,12 +126,21 @@ def append_row(
     alignment: Alignment | None = None,
 ) -> None:
     """Append one row; values may be plain (made into cells here) or cells made by `cell`."""
+    styled = font is not None or alignment is not None
     row: list[Any] = []
     for value in values:
-        if isinstance(value, Cell):
+        plain = value is None or isinstance(value, _AS_IS)
+        if isinstance(value, Cell) or (plain and not styled):
             row.append(value)
-        else:
-            row.append(cell(sheet, value, font=font, alignment=alignment))
+            continue
+        if not styled and isinstance(value, str):
+            text = cell_text(value)  # checked once cleaned: "\x00=1" becomes "=1"
+            if not text.startswith(FORMULA_STARTS):
+                # openpyxl stores such a string as a string by itself; handing it over as a
+                # value, not a cell object, keeps the 20,000-row duty export as fast as before.
+                row.append(text)
+                continue
+        row.append(cell(sheet, value, font=font, alignment=alignment))
     sheet.append(row)
 
 
