@@ -30,6 +30,9 @@ What is emulated, and how faithfully:
   offsets in errors), so a stray ``<`` fails with "can't parse entities" as in production.
   `SentMessage.text` is what the user sees (tags stripped); ``source_text`` is what was sent.
   Markdown modes are stored verbatim and not validated.
+* Lengths are Telegram's: 4096 for a text, 1024 for a caption, 200 for a pop-up, counted in UTF-16
+  units of the visible text (after parsing; an emoji counts 2); callback_data at most 64 bytes.
+  The parser and the counting live in `bot.telegram_text`, which the bot uses too.
 * Editing text or caption without ``reply_markup`` removes the inline keyboard (as Telegram
   does); an edit that changes nothing answers "message is not modified".
 * Flood limits: token buckets, global and per chat, on message-sending methods (429).
