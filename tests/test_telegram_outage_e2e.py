@@ -356,3 +356,22 @@ async def test_members_writing_during_a_ten_minute_outage_are_answered_after_it(
     async with bot.db.transaction() as session:
         titles = Counter(await session.scalars(select(Report.title)))
     assert titles == Counter(f"标题{uid}" for uid in members)
+
+
+async def test_healthz_answers_within_a_second_while_another_process_writes(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """A roster import from the command line holds SQLite's write lock: the health check
+    reads past it (WAL) instead of queueing for the lock until its busy timeout."""
+    async with harness(emulator, tmp_path) as bot, health_server(bot) as port:
+        path = make_url(bot.db.url).database
+        assert path is not None
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE member SET name = name")
+            status, text, took = await healthz(port)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert (status, text) == (200, "ok") and took < 1.0
