@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from telegram import Update
 from bot.http import AiohttpRequest
 from bot.log_budget import RepeatedLog
 from bot.runtime import Runtime
-from bot.update_screen import Poisoned, screen
+from bot.update_screen import Poisoned, clean_text, screen
 from storage import inbox, quarantine
 
 if TYPE_CHECKING:
@@ -35,6 +36,16 @@ log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5  # how long a handled update may stay stored
 FLUSH_BATCH = 200
 CHANNEL = "telegram"
+
+
+@dataclass
+class Admitted:
+    """A batch after screening: what PTB gets, which of it is real, whether it changed."""
+
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    readable: list[dict[str, Any]] = field(default_factory=list)
+    # A poisoned update replaced or a text cleaned: the batch must be handed on re-encoded.
+    rewritten: bool = False
 
 
 class Inbox:
@@ -51,26 +62,27 @@ class Inbox:
         # A flood of bad updates (a broken client, an attack) is logged as a count, not a flood.
         self._poison_log = RepeatedLog(log, logging.WARNING, burst=20)
 
-    async def admit(self, payloads: list[Any]) -> list[dict[str, Any]]:
-        """Take a batch as it arrived: readable updates are kept (before Telegram is told they
-        arrived), unreadable ones quarantined; returns the batch for PTB, each poisoned update
-        replaced by its bare id so that the offset moves past it."""
-        good: list[dict[str, Any]] = []
-        admitted: list[dict[str, Any]] = []
+    async def admit(self, payloads: list[Any]) -> Admitted:
+        """Take a batch as it arrived: readable updates are cleaned of control characters and
+        kept (before Telegram is told they arrived), unreadable ones quarantined; returns the
+        batch for PTB, each poisoned update replaced by its bare id so the offset moves past it."""
+        admitted = Admitted()
         poisoned: list[Poisoned] = []
         for raw in payloads:
             bad = screen(raw)
             if bad is None:
-                good.append(raw)
-                admitted.append(raw)
+                admitted.rewritten = clean_text(raw) or admitted.rewritten
+                admitted.updates.append(raw)
+                admitted.readable.append(raw)
                 continue
             poisoned.append(bad)
+            admitted.rewritten = True
             placeholder = bad.placeholder()
             if placeholder is not None:
-                admitted.append(placeholder)
+                admitted.updates.append(placeholder)
         if poisoned:
             await self.quarantine(poisoned)
-        await self.keep(good)
+        await self.keep(admitted.readable)
         return admitted
 
     async def keep(self, payloads: list[dict[str, Any]]) -> None:
@@ -192,10 +204,8 @@ class InboxRequest(AiohttpRequest):
             result = data.get("result") if isinstance(data, dict) else None
             if isinstance(result, list) and result:
                 admitted = await self.inbox.admit(result)
-                # The same objects compare by identity, so a clean batch costs nothing here;
-                # only a batch with a poisoned update is written again (rare).
-                if admitted != result:
+                if admitted.rewritten:  # rare: most batches go on as the bytes that came
                     assert isinstance(data, dict)
-                    data["result"] = admitted
+                    data["result"] = admitted.updates
                     payload = json.dumps(data).encode()
         return code, payload

@@ -84,7 +84,7 @@ def build_web_app(
         # Kept (or quarantined) before Telegram hears "ok"; a poisoned update is answered
         # 200 as well, or Telegram would retry it and hold back every update behind it.
         admitted = await app.bot_data.inbox.admit([payload])
-        if admitted and admitted[0] is payload:
+        if admitted.readable:
             await app.update_queue.put(Update.de_json(payload, app.bot))
         return web.Response(text="ok")
 

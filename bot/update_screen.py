@@ -16,6 +16,8 @@ from typing import Any
 
 from telegram import Update
 
+from storage.control_chars import control_chars_replaced
+
 # Fields of a message our handlers read as text; Telegram always sends strings there.
 _TEXT_FIELDS = ("text", "caption")
 _MESSAGE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post")
@@ -33,6 +35,30 @@ class Poisoned:
     def placeholder(self) -> dict[str, Any] | None:
         """What stands in its place in the batch: the id alone, so the offset moves past it."""
         return None if self.update_id is None else {"update_id": self.update_id}
+
+
+def clean_text(raw: object) -> bool:
+    """Replace, in place, the control characters XML and PostgreSQL refuse in every string of an
+    update (a NUL in a leave reason failed its write on PostgreSQL; a vertical tab broke every
+    export), keeping each string's UTF-16 length so entity offsets stay right. True when
+    anything changed (the batch must then be handed on as changed)."""
+    container: Any = raw
+    if isinstance(raw, dict):
+        slots: list[tuple[Any, object]] = list(raw.items())
+    elif isinstance(raw, list):
+        slots = list(enumerate(raw))
+    else:
+        return False
+    changed = False
+    for slot, value in slots:
+        if isinstance(value, str):
+            cleaned = control_chars_replaced(value)
+            if cleaned is not value:
+                container[slot] = cleaned
+                changed = True
+        else:
+            changed = clean_text(value) or changed
+    return changed
 
 
 def kind_of(raw: object) -> str:

@@ -23,3 +23,19 @@ def without_control_chars(text: str) -> str:
     """The text with soft line and page breaks as newlines and other XML-illegal characters
     removed; everything else (tab, newline, emoji, any script) exactly as it was."""
     return _REFUSED.sub("", text.translate(_BREAKS))
+
+
+# Every C0 control XML refuses, as a space: same length, so offsets into the text stay right.
+_KEEP_LENGTH = str.maketrans(
+    {"\x0b": "\n", "\x0c": "\n"}
+    | {chr(code): " " for code in range(32) if chr(code) not in "\t\n\r\x0b\x0c"}
+)
+
+
+def control_chars_replaced(text: str) -> str:
+    """The same rule for text whose character positions matter (an incoming message, whose
+    entities are offsets into it): each refused character becomes one of the same UTF-16 length
+    (breaks a newline, other controls a space, a lone surrogate or U+FFFE/U+FFFF U+FFFD)."""
+    if not _REFUSED.search(text) and "\x0b" not in text and "\x0c" not in text:
+        return text
+    return _REFUSED.sub("\ufffd", text.translate(_KEEP_LENGTH))

@@ -332,3 +332,20 @@ async def _quarantine_one(url: str) -> None:
             )
     finally:
         await db.dispose()
+
+
+async def test_control_characters_are_cleaned_as_updates_arrive(polling_bot: Harness) -> None:
+    """A NUL in a name failed the write on PostgreSQL (every /start of that admin answered
+    "something went wrong"); a vertical tab broke the exports. Both are replaced as the update
+    arrives, keeping each text's length so command and formatting offsets still fit."""
+    from storage.models import Member
+    from tests.support import ADMIN_ID
+
+    bot = polling_bot
+    admin = bot.emu.user(ADMIN_ID, "管理\x00员\x0b组")
+    await admin.send_command("start")
+    await bot.emu.wait_for(ADMIN_ID, lambda m: "管理" in (m.text or ""), timeout=10)
+    async with bot.db.read() as session:
+        names = list(await session.scalars(select(Member.name)))
+    assert names == ["管理 员\n组"]
+    assert not [m for m in bot.emu.messages_to(ADMIN_ID) if "出了点问题" in (m.text or "")]
