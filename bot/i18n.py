@@ -23,7 +23,8 @@ class Markup(str):
     """Text that already is Telegram HTML, built by our own code: inserted as it is.
 
     Only wrap what our code composed from escaped pieces (texts from `Texts.get`, tags around
-    `escape`d values); never wrap text a user typed or a database value."""
+    `escape`d values) and notice bodies, which are the HTML Telegram made of the staff member's
+    formatting (``message.text_html``). Never wrap plain text someone typed."""
 
     __slots__ = ()
 
