@@ -224,6 +224,14 @@ async def health_server(bot: Harness) -> AsyncIterator[int]:
         await runner.cleanup()
 
 
+async def write_lock(path: str) -> sqlite3.Connection:
+    """Another process's connection holding SQLite's write lock (BEGIN IMMEDIATE). Taken on a
+    thread: it may wait for a write of the bot's, which needs this event loop to finish."""
+    other = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+    await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+    return other
+
+
 async def test_staff_and_healthz_are_told_while_telegram_is_unreachable(
     emulator: BotApiEmulator, tmp_path: Path
 ) -> None:
@@ -257,9 +265,8 @@ async def test_staff_and_healthz_are_told_while_telegram_is_unreachable(
         # Another process holds SQLite's write lock: /healthz still reads, within a second.
         path = make_url(bot.db.url).database
         assert path is not None
-        other = sqlite3.connect(path, isolation_level=None)
+        other = await write_lock(path)
         try:
-            other.execute("BEGIN IMMEDIATE")
             status, text, took = await healthz(port)
         finally:
             other.execute("ROLLBACK")
@@ -366,9 +373,8 @@ async def test_healthz_answers_within_a_second_while_another_process_writes(
     async with harness(emulator, tmp_path) as bot, health_server(bot) as port:
         path = make_url(bot.db.url).database
         assert path is not None
-        other = sqlite3.connect(path, isolation_level=None)
+        other = await write_lock(path)
         try:
-            other.execute("BEGIN IMMEDIATE")
             other.execute("UPDATE member SET name = name")
             status, text, took = await healthz(port)
         finally:
