@@ -16,10 +16,11 @@ import pytest
 from bot.emulator import BotApiEmulator, SentMessage, SimUser
 from bot.telegram_text import MAX_TEXT_LENGTH, utf16_len
 from storage import reports
+from storage.models import Role
 from storage.reports import Limits
 from tests.support import FakeClock, Harness, fresh_database, make_settings
 
-AUTHOR = 3001
+AUTHOR, STAFF = 3001, 4001
 SUBMIT = "📝 提交社情民意"
 MINE = "📋 我的社情民意"
 CONFIRM = "✅ 确认提交"
@@ -124,3 +125,17 @@ async def test_preview_of_sections_longer_than_a_message_is_shortened_and_keeps_
     whole = "".join((page.text or "").replace("\n", "") for page in _shown(bot, before + 1))
     for name in SECTIONS:
         assert texts[name] in whole
+
+
+async def test_a_notice_is_measured_in_units_before_anyone_is_sent_it(bot: Harness) -> None:
+    # 2,040 emoji are 4,080 units: Telegram takes them from staff, but with the notice's header
+    # and footer every member's copy would be over 4,096 and refused. They are refused here,
+    # while composing, instead; 1,900 emoji (3,800 units) fit.
+    await bot.add_member("王干部", "+8615000150000", role=Role.staff, telegram_user_id=STAFF)
+    staff = bot.emu.user(STAFF)
+    await staff.send_text("📢 发通知")
+    await bot.emu.wait_for(STAFF, "请发送通知内容")
+    await staff.send_text("😀" * 2040)
+    await bot.emu.wait_for(STAFF, "太长了（4080 字）")
+    await staff.send_text("😀" * 1900)
+    await bot.emu.wait_for(STAFF, "通知内容已保存")
