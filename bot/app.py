@@ -61,6 +61,7 @@ def build_application(
     context_types = ContextTypes(context=BotContext, bot_data=Runtime)
     processor = PerChatUpdateProcessor(settings.concurrent_updates)
     updates_request = InboxRequest()
+    limiter = RetryingRateLimiter(overall_max_rate=0, max_retries=2)
     app: BotApplication = (
         ApplicationBuilder()
         .token(settings.token())
@@ -73,7 +74,7 @@ def build_application(
         # every answer behind 30/s); only group chats are paced here, a 429 is retried, and
         # Telegram's transient 5xx errors are retried with backoff (bot/ratelimit.py).
         # Bulk sending is paced by the delivery worker against the overall cap.
-        .rate_limiter(RetryingRateLimiter(overall_max_rate=0, max_retries=2))
+        .rate_limiter(limiter)
         .request(AiohttpRequest(connection_pool_size=64, pool_timeout=10))
         .post_init(start_runtime)
         .post_stop(stop_services)
@@ -81,6 +82,7 @@ def build_application(
         .build()
     )
     runtime = app.bot_data
+    limiter.runtime = runtime  # a reply Telegram would not take is kept in the outbox
     runtime.settings = settings
     runtime.texts = texts
     runtime.db = db  # type: ignore[assignment]  # opened in start_runtime when None

@@ -261,6 +261,10 @@ class DeliveryWorker:
         for chat_id, queue in self._queues.items():
             if queue.rows and queue.task is None:
                 queue.task = asyncio.create_task(self._chat_loop(chat_id, queue))
+        if self._trial and not self._queues:
+            # getMe answered and nothing (outside chats waiting out their own backoff) is left
+            # to try: nothing says Telegram is still unreachable.
+            self._recovered()
         if claimed:
             self._wake.set()  # there may be more: claim again right away while there is room
 
@@ -290,10 +294,13 @@ class DeliveryWorker:
             self._probe_delay = BACKOFF_BASE_SECONDS
             self._probe_at = now
             log.warning("Telegram send failed (%s): probing before sending more", reason)
-        elif self._probe_at is None:
-            # Failed again after getMe had answered (the trial row, or rows still on the wire).
-            self._probe_at = now + timedelta(seconds=self._probe_delay)
-            self._probe_delay = min(BACKOFF_MAX_SECONDS, self._probe_delay * 2)
+        else:
+            # Failing on: getMe may answer while sends do not (a partial outage), so this too
+            # is Telegram unreachable, for /healthz and the progress messages.
+            self.runtime.telegram_unreachable_since = self._trouble_since
+            if self._probe_at is None:  # the trial row failed: wait before the next probe
+                self._probe_at = now + timedelta(seconds=self._probe_delay)
+                self._probe_delay = min(BACKOFF_MAX_SECONDS, self._probe_delay * 2)
         self._trial = False
 
     def _reached(self, chat_id: int) -> None:
@@ -305,6 +312,9 @@ class DeliveryWorker:
             "Telegram reachable again (trouble since %s); sending resumes",
             self._trouble_since.isoformat(timespec="seconds"),
         )
+        self._recovered()
+
+    def _recovered(self) -> None:
         self._trouble_since = None
         self._trouble_error = ""
         self._trial = False
@@ -340,10 +350,10 @@ class DeliveryWorker:
             self._probe_delay = min(BACKOFF_MAX_SECONDS, self._probe_delay * 2)
             await self._expire(now, since)
             return False
-        # getMe answered; one row goes first (a send may still fail where getMe does not).
+        # getMe answered; one row goes first (a send may still fail where getMe does not), and
+        # only its success says Telegram is back.
         self._probe_at = None
         self._trial = True
-        self.runtime.telegram_unreachable_since = None
         return True
 
     async def _expire(self, now: datetime, since: datetime) -> None:

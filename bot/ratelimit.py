@@ -1,11 +1,16 @@
 """Bot API calls of the handlers: group chats paced, 429 honoured, network trouble retried.
 
+A text reply (sendMessage to a private chat) still failing after the retries is not dropped: it
+goes to the outbox (urgent), so the member gets it once Telegram answers again, however long the
+outage; the delivery worker waits it out (bot/delivery.py). Reply keyboards are not kept (the
+member's menu stays as it was); inline buttons are.
+
 Two kinds of failure (bot/http.py): NotSent (no connection was made: nothing happened) and the
 ambiguous rest (a 5xx, a connection dropped after the request went out, an answer later than
-the read timeout): the call may have taken effect. NotSent and the calls that are safe to repeat
-(edits, callback answers, reads) are retried whatever happened. A send is retried after an
-ambiguous failure too: a member left without the answer is worse than one who sees it twice,
-and each such retry can cost at most one duplicate, for the one failure that caused it. Retries
+the read timeout): the call may have taken effect. NotSent is always safe to repeat, and so are
+edits, callback answers and reads. A send is retried after an ambiguous failure too: a member
+left without the answer is worse than one who sees it twice, and each such retry can cost at
+most one duplicate, for the one failure that caused it. Retries
 are few and spaced (RETRY_DELAYS), so a failing server is never hammered; then the error goes
 to the error handler, which does not apologise for what may well have arrived.
 """
@@ -13,14 +18,23 @@ to the error handler, which does not apologise for what may well have arrived.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from telegram import InlineKeyboardMarkup
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter
 
 from bot.http import NotSent
+from storage import outbox
+from storage.models import Priority
+from storage.outbox import Button
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +43,12 @@ Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 
 class RetryingRateLimiter(AIORateLimiter):
-    """PTB's AIORateLimiter plus bounded retries of transient server and network errors."""
+    """PTB's AIORateLimiter plus bounded retries of transient server and network errors.
+
+    runtime is set once the Application is built: with it, a reply that could not be sent is
+    kept in the outbox."""
+
+    runtime: Runtime | None = None
 
     async def process_request(
         self,
@@ -49,6 +68,7 @@ class RetryingRateLimiter(AIORateLimiter):
                 raise
             except NetworkError as exc:  # TimedOut and NotSent included
                 if delay is None:
+                    await self._keep_for_later(endpoint, data, exc)
                     raise
                 kind = "not sent" if isinstance(exc, NotSent) else "may have arrived"
                 log.warning(
@@ -56,3 +76,50 @@ class RetryingRateLimiter(AIORateLimiter):
                 )
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def _keep_for_later(self, endpoint: str, data: dict[str, Any], exc: Exception) -> None:
+        """Put a text reply that could not be sent in the outbox, to go when Telegram answers.
+
+        If the last failure was ambiguous the reply may have arrived, and this may be its one
+        duplicate; a member left without an answer (their input is saved, they would not know
+        it) is worse."""
+        runtime = self.runtime
+        chat_id, text = data.get("chat_id"), data.get("text")
+        if runtime is None or endpoint != "sendMessage":
+            return
+        if not isinstance(chat_id, int) or chat_id <= 0 or not isinstance(text, str):
+            return
+        if data.get("parse_mode") != ParseMode.HTML:
+            text = html.escape(text, quote=False)
+        try:
+            async with runtime.db.transaction() as session:
+                await outbox.enqueue(
+                    session,
+                    chat_id=chat_id,
+                    kind="reply",
+                    text=text,
+                    buttons=_inline_buttons(data.get("reply_markup")),
+                    priority=Priority.urgent,
+                )
+        except Exception:
+            log.exception("a reply to chat %s could not be kept for later either", chat_id)
+            return
+        runtime.outbox_signal()
+        log.warning("reply to chat %s kept in the outbox after %s", chat_id, type(exc).__name__)
+
+
+def _inline_buttons(markup: Any) -> list[list[Button]] | None:
+    """An inline keyboard as outbox buttons (label + callback data or URL); None otherwise."""
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return None
+    rows: list[list[Button]] = []
+    for row in markup.inline_keyboard:
+        specs: list[Button] = []
+        for b in row:
+            if b.callback_data is not None:
+                specs.append({"label": b.text, "data": str(b.callback_data)})
+            elif b.url is not None:
+                specs.append({"label": b.text, "url": b.url})
+        if specs:
+            rows.append(specs)
+    return rows or None

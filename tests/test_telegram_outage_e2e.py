@@ -381,3 +381,46 @@ async def test_healthz_answers_within_a_second_while_another_process_writes(
             other.execute("ROLLBACK")
             other.close()
         assert (status, text) == (200, "ok") and took < 1.0
+
+
+async def test_replies_cut_off_by_a_100_second_outage_arrive_after_it(bot: Harness) -> None:
+    """10 members answer the title question just as sends start failing (502) for 100 s: each
+    handler tries four times in 6 s, then its reply waits in the outbox and arrives, with its
+    buttons, once Telegram takes messages again; once each, no apology."""
+    members = [FIRST + i for i in range(10)]
+    for uid in members:
+        await bot.add_member(f"委员{uid}", f"+86139{uid:08d}", telegram_user_id=uid)
+    users = [bot.emu.user(uid) for uid in members]
+    await asyncio.gather(*(u.send_text("📝 提交社情民意") for u in users))
+    for uid in members:
+        await bot.emu.wait_for(uid, "第 1/5 步", timeout=15)
+
+    bot.emu.outage(Fault.server_error, methods=["sendMessage"])
+    await asyncio.gather(*(u.send_text(f"标题{u.user_id}") for u in users))
+
+    async def kept() -> bool:
+        async with bot.db.transaction() as session:
+            n = await session.scalar(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "reply")
+            )
+        return n == len(members)
+
+    await eventually(kept, timeout=30)
+    await drive(bot, 100)
+    assert not any(copies(bot, uid, "第 2/5 步") for uid in members)
+    bot.emu.end_outage()
+    for _ in range(40):
+        if all(copies(bot, uid, "第 2/5 步") for uid in members):
+            break
+        bot.clock.advance(seconds=10)
+        await asyncio.sleep(0.35)
+    await asyncio.sleep(1)
+    for uid in members:
+        texts = [m.text or "" for m in bot.emu.messages_to(uid)]
+        assert not any("出了点问题" in t for t in texts), bot.emu.transcript(uid)
+        assert copies(bot, uid, "第 2/5 步") == 1, bot.emu.transcript(uid)
+        reply = next(m for m in bot.emu.messages_to(uid) if "第 2/5 步" in (m.text or ""))
+        assert "民生保障" in reply.buttons()
+    async with bot.db.transaction() as session:
+        titles = Counter(await session.scalars(select(Report.title)))
+    assert titles == Counter(f"标题{uid}" for uid in members)
