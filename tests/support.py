@@ -44,11 +44,13 @@ async def postgres_unavailable_reason() -> str | None:
 
 
 @asynccontextmanager
-async def fresh_database(kind: str, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated, empty database of the given kind, dropped afterwards."""
+async def fresh_database(
+    kind: str, tmp_path: Path, *, revision: str = "heads"
+) -> AsyncIterator[Database]:
+    """A migrated (to `revision`), empty database of the given kind, dropped afterwards."""
     if kind == "sqlite":
         db = Database(f"sqlite+aiosqlite:///{tmp_path}/test.db")
-        await upgrade(db.engine)
+        await upgrade(db.engine, revision)
         try:
             yield db
         finally:
@@ -63,7 +65,7 @@ async def fresh_database(kind: str, tmp_path: Path) -> AsyncIterator[Database]:
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     db = Database(url)
     try:
-        await upgrade(db.engine)
+        await upgrade(db.engine, revision)
         yield db
     finally:
         await db.dispose()
