@@ -144,8 +144,10 @@ class DeliveryWorker:
         self._probe_at: datetime | None = None
         self._probe_delay = BACKOFF_BASE_SECONDS
         self._trial = False  # getMe answered: one row must go through before all go again
-        # Chats whose last send failed transiently: (not before, current backoff seconds).
-        self._chat_retry: dict[int, tuple[datetime, float]] = {}
+        # Chats whose last send failed transiently: (not before, current backoff seconds,
+        # whether Telegram was known to be unreachable then).
+        self._chat_retry: dict[int, tuple[datetime, float, bool]] = {}
+        self._outage_retries = False  # some of those failed while Telegram was unreachable
 
     # -- Service ---------------------------------------------------------------------------
     async def start(self, app: BotApplication | None = None) -> None:
@@ -261,9 +263,10 @@ class DeliveryWorker:
         for chat_id, queue in self._queues.items():
             if queue.rows and queue.task is None:
                 queue.task = asyncio.create_task(self._chat_loop(chat_id, queue))
-        if self._trial and not self._queues:
-            # getMe answered and nothing (outside chats waiting out their own backoff) is left
-            # to try: nothing says Telegram is still unreachable.
+        if self._trial and not self._queues and not self._chats_waiting():
+            # getMe answered and nothing at all is left to try: nothing says Telegram is still
+            # unreachable. (With chats waiting out their backoff, the first of them is the
+            # trial: a partial outage, getMe answering while sends fail, stays reported.)
             self._recovered()
         if claimed:
             self._wake.set()  # there may be more: claim again right away while there is room
@@ -278,34 +281,43 @@ class DeliveryWorker:
         if len(self._chat_retry) > 4 * self.capacity:
             stale = now - timedelta(seconds=2 * BACKOFF_MAX_SECONDS)
             self._chat_retry = {c: v for c, v in self._chat_retry.items() if v[0] > stale}
-        return [chat for chat, (until, _) in self._chat_retry.items() if until > now]
+        return [chat for chat, (until, _, _) in self._chat_retry.items() if until > now]
 
     def _transient_failure(self, row: Claimed, reason: str) -> None:
         """A send met a network error, 5xx or timeout: stop sending and probe."""
         now = self.runtime.clock()
         self.stats.transient += 1
         self._trouble_error = reason
-        _, delay = self._chat_retry.get(row.chat_id, (now, BACKOFF_BASE_SECONDS / 2))
-        delay = min(BACKOFF_MAX_SECONDS, delay * 2)
-        self._chat_retry[row.chat_id] = (now + timedelta(seconds=delay), delay)
         if self._trouble_since is None:
             # The first error of a spell: probe at once (one lost connection is no outage).
             self._trouble_since = now
             self._probe_delay = BACKOFF_BASE_SECONDS
             self._probe_at = now
             log.warning("Telegram send failed (%s): probing before sending more", reason)
-        else:
-            # Failing on: getMe may answer while sends do not (a partial outage), so this too
-            # is Telegram unreachable, for /healthz and the progress messages.
+        elif self._probe_at is None:
+            # The trial row failed although getMe answered: sends fail while the API answers
+            # (a partial outage), which is Telegram unreachable too, for /healthz and the
+            # progress messages. Wait before the next probe. (Sends still on the wire when
+            # probing began change nothing: the probe decides.)
             self.runtime.telegram_unreachable_since = self._trouble_since
-            if self._probe_at is None:  # the trial row failed: wait before the next probe
-                self._probe_at = now + timedelta(seconds=self._probe_delay)
-                self._probe_delay = min(BACKOFF_MAX_SECONDS, self._probe_delay * 2)
+            self._probe_at = now + timedelta(seconds=self._probe_delay)
+            self._probe_delay = min(BACKOFF_MAX_SECONDS, self._probe_delay * 2)
         self._trial = False
+        # The chat waits on its own too, so one chat's failing sends do not hold up the rest.
+        _, delay, _ = self._chat_retry.get(row.chat_id, (now, BACKOFF_BASE_SECONDS / 2, False))
+        delay = min(BACKOFF_MAX_SECONDS, delay * 2)
+        outage = self.runtime.telegram_unreachable_since is not None
+        self._chat_retry[row.chat_id] = (now + timedelta(seconds=delay), delay, outage)
+        self._outage_retries = self._outage_retries or outage
 
     def _reached(self, chat_id: int) -> None:
         """A send went through: Telegram answers again, for everyone."""
         self._chat_retry.pop(chat_id, None)
+        if self._outage_retries:
+            # Chats whose sends failed while Telegram was unreachable met the outage, not
+            # trouble of their own: they go again now, not after their backoff (up to 5 min).
+            self._chat_retry = {c: v for c, v in self._chat_retry.items() if not v[2]}
+            self._outage_retries = False
         if self._trouble_since is None or self._probe_at is not None:
             return
         log.warning(
@@ -350,6 +362,9 @@ class DeliveryWorker:
             self._probe_delay = min(BACKOFF_MAX_SECONDS, self._probe_delay * 2)
             await self._expire(now, since)
             return False
+        if (down := self.runtime.telegram_unreachable_since) is not None:
+            # getMe answers but sends did not: the horizon applies all the same.
+            await self._expire(now, down)
         # getMe answered; one row goes first (a send may still fail where getMe does not), and
         # only its success says Telegram is back.
         self._probe_at = None

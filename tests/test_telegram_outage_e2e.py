@@ -163,12 +163,15 @@ async def test_a_notice_queued_during_an_outage_reaches_everyone_once(
     assert [copies(bot, FIRST + i, BODY) for i in range(125)] == [1] * 125
 
 
+@pytest.mark.parametrize(
+    "methods", [None, ["sendMessage"]], ids=["all-calls", "sends-only-getMe-answers"]
+)
 async def test_past_the_horizon_rows_fail_with_the_reason_and_staff_resend_them(
-    emulator: BotApiEmulator, tmp_path: Path
+    emulator: BotApiEmulator, tmp_path: Path, methods: list[str] | None
 ) -> None:
     async with harness(emulator, tmp_path, delivery_outage_horizon_hours=0.05) as bot:  # 3 min
         staff = await roster(bot, 10)
-        bot.emu.outage(Fault.server_error)
+        bot.emu.outage(Fault.server_error, methods=methods)
         notice_id = await queue_notice(bot, staff)
         await drive(bot, 600, step=20)
         async with bot.db.transaction() as session:
