@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.5, 1.5, 4.0)
+_KEEPING: set[asyncio.Task[None]] = set()  # replies being written to the outbox (kept referenced)
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 
@@ -68,7 +69,7 @@ class RetryingRateLimiter(AIORateLimiter):
                 raise
             except NetworkError as exc:  # TimedOut and NotSent included
                 if delay is None:
-                    await self._keep_for_later(endpoint, data, exc)
+                    self._keep_for_later(endpoint, data, exc)
                     raise
                 kind = "not sent" if isinstance(exc, NotSent) else "may have arrived"
                 log.warning(
@@ -77,16 +78,21 @@ class RetryingRateLimiter(AIORateLimiter):
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # the loop returns or raises
 
-    async def _keep_for_later(self, endpoint: str, data: dict[str, Any], exc: Exception) -> None:
+    def _keep_for_later(self, endpoint: str, data: dict[str, Any], exc: Exception) -> None:
         """Put a text reply that could not be sent in the outbox, to go when Telegram answers.
 
         If the last failure was ambiguous the reply may have arrived, and this may be its one
         duplicate; a member left without an answer (their input is saved, they would not know
-        it) is worse."""
-        runtime = self.runtime
-        chat_id, text = data.get("chat_id"), data.get("text")
-        if runtime is None or endpoint != "sendMessage":
+        it) is worse. Written by a task of its own: the handler may be sending from inside a
+        transaction, and on SQLite a second one in the same task would wait for itself."""
+        if self.runtime is None or endpoint != "sendMessage":
             return
+        task = asyncio.create_task(self._enqueue(self.runtime, data, type(exc).__name__))
+        _KEEPING.add(task)
+        task.add_done_callback(_KEEPING.discard)
+
+    async def _enqueue(self, runtime: Runtime, data: dict[str, Any], error: str) -> None:
+        chat_id, text = data.get("chat_id"), data.get("text")
         if not isinstance(chat_id, int) or chat_id <= 0 or not isinstance(text, str):
             return
         if data.get("parse_mode") != ParseMode.HTML:
@@ -105,7 +111,7 @@ class RetryingRateLimiter(AIORateLimiter):
             log.exception("a reply to chat %s could not be kept for later either", chat_id)
             return
         runtime.outbox_signal()
-        log.warning("reply to chat %s kept in the outbox after %s", chat_id, type(exc).__name__)
+        log.warning("reply to chat %s kept in the outbox after %s", chat_id, error)
 
 
 def _inline_buttons(markup: Any) -> list[list[Button]] | None:
