@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from storage.models import Role
 from tests.support import Harness
 
 
@@ -34,3 +35,20 @@ async def test_persistent_server_errors_give_up_without_spinning(bot: Harness) -
     assert _sends(bot, 1602) == 5
     await asyncio.sleep(2)
     assert _sends(bot, 1602) == 5
+
+
+async def test_a_reply_failing_inside_a_transaction_is_kept_and_the_chat_goes_on(
+    bot: Harness,
+) -> None:
+    """/invite answers "not found" from inside its transaction; Telegram refuses that reply
+    four times (every retry): it arrives later through the outbox, and the staff member's next
+    command is answered (nothing waits for itself)."""
+    await bot.add_member("王干部", "+8615000150000", role=Role.staff, telegram_user_id=1603)
+    bot.emu.fail_next(
+        "sendMessage", error_code=502, description="Bad Gateway", chat_id=1603, times=4
+    )
+    await bot.emu.user(1603).send_command("invite", "13999999999")
+    await bot.emu.wait_for(1603, "13999999999", timeout=15)
+    await bot.emu.user(1603).send_command("help")
+    await bot.emu.wait_for(1603, "机关工作人员命令", timeout=10)
+    assert sum("13999999999" in (m.text or "") for m in bot.emu.messages_to(1603)) == 1
