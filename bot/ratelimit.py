@@ -43,6 +43,13 @@ _KEEPING: set[asyncio.Task[None]] = set()  # replies being written to the outbox
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 
+class Unconfirmed(NetworkError):
+    """A call that changes something failed after the retries in a way that may have taken
+    effect (a 5xx, a dropped connection, a late answer), or a reply was kept in the outbox to
+    go later: the error handler tells the member nothing, as "something went wrong" would be
+    false or premature. A read (get*) or a call that certainly never left raises as it was."""
+
+
 class RetryingRateLimiter(AIORateLimiter):
     """PTB's AIORateLimiter plus bounded retries of transient server and network errors.
 
@@ -69,7 +76,9 @@ class RetryingRateLimiter(AIORateLimiter):
                 raise
             except NetworkError as exc:  # TimedOut and NotSent included
                 if delay is None:
-                    self._keep_for_later(endpoint, data, exc)
+                    kept = self._keep_for_later(endpoint, data, exc)
+                    if kept or (not isinstance(exc, NotSent) and not endpoint.startswith("get")):
+                        raise Unconfirmed(f"{endpoint}: {exc}") from exc
                     raise
                 kind = "not sent" if isinstance(exc, NotSent) else "may have arrived"
                 log.warning(
@@ -78,23 +87,26 @@ class RetryingRateLimiter(AIORateLimiter):
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # the loop returns or raises
 
-    def _keep_for_later(self, endpoint: str, data: dict[str, Any], exc: Exception) -> None:
+    def _keep_for_later(self, endpoint: str, data: dict[str, Any], exc: Exception) -> bool:
         """Put a text reply that could not be sent in the outbox, to go when Telegram answers.
 
         If the last failure was ambiguous the reply may have arrived, and this may be its one
         duplicate; a member left without an answer (their input is saved, they would not know
         it) is worse. Written by a task of its own: the handler may be sending from inside a
         transaction, and on SQLite a second one in the same task would wait for itself."""
+        chat_id, text = data.get("chat_id"), data.get("text")
         if self.runtime is None or endpoint != "sendMessage":
-            return
+            return False
+        if not isinstance(chat_id, int) or chat_id <= 0 or not isinstance(text, str):
+            return False
         task = asyncio.create_task(self._enqueue(self.runtime, data, type(exc).__name__))
         _KEEPING.add(task)
         task.add_done_callback(_KEEPING.discard)
+        return True
 
     async def _enqueue(self, runtime: Runtime, data: dict[str, Any], error: str) -> None:
         chat_id, text = data.get("chat_id"), data.get("text")
-        if not isinstance(chat_id, int) or chat_id <= 0 or not isinstance(text, str):
-            return
+        assert isinstance(chat_id, int) and isinstance(text, str)  # checked by _keep_for_later
         if data.get("parse_mode") != ParseMode.HTML:
             text = html.escape(text, quote=False)
         try:

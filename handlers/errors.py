@@ -6,9 +6,10 @@ import logging
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram import Update
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import Forbidden, NetworkError, TelegramError
 
 from bot.context import BotContext
+from bot.ratelimit import Unconfirmed
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,10 @@ async def on_error(update: object, ctx: BotContext) -> None:
     if isinstance(error, NetworkError | TelegramError) and not isinstance(update, Update):
         log.warning("Telegram error outside an update: %s", error)
         return
-    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
-        # Telegram unreachable, a 5xx, a timeout: what failed may well have arrived (a late
-        # answer, a dropped connection), and an apology would go down the same failing road.
-        # bot/ratelimit.py already retried; "something went wrong" here is usually false.
+    if isinstance(error, Unconfirmed):
+        # A reply that may well have arrived (a 5xx, a dropped connection, a late answer), or
+        # one kept in the outbox to go later (bot/ratelimit.py): "something went wrong" would
+        # be false, and would go down the same failing road.
         log.warning("update %s: Telegram did not confirm a call: %s", update_id, error)
         return
     log.error("update %s failed", update_id, exc_info=error)
