@@ -10,13 +10,14 @@ without a chat, a text that is not a string), is quarantined and replaced in the
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
 
-from storage.control_chars import control_chars_replaced
+from storage.control_chars import has_control_chars, removed_positions, without_control_chars
 
 # Fields of a message our handlers read as text; Telegram always sends strings there.
 _TEXT_FIELDS = ("text", "caption")
@@ -37,11 +38,15 @@ class Poisoned:
         return None if self.update_id is None else {"update_id": self.update_id}
 
 
+# Texts whose entities (formatting, commands, links) are UTF-16 offsets into them.
+_ENTITIES_OF = {"text": "entities", "caption": "caption_entities"}
+
+
 def clean_text(raw: object) -> bool:
-    """Replace, in place, the control characters XML and PostgreSQL refuse in every string of an
-    update (a NUL in a leave reason failed its write on PostgreSQL; a vertical tab broke every
-    export), keeping each string's UTF-16 length so entity offsets stay right. True when
-    anything changed (the batch must then be handed on as changed)."""
+    """Remove, in place, the control characters XML and PostgreSQL refuse from every string of
+    an update (a NUL in a name failed its write on PostgreSQL; Word's vertical tab broke every
+    export): the rule of storage/control_chars.py, with the entities of a text moved to match.
+    True when anything changed (the batch must then be handed on as changed)."""
     container: Any = raw
     if isinstance(raw, dict):
         slots: list[tuple[Any, object]] = list(raw.items())
@@ -52,13 +57,33 @@ def clean_text(raw: object) -> bool:
     changed = False
     for slot, value in slots:
         if isinstance(value, str):
-            cleaned = control_chars_replaced(value)
-            if cleaned is not value:
-                container[slot] = cleaned
+            if has_control_chars(value):
+                if isinstance(raw, dict) and slot in _ENTITIES_OF:
+                    _shift_entities(raw.get(_ENTITIES_OF[slot]), removed_positions(value))
+                container[slot] = without_control_chars(value)
                 changed = True
         else:
             changed = clean_text(value) or changed
     return changed
+
+
+def _shift_entities(entities: object, removed: list[int]) -> None:
+    """Move entity offsets and lengths (UTF-16 units) past the removed characters; an entity
+    that covered nothing else is dropped."""
+    if not isinstance(entities, list) or not removed:
+        return
+    kept = []
+    for entity in entities:
+        if not isinstance(entity, dict):
+            continue
+        start, length = entity.get("offset"), entity.get("length")
+        if not isinstance(start, int) or not isinstance(length, int):
+            continue
+        new_start = start - bisect.bisect_left(removed, start)
+        new_end = start + length - bisect.bisect_left(removed, start + length)
+        if new_end > new_start:
+            kept.append(dict(entity, offset=new_start, length=new_end - new_start))
+    entities[:] = kept
 
 
 def kind_of(raw: object) -> str:

@@ -25,17 +25,18 @@ def without_control_chars(text: str) -> str:
     return _REFUSED.sub("", text.translate(_BREAKS))
 
 
-# Every C0 control XML refuses, as a space: same length, so offsets into the text stay right.
-_KEEP_LENGTH = str.maketrans(
-    {"\x0b": "\n", "\x0c": "\n"}
-    | {chr(code): " " for code in range(32) if chr(code) not in "\t\n\r\x0b\x0c"}
-)
+def has_control_chars(text: str) -> bool:
+    """Whether without_control_chars would change the text."""
+    return "\x0b" in text or "\x0c" in text or _REFUSED.search(text) is not None
 
 
-def control_chars_replaced(text: str) -> str:
-    """The same rule for text whose character positions matter (an incoming message, whose
-    entities are offsets into it): each refused character becomes one of the same UTF-16 length
-    (breaks a newline, other controls a space, a lone surrogate or U+FFFE/U+FFFF U+FFFD)."""
-    if not _REFUSED.search(text) and "\x0b" not in text and "\x0c" not in text:
-        return text
-    return _REFUSED.sub("\ufffd", text.translate(_KEEP_LENGTH))
+def removed_positions(text: str) -> list[int]:
+    """The UTF-16 offsets of the characters without_control_chars drops (every one of them is
+    a single UTF-16 unit): what an entity's offsets into the text must be moved by."""
+    positions: list[int] = []
+    offset = 0
+    for char in text:
+        if _REFUSED.match(char):
+            positions.append(offset)
+        offset += 2 if ord(char) > 0xFFFF else 1
+    return positions
