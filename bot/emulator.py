@@ -1227,23 +1227,18 @@ class BotApiEmulator:
 
     def _user_message(self, user: SimUser, content: JSON, log_text: str) -> int:
         chat = self._user_active(user)
-        message: JSON = {
-            "message_id": chat.take_message_id(),
-            "from": user.to_dict(),
-            "chat": dict(chat.raw),
-            "date": int(time.time()),
-            **content,
-        }
-        chat.from_user[message["message_id"]] = _UserMessage(message)
-        chat.log.append(f"-> user #{message['message_id']}: {_short(log_text)}")
-        update_id = self._take_update_id()
-        self._queue({"update_id": update_id, "message": message})
-        return update_id
+        return self._queue_message(chat, user, content, f"user #{{id}}: {_short(log_text)}")
 
     def _group_message(self, user: SimUser, chat_id: int, content: JSON, log_text: str) -> int:
         if chat_id >= 0:
             raise ValueError("a group chat id is negative")
         chat = self._chat(chat_id)
+        label = f"{user.first_name} #{{id}}: {_short(log_text)}"
+        return self._queue_message(chat, user, content, label)
+
+    def _queue_message(self, chat: _Chat, user: SimUser, content: JSON, log_label: str) -> int:
+        """A message from `user` in `chat`, queued as an update; `log_label` names it in the
+        chat's transcript ({id} becomes its message id)."""
         message: JSON = {
             "message_id": chat.take_message_id(),
             "from": user.to_dict(),
@@ -1252,7 +1247,7 @@ class BotApiEmulator:
             **content,
         }
         chat.from_user[message["message_id"]] = _UserMessage(message)
-        chat.log.append(f"-> {user.first_name} #{message['message_id']}: {_short(log_text)}")
+        chat.log.append("-> " + log_label.replace("{id}", str(message["message_id"])))
         update_id = self._take_update_id()
         self._queue({"update_id": update_id, "message": message})
         return update_id

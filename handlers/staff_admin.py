@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
@@ -18,13 +19,23 @@ from handlers.wiring import Wiring, close_dialog, open_dialog
 from storage import bindings, members, roster
 from storage.bindings import Decision, Unbind
 from storage.dialogs import Dialog
-from storage.models import Role
+from storage.models import Member, Role
 
 log = logging.getLogger(__name__)
 
 ROSTER_FLOW = "roster"
 MAX_ROSTER_BYTES = 10 * 1024 * 1024
 ROSTER_TYPES = (".xlsx", ".csv")
+
+
+async def _find_or_say(
+    update: Update, ctx: BotContext, session: AsyncSession, query: str
+) -> Member | None:
+    """The roster member named by phone or #id; tells staff when there is none."""
+    member = await members.find(session, query)
+    if member is None:
+        await say(update, ctx, "staff.member_not_found", query=query)
+    return member
 
 
 @staff_only
@@ -42,9 +53,8 @@ async def invite(update: Update, ctx: BotContext) -> None:
         await say(update, ctx, "staff.invite_usage")
         return
     async with ctx.db.transaction() as session:
-        member = await members.find(session, query)
+        member = await _find_or_say(update, ctx, session, query)
         if member is None:
-            await say(update, ctx, "staff.member_not_found", query=query)
             return
         code = await members.create_invite(session, member.id, ctx.viewer.actor, now=ctx.now())
         name = member.name
@@ -69,9 +79,8 @@ async def set_role(update: Update, ctx: BotContext) -> None:
     role = Role(args[-1])
     query = " ".join(args[:-1])
     async with ctx.db.transaction() as session:
-        member = await members.find(session, query)
+        member = await _find_or_say(update, ctx, session, query)
         if member is None:
-            await say(update, ctx, "staff.member_not_found", query=query)
             return
         if member.id == ctx.viewer.id and role is not Role.admin:
             await say(update, ctx, "staff.cannot_demote_self")
@@ -92,9 +101,8 @@ async def unbind(update: Update, ctx: BotContext) -> None:
         await say(update, ctx, "staff.unbind_usage")
         return
     async with ctx.db.transaction() as session:
-        member = await members.find(session, query)
+        member = await _find_or_say(update, ctx, session, query)
         if member is None:
-            await say(update, ctx, "staff.member_not_found", query=query)
             return
         outcome = await bindings.unbind(
             session, member, ctx.viewer.actor, office=ctx.settings.office_contact

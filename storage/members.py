@@ -136,8 +136,10 @@ async def find(session: AsyncSession, query: str) -> Member | None:
 
 
 async def _bind(
-    session: AsyncSession, member: Member, telegram_user_id: int, chat_id: int
+    session: AsyncSession, member: Member, telegram_user_id: int, chat_id: int, *, via: str
 ) -> BindResult:
+    """Bind the account to the member (audited, `via` contact or invite) unless it is bound
+    to them already, to someone else, or the member to another account."""
     if member.telegram_user_id == telegram_user_id:
         member.chat_id = chat_id
         return BindResult(BindOutcome.already_bound, MemberRef.of(member))
@@ -154,6 +156,14 @@ async def _bind(
     member.reachable = True
     member.unreachable_reason = None
     await session.flush()
+    await audit.record(
+        session,
+        Actor(member_id=member.id, telegram_id=telegram_user_id),
+        "member.bind",
+        object_type="member",
+        object_id=member.id,
+        via=via,
+    )
     return BindResult(BindOutcome.bound, MemberRef.of(member))
 
 
@@ -169,17 +179,7 @@ async def bind_by_phone(
     )
     if member is None:
         return BindResult(BindOutcome.not_on_roster)
-    result = await _bind(session, member, telegram_user_id, chat_id)
-    if result.outcome is BindOutcome.bound:
-        await audit.record(
-            session,
-            Actor(member_id=member.id, telegram_id=telegram_user_id),
-            "member.bind",
-            object_type="member",
-            object_id=member.id,
-            via="contact",
-        )
-    return result
+    return await _bind(session, member, telegram_user_id, chat_id, via="contact")
 
 
 async def create_invite(
@@ -232,7 +232,7 @@ async def redeem_invite(
             session, attempt, "member.invite_expired", object_type="member", object_id=member.id
         )
         return BindResult(BindOutcome.expired_code)
-    result = await _bind(session, member, telegram_user_id, chat_id)
+    result = await _bind(session, member, telegram_user_id, chat_id, via="invite")
     if result.outcome in (BindOutcome.bound, BindOutcome.taken):
         # Mark used with a guarded update so two simultaneous redemptions cannot both win.
         claimed = await session.execute(
@@ -243,15 +243,6 @@ async def redeem_invite(
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             await session.rollback()
             return BindResult(BindOutcome.used_code)
-    if result.outcome is BindOutcome.bound:
-        await audit.record(
-            session,
-            Actor(member_id=member.id, telegram_id=telegram_user_id),
-            "member.bind",
-            object_type="member",
-            object_id=member.id,
-            via="invite",
-        )
     return result
 
 

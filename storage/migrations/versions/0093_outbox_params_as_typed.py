@@ -47,13 +47,18 @@ def carried_over(template: str | None, params: dict[str, Any]) -> dict[str, Any]
     return changed if changed != params else None
 
 
-def upgrade() -> None:
-    bind = op.get_bind()
-    rows = bind.execute(
+def _unsent(bind: sa.Connection) -> Sequence[sa.Row[Any]]:
+    """Rows not sent yet (failed ones included: staff can resend them)."""
+    return bind.execute(
         sa.select(_OUTBOX.c.id, _OUTBOX.c.template, _OUTBOX.c.params).where(
             _OUTBOX.c.status.not_in(["sent", "cancelled"])
         )
     ).all()
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    rows = _unsent(bind)
     for row_id, template, params in rows:
         new = carried_over(template, params or {})
         if new is not None:
@@ -62,11 +67,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    rows = bind.execute(
-        sa.select(_OUTBOX.c.id, _OUTBOX.c.template, _OUTBOX.c.params).where(
-            _OUTBOX.c.status.not_in(["sent", "cancelled"])
-        )
-    ).all()
+    rows = _unsent(bind)
     for row_id, template, params in rows:
         body = (params or {}).get("body")
         if (template or "").startswith("notices.") and isinstance(body, dict):
