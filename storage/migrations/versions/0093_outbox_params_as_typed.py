@@ -47,7 +47,7 @@ def carried_over(template: str | None, params: dict[str, Any]) -> dict[str, Any]
     return changed if changed != params else None
 
 
-def _unsent(bind: sa.Connection) -> Sequence[sa.Row[Any]]:
+def _unsent(bind: sa.Connection) -> Sequence[Any]:
     """Rows not sent yet (failed ones included: staff can resend them)."""
     return bind.execute(
         sa.select(_OUTBOX.c.id, _OUTBOX.c.template, _OUTBOX.c.params).where(
