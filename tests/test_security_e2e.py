@@ -1,7 +1,7 @@
 """Security end to end: every staff action refused to members and strangers, forged buttons that
 point at other people's things, and exports that are audited.
 
-STAFF_ACTIONS below is the authority table of the README ("## Security"), row for row: each row
+STAFF_ACTIONS below is the authority table of docs/security.md, row for row: each row
 is one staff command, menu button, family of staff buttons, or staff dialog step, with the refusal
 a bound member and a stranger get. Every row is driven through the real bot and must change
 nothing: every table (but the processed-update ids) is compared before and after, nobody else
@@ -287,7 +287,7 @@ Sender = Callable[[SimUser, World], Awaitable[list[int]]]
 
 @dataclass(frozen=True)
 class StaffAction:
-    """One row of the README's authority table."""
+    """One row of the authority table (docs/security.md)."""
 
     name: str
     send: Sender  # returns the update ids of button presses (empty for messages)
@@ -615,11 +615,10 @@ def test_the_table_names_every_staff_command_and_menu_button() -> None:
     assert flows == rows, f"dialog flows without a row (or add to MEMBER_FLOWS): {flows - rows}"
 
 
-def test_the_readme_table_has_exactly_these_rows() -> None:
-    """The authority table in README.md ("## Security") and STAFF_ACTIONS, row for row."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Security\n", 1)[1].split("\n## ", 1)[0]
-    table = section.split("| row (test id) |", 1)[1].split("\n\n", 1)[0]
+def test_the_security_doc_table_has_exactly_these_rows() -> None:
+    """The authority table in docs/security.md and STAFF_ACTIONS, row for row."""
+    document = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    table = document.split("| row (test id) |", 1)[1].split("\n\n", 1)[0]
     rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines()[2:]]
     assert rows == [a.name for a in STAFF_ACTIONS]
 
