@@ -15,8 +15,6 @@ import json
 import aiohttp
 
 # PTB's own types for "not given" arguments, as its HTTPXRequest uses them.
-from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -78,10 +76,10 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        read_timeout: object = BaseRequest.DEFAULT_NONE,
+        write_timeout: object = BaseRequest.DEFAULT_NONE,
+        connect_timeout: object = BaseRequest.DEFAULT_NONE,
+        pool_timeout: object = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         session = self._session
         if session is None or session.closed:
@@ -116,9 +114,15 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
 
 
-def _given(value: ODVInput[float], default: float | None) -> float | None:
-    """A timeout the caller passed, or this request's own when PTB says "not given"."""
-    return default if isinstance(value, DefaultValue) else value
+def _given(value: object, default: float | None) -> float | None:
+    """A timeout the caller passed, or this request's own when PTB says "not given" (its
+    documented sentinel, BaseRequest.DEFAULT_NONE; the parameters are typed `object` because
+    PTB's own type for them lives in a private module)."""
+    if value is BaseRequest.DEFAULT_NONE:
+        return default
+    if value is None or isinstance(value, int | float):
+        return value
+    raise TypeError(f"a timeout must be a number or None, not {type(value).__name__}")
 
 
 def _multipart(request_data: RequestData) -> aiohttp.FormData:

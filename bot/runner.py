@@ -134,9 +134,9 @@ class WebhookRunner:
             self._site_runner, self.settings.webhook_listen, self.settings.webhook_port
         )
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else self.settings.webhook_port
+        # The port really bound (WEBHOOK_PORT=0 picks a free one, as the tests do).
+        addresses = self._site_runner.addresses
+        self.port = addresses[0][1] if addresses else self.settings.webhook_port
         if register:
             await self.app.bot.set_webhook(
                 self.settings.webhook_url.rstrip("/") + WEBHOOK_PATH,

@@ -26,14 +26,18 @@ import logging
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet.worksheet import Worksheet
 
 from storage.control_chars import without_control_chars
+
+if TYPE_CHECKING:
+    # openpyxl exports the write-only sheet's class from a private module only: named for the
+    # type checker, never imported at run time.
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+    from openpyxl.worksheet.worksheet import Worksheet
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ CUT_MARK = "…"
 # First characters that make a spreadsheet read typed text as a formula (or a DDE command).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-Sheet = Worksheet | WriteOnlyWorksheet
+Sheet: TypeAlias = "Worksheet | WriteOnlyWorksheet"
 _AS_IS = (bool, int, float, Decimal, datetime, date, time, timedelta)
 
 

@@ -15,18 +15,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from bot.exports.cells import append_row, cell
 from storage import duty_record
 from storage.db import Database
 from storage.duty_record import Awards, GroupBy, GroupStats, MemberYear, Totals
 from storage.scoring import ScoringRules
+
+if TYPE_CHECKING:
+    # openpyxl exports the write-only sheet's class from a private module only (types only).
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 BATCH = 1000
 BOLD = Font(bold=True)

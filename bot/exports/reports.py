@@ -154,7 +154,7 @@ def _font(run: Any, name: str, size: float, *, bold: bool = False) -> None:
     run.font.name = name
     run.font.size = Pt(size)
     run.font.bold = bold
-    r_pr = run._element.get_or_add_rPr()
+    r_pr = run.element.get_or_add_rPr()
     r_fonts = r_pr.find(qn("w:rFonts"))
     if r_fonts is None:
         r_fonts = r_pr.makeelement(qn("w:rFonts"), {})
