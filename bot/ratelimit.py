@@ -72,7 +72,14 @@ class RetryingRateLimiter(AIORateLimiter):
                 return await super().process_request(
                     callback, args, kwargs, endpoint, data, rate_limit_args
                 )
-            except (BadRequest, Forbidden, InvalidToken, RetryAfter):
+            except (BadRequest, Forbidden, InvalidToken):
+                raise
+            except RetryAfter as exc:
+                # Still flood-limited after PTB's own waits (a burst of hundreds of replies at
+                # once, e.g. a backlog after a restart): the reply goes out later, paced by the
+                # delivery worker, instead of being lost with its apology.
+                if self._keep_for_later(endpoint, data, exc):
+                    raise Unconfirmed(f"{endpoint}: {exc}") from exc
                 raise
             except NetworkError as exc:  # TimedOut and NotSent included
                 if delay is None:

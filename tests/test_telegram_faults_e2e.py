@@ -52,3 +52,23 @@ async def test_a_reply_failing_inside_a_transaction_is_kept_and_the_chat_goes_on
     await bot.emu.user(1603).send_command("help")
     await bot.emu.wait_for(1603, "机关工作人员命令", timeout=10)
     assert sum("13999999999" in (m.text or "") for m in bot.emu.messages_to(1603)) == 1
+
+
+async def test_a_reply_still_flood_limited_after_the_waits_arrives_later(bot: Harness) -> None:
+    """A burst of replies (a backlog after a restart) can still meet 429 after PTB's own waits:
+    the reply goes out later through the paced outbox instead of being lost, and no apology
+    (which would meet the same limit) is sent."""
+    await bot.add_member("陈静", "+8613900139000", telegram_user_id=1603)
+    bot.emu.fail_next(
+        "sendMessage",
+        error_code=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        chat_id=1603,
+        times=3,  # the first try and PTB's two retries
+    )
+    await bot.emu.user(1603).send_command("help")
+    await bot.emu.wait_for(1603, "本助手可以", timeout=15)
+    texts = [m.text or "" for m in bot.emu.messages_to(1603)]
+    assert sum("本助手可以" in t for t in texts) == 1
+    assert not [t for t in texts if "出了点问题" in t]
