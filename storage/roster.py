@@ -28,6 +28,7 @@ from openpyxl import load_workbook
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.control_chars import without_control_chars
 from storage.models.base import utcnow
 from storage.models.members import (
     AuditLog,
@@ -201,7 +202,9 @@ def _cell_text(value: object) -> str:
         return str(int(value))
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
-    return str(value).strip()
+    # A CSV can carry control characters (a NUL fails the write on PostgreSQL): same rule as
+    # for what members type.
+    return without_control_chars(str(value)).strip()
 
 
 def _clean(text: str) -> str:

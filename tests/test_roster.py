@@ -543,3 +543,17 @@ async def test_twenty_thousand_rows(db: Database) -> None:
         ).scalar_one()
     assert links == 30_000
     assert max(first, second, third) < 30, (first, second, third)
+
+
+async def test_control_characters_in_a_csv_roster_are_dropped(db: Database) -> None:
+    """A CSV can carry control characters (a NUL makes the file refused as binary) such as
+    Word's soft line break: names, sectors and units are stored without them, so exports and
+    messages never meet them."""
+    data = "姓名,手机号,界别,工作单位\n王\x01芳,13800138000,经济\x0b界,福州\x1f大学\n".encode()
+    report = await run_import(db, parse_roster(data, "roster.csv"))
+    assert report.created == 1
+    async with db.read() as session:
+        member = await session.scalar(select(Member).options(*FULL))
+    assert member is not None
+    assert (member.name, member.organisation) == ("王芳", "福州大学")
+    assert member.sector is not None and member.sector.name == "经济 界"  # a break, then a space
