@@ -22,7 +22,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.emulator import BotApiEmulator, Fault
+from bot.emulator import BotApiEmulator, Fault, SimUser
 from bot.runner import build_web_app
 from storage import notices
 from storage.members import MemberRef
@@ -297,19 +297,25 @@ async def test_staff_and_healthz_are_told_while_telegram_is_unreachable(
 AMBIGUOUS = [Fault.server_error_after, Fault.drop_after, Fault.slow]
 
 
-async def test_ambiguous_failures_in_member_dialogs_lose_nothing_and_never_apologise(
-    bot: Harness,
-) -> None:
-    """30 members in the guided report; each one's answer to the title question meets one
-    ambiguous failure (the reply was delivered, the bot cannot know): a 502, a dropped
-    connection, an answer later than the read timeout."""
-    members = [FIRST + i for i in range(30)]
+async def _in_guided_report(bot: Harness, count: int) -> tuple[list[int], list[SimUser]]:
+    """`count` bound members, each at the first question of the guided report."""
+    members = [FIRST + i for i in range(count)]
     for uid in members:
         await bot.add_member(f"委员{uid}", f"+86139{uid:08d}", telegram_user_id=uid)
     users = [bot.emu.user(uid) for uid in members]
     await asyncio.gather(*(u.send_text("📝 提交社情民意") for u in users))
     for uid in members:
         await bot.emu.wait_for(uid, "第 1/5 步", timeout=15)
+    return members, users
+
+
+async def test_ambiguous_failures_in_member_dialogs_lose_nothing_and_never_apologise(
+    bot: Harness,
+) -> None:
+    """30 members in the guided report; each one's answer to the title question meets one
+    ambiguous failure (the reply was delivered, the bot cannot know): a 502, a dropped
+    connection, an answer later than the read timeout."""
+    members, users = await _in_guided_report(bot, 30)
     for index, uid in enumerate(members):
         bot.emu.inject_fault(
             AMBIGUOUS[index % 3], methods=["sendMessage"], chat_id=uid, times=1, delay=6.0
@@ -340,13 +346,7 @@ async def test_members_writing_during_a_ten_minute_outage_are_answered_after_it(
     """Telegram drops every connection for 10 minutes (bot clock) while 10 members are in the
     guided report, and slow answers (the reply arrives, its confirmation does not) mark the
     way back: every answer is stored once and answered, nobody gets a false apology."""
-    members = [FIRST + i for i in range(10)]
-    for uid in members:
-        await bot.add_member(f"委员{uid}", f"+86139{uid:08d}", telegram_user_id=uid)
-    users = [bot.emu.user(uid) for uid in members]
-    await asyncio.gather(*(u.send_text("📝 提交社情民意") for u in users))
-    for uid in members:
-        await bot.emu.wait_for(uid, "第 1/5 步", timeout=15)
+    members, users = await _in_guided_report(bot, 10)
 
     bot.emu.outage(Fault.drop)
     await asyncio.gather(*(u.send_text(f"标题{u.user_id}") for u in users))
@@ -390,13 +390,7 @@ async def test_replies_cut_off_by_a_100_second_outage_arrive_after_it(bot: Harne
     """10 members answer the title question just as sends start failing (502) for 100 s: each
     handler tries four times in 6 s, then its reply waits in the outbox and arrives, with its
     buttons, once Telegram takes messages again; once each, no apology."""
-    members = [FIRST + i for i in range(10)]
-    for uid in members:
-        await bot.add_member(f"委员{uid}", f"+86139{uid:08d}", telegram_user_id=uid)
-    users = [bot.emu.user(uid) for uid in members]
-    await asyncio.gather(*(u.send_text("📝 提交社情民意") for u in users))
-    for uid in members:
-        await bot.emu.wait_for(uid, "第 1/5 步", timeout=15)
+    members, users = await _in_guided_report(bot, 10)
 
     bot.emu.outage(Fault.server_error, methods=["sendMessage"])
     await asyncio.gather(*(u.send_text(f"标题{u.user_id}") for u in users))
