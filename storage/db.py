@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +25,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from storage import sqlite_driver
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Connections kept open. Up to CONCURRENT_UPDATES (32 by default) handlers read side by side,
@@ -72,13 +76,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         options: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-            options = {
-                "async_creator": sqlite_driver.connector(
+            options["pool_size"], options["max_overflow"] = POOL_SIZE, POOL_OVERFLOW
+            if one_call_driver_usable():
+                del options["connect_args"]
+                options["async_creator"] = sqlite_driver.connector(
                     database, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
-                ),
-                "pool_size": POOL_SIZE,
-                "max_overflow": POOL_OVERFLOW,
-            }
+                )
         engine = create_async_engine(url, echo=echo, hide_parameters=True, **options)
         _configure_sqlite(engine)
         return engine
@@ -92,6 +95,16 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     )
     _ping_when_idle(engine)
     return engine
+
+
+@functools.cache
+def one_call_driver_usable() -> bool:
+    """Whether file databases use the one-call driver (storage/sqlite_driver.py), which relies
+    on aiosqlite's internals: checked once per process, with a warning when they changed."""
+    reason = sqlite_driver.incompatibility()
+    if reason is not None:
+        log.warning("SQLite runs on aiosqlite as published (slower): %s", reason)
+    return reason is None
 
 
 def _ping_when_idle(engine: AsyncEngine) -> None:

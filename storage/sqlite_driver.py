@@ -14,11 +14,17 @@ must never sleep there, so the connection's busy timeout is 0 and a statement th
 database locked (another process writing: the CLI importing a roster) is run again on the
 connection's thread, which may wait its full patience. A long read (Database.snapshot: exports)
 runs on the connection's thread throughout, in batches, so the loop keeps answering members.
+
+This module is the project's one use of aiosqlite's internals (`_conn`, `_execute`, `_thread`).
+`incompatibility()` checks them once; where a release has changed them, storage/db.py uses
+aiosqlite as published instead (slower, the same behaviour) and says so in the log.
 """
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
@@ -28,6 +34,26 @@ from typing import Any, TypeVar
 import aiosqlite
 
 T = TypeVar("T")
+
+
+def incompatibility() -> str | None:
+    """Why this aiosqlite cannot carry the one-call driver (the internals it relies on are not
+    as expected), or None when it can."""
+    connection_class = aiosqlite.Connection
+    if not isinstance(getattr(connection_class, "_conn", None), property):
+        return "aiosqlite.Connection._conn is no longer a property"
+    if not inspect.iscoroutinefunction(getattr(connection_class, "_execute", None)):
+        return "aiosqlite.Connection._execute is no longer a coroutine function"
+    try:
+        # Built, never started: its worker thread is only created here.
+        probe = connection_class(partial(sqlite3.connect, ":memory:"), 64)
+    except Exception as exc:
+        return f"aiosqlite.Connection(connector, iter_chunk_size) failed: {exc!r}"
+    if not isinstance(getattr(probe, "_thread", None), threading.Thread):
+        return "aiosqlite.Connection._thread is no longer a Thread"
+    return None
+
+
 FIRST_ROWS = 256  # fetched with the statement; most queries return far fewer
 
 

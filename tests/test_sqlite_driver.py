@@ -190,3 +190,51 @@ async def test_a_writer_in_another_process_is_waited_for_off_the_loop(tmp_path: 
         async with db.read() as session:
             names = set(await session.scalars(select(Sector.name)))
         assert names == {"别的进程", "等一等"}
+
+
+def test_this_aiosqlite_carries_the_one_call_driver() -> None:
+    """The internals the driver relies on are as expected in the aiosqlite CI installs; a
+    release that changes them shows up here first (and the bot falls back, below)."""
+    assert sqlite_driver.incompatibility() is None
+
+
+async def test_a_changed_aiosqlite_falls_back_to_the_published_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiosqlite whose internals changed shape (as a future release might: `_conn` no longer a
+    property, working as before for aiosqlite itself): the check says why, the log says so,
+    and the database works on aiosqlite as published, a failed transaction still rolled back
+    whole."""
+    import aiosqlite
+
+    from storage import db as db_module
+    from storage.migrate import upgrade
+
+    original = aiosqlite.Connection.__dict__["_conn"]
+
+    class NotAProperty:
+        def __get__(self, instance: object, owner: type | None = None) -> Any:
+            return self if instance is None else original.fget(instance)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_conn", NotAProperty())
+    assert "_conn" in (sqlite_driver.incompatibility() or "")
+    db_module.one_call_driver_usable.cache_clear()
+    try:
+        database = Database(f"sqlite+aiosqlite:///{tmp_path}/fallback.db")
+        try:
+            await upgrade(database.engine)
+            async with database.engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                assert not isinstance(raw.driver_connection, sqlite_driver.OneCallConnection)
+            await _sectors(database, 3)
+            with pytest.raises(IntegrityError):
+                async with database.transaction() as session:
+                    await session.execute(insert(Sector), [{"name": "新界别"}])
+                    await session.execute(insert(Sector), [{"name": "界别00000"}])
+            async with database.read() as session:
+                assert await session.scalar(select(func.count()).select_from(Sector)) == 3
+        finally:
+            await database.dispose()
+    finally:
+        db_module.one_call_driver_usable.cache_clear()
+    assert any("aiosqlite as published" in r.getMessage() for r in caplog.records)
