@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -71,6 +73,25 @@ async def fresh_database(
         await db.dispose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def run_cli(
+    tmp_path: Path, *args: str, database_url: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`cppcc-bot <args>` in a process of its own, as an operator runs it: settings from the
+    environment only (this machine's BOT_*/DATABASE_* left out), SQLite under tmp_path unless
+    a database is named."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
+    environ["DATABASE_URL"] = database_url or f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def free_port() -> int:

@@ -5,10 +5,7 @@ step is in the audit log and every account concerned is told."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,7 @@ from sqlalchemy import select
 
 from bot.emulator import SentMessage, SimUser
 from storage.models import AuditLog, BindingRequest, BindingRequestStatus, Member, Role
-from tests.support import ADMIN_ID, Harness
+from tests.support import ADMIN_ID, Harness, run_cli
 
 STAFF, ADMIN, OLD, NEW, OTHER, STRANGER = 2001, 3001, 1001, 1003, 1002, 5005
 PHONE = "+8618600186000"
@@ -318,24 +315,13 @@ async def test_unbind_is_refused_to_staff_members_and_oneself(bot: Harness) -> N
     assert not [a for a, _, _ in await _audit(bot) if a == "member.unbind"]
 
 
-def _cli(tmp_path: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
-    environ["DATABASE_URL"] = database_url
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 async def test_cli_member_unbind_tells_the_old_account_through_the_running_bot(
     bot: Harness, tmp_path: Path
 ) -> None:
     member_id = await _world(bot)
-    done = await asyncio.to_thread(_cli, tmp_path, bot.db.url, "member", "unbind", PHONE)
+    done = await asyncio.to_thread(
+        run_cli, tmp_path, "member", "unbind", PHONE, database_url=bot.db.url
+    )
     assert done.returncode == 0, done.stderr
     assert f"黄志强 (#{member_id}): binding removed" in done.stdout
     # The command line queued the message; the bot delivers it.
@@ -347,7 +333,11 @@ async def test_cli_member_unbind_tells_the_old_account_through_the_running_bot(
     assert row is not None and row.object_id == str(member_id)
     assert row.actor_member_id is None and row.actor_telegram_id is None  # the command line
 
-    again = await asyncio.to_thread(_cli, tmp_path, bot.db.url, "member", "unbind", PHONE)
+    again = await asyncio.to_thread(
+        run_cli, tmp_path, "member", "unbind", PHONE, database_url=bot.db.url
+    )
     assert again.returncode == 0 and "not bound" in again.stdout
-    unknown = await asyncio.to_thread(_cli, tmp_path, bot.db.url, "member", "unbind", "#9999")
+    unknown = await asyncio.to_thread(
+        run_cli, tmp_path, "member", "unbind", "#9999", database_url=bot.db.url
+    )
     assert unknown.returncode == 1 and "no member" in unknown.stderr

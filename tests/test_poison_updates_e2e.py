@@ -8,9 +8,7 @@ import asyncio
 import io
 import json
 import logging
-import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from tests.support import (
     Harness,
     fresh_database,
     make_settings,
+    run_cli,
     webhook_bot,
 )
 
@@ -285,21 +284,11 @@ async def test_dropped_redeliveries_are_counted_in_the_log(
 
 
 def test_cli_lists_shows_and_drops_quarantined_updates(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
-    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
-
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot.cli", "updates", "quarantine", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return run_cli(tmp_path, "updates", "quarantine", *args)
 
     assert cli().stdout.strip() == "no quarantined updates"
-    asyncio.run(_quarantine_one(env["DATABASE_URL"]))
+    asyncio.run(_quarantine_one(f"sqlite+aiosqlite:///{tmp_path}/cli.db"))
     listed = cli()
     assert listed.returncode == 0
     assert "update 31337" in listed.stdout and "message" in listed.stdout

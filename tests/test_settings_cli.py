@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.settings import SettingsError, load_settings
+from tests.support import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "roster-sample.xlsx"
-
-
-def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
-    environ.update({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db", **env})
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.mark.parametrize(
@@ -50,31 +35,31 @@ def test_bad_setting_is_one_line(
 
 
 def test_run_without_token_stops_with_one_line_and_no_traceback(tmp_path: Path) -> None:
-    result = _cli(tmp_path, "run")
+    result = run_cli(tmp_path, "run")
     assert result.returncode == 2
     assert result.stderr.strip() == "setting BOT_TOKEN: is required to run the bot but not set"
     assert "Traceback" not in result.stderr
 
 
 def test_cli_roster_import_twice_then_staff_and_invite(tmp_path: Path) -> None:
-    first = _cli(tmp_path, "roster", "import", str(SAMPLE))
+    first = run_cli(tmp_path, "roster", "import", str(SAMPLE))
     assert first.returncode == 0, first.stderr
     assert "新增 30" in first.stdout
-    second = _cli(tmp_path, "roster", "import", str(SAMPLE))
+    second = run_cli(tmp_path, "roster", "import", str(SAMPLE))
     assert "新增 0，更新 0，未变 30" in second.stdout
 
     phone = "13805910001"
-    staff = _cli(tmp_path, "staff", "add", phone)
-    unknown = _cli(tmp_path, "staff", "add", "13000000000")
+    staff = run_cli(tmp_path, "staff", "add", phone)
+    unknown = run_cli(tmp_path, "staff", "add", "13000000000")
     assert unknown.returncode == 1 and "no member" in unknown.stderr
-    invite = _cli(tmp_path, "invite", phone, BOT_USERNAME="cppcc_bot")
+    invite = run_cli(tmp_path, "invite", phone, BOT_USERNAME="cppcc_bot")
     assert invite.returncode == 0
     assert "https://t.me/cppcc_bot?start=inv_" in invite.stdout
     assert "now staff" in staff.stdout or "already staff" in staff.stdout
 
 
 def test_cli_reports_rejected_rows(tmp_path: Path) -> None:
-    result = _cli(tmp_path, "roster", "import", str(ROOT / "samples" / "roster-bad-rows.csv"))
+    result = run_cli(tmp_path, "roster", "import", str(ROOT / "samples" / "roster-bad-rows.csv"))
     assert result.returncode == 0
     assert "第 3 行" in result.stdout
     assert "拒绝 5" in result.stdout
