@@ -21,10 +21,19 @@ from sqlalchemy.engine import make_url
 from bot.app import BotApplication, build_application
 from bot.emulator import BotApiEmulator
 from bot.runner import PollingRunner, WebhookRunner
+from bot.scheduler import SchedulerService
 from bot.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Member, Role
+from storage.models import (
+    Activity,
+    ActivitySignup,
+    ActivityStatus,
+    ActivityType,
+    Member,
+    Role,
+    SignupStatus,
+)
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 TOKEN = "123456:TEST-TOKEN"
@@ -210,6 +219,36 @@ class Harness:
             session.add(member)
             await session.flush()
             return member.id
+
+    async def add_signed_up_activity(
+        self, member_id: int, *, title: str, place: str, starts_at: datetime
+    ) -> int:
+        """A published two-hour micro-consultation the member is signed up for."""
+        async with self.db.transaction() as session:
+            activity = Activity(
+                type=ActivityType.micro_consultation,
+                status=ActivityStatus.published,
+                title=title,
+                place=place,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=2),
+            )
+            session.add(activity)
+            await session.flush()
+            session.add(
+                ActivitySignup(
+                    activity_id=activity.id,
+                    member_id=member_id,
+                    status=SignupStatus.signed_up,
+                    position=1,
+                )
+            )
+            return activity.id
+
+    def scheduler(self) -> SchedulerService:
+        """The running scheduler service (its scan is called by hand with a moved clock)."""
+        assert self.app is not None
+        return next(s for s in self.app.bot_data.services if isinstance(s, SchedulerService))
 
 
 async def _stop_keep_db(runner: PollingRunner) -> None:

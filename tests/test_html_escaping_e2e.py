@@ -8,18 +8,10 @@ parses as Telegram does) refused the message.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.i18n import Texts
-from bot.scheduler import SchedulerService
 from storage.models import Role
-from storage.models.activities import (
-    Activity,
-    ActivitySignup,
-    ActivityStatus,
-    ActivityType,
-    SignupStatus,
-)
 from tests.support import Harness
 
 TEXTS = Texts("zh-CN")
@@ -71,27 +63,8 @@ async def test_a_reminder_for_an_activity_with_markup_in_its_title_arrives(bot: 
     member_id = await bot.add_member("陈静", "+8613900139000", telegram_user_id=1401)
     title, place = "<b>电梯</b> & 协商 <微>", "东街 <3 号> 联系点"
     start = datetime(2026, 12, 5, 6, 30, tzinfo=UTC)
-    async with bot.db.transaction() as s:
-        activity = Activity(
-            type=ActivityType.micro_consultation,
-            status=ActivityStatus.published,
-            title=title,
-            place=place,
-            starts_at=start,
-            ends_at=start + timedelta(hours=2),
-        )
-        s.add(activity)
-        await s.flush()
-        s.add(
-            ActivitySignup(
-                activity_id=activity.id,
-                member_id=member_id,
-                status=SignupStatus.signed_up,
-                position=1,
-            )
-        )
-    assert bot.app is not None
-    scheduler = next(s for s in bot.app.bot_data.services if isinstance(s, SchedulerService))
+    await bot.add_signed_up_activity(member_id, title=title, place=place, starts_at=start)
+    scheduler = bot.scheduler()
     bot.clock.now = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)  # 17:00 local, the day before
     assert await scheduler.scan() == 1
     reminder = await bot.emu.wait_for(1401, "活动提醒")
