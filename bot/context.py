@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from handlers.wiring import Wiring
 
 
+class NotBound(LookupError):
+    """`ctx.member` asked where nobody is bound: a handler registered without an access level."""
+
+
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Runtime]):
     """Per-update context; `viewer` and `dialog` are resolved once by handlers.identity."""
 
@@ -31,6 +35,16 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], R
         self.viewer: MemberRef | None = None
         self.dialog: Dialog | None = None
         self.locale: str | None = None
+        # Set when a handler answered the button press itself; the router answers otherwise.
+        self.callback_answered = False
+
+    @property
+    def member(self) -> MemberRef:
+        """The bound viewer, for handlers the router lets through only for bound members
+        (every handler registered with an access level); a stranger never reaches them."""
+        if self.viewer is None:
+            raise NotBound
+        return self.viewer
 
     @property
     def runtime(self) -> Runtime:

@@ -9,7 +9,7 @@ from typing import Any
 from telegram import Chat, Update
 
 from bot.context import BotContext
-from handlers.replies import say
+from handlers.replies import answer_callback, say
 from storage.members import MemberRef
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
@@ -17,7 +17,7 @@ Handler = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
 
 async def _refuse(update: Update, ctx: BotContext, key: str) -> None:
     if update.callback_query is not None:
-        await update.callback_query.answer(ctx.t(key), show_alert=True)
+        await answer_callback(update, ctx, key, alert=True)
     else:
         await say(update, ctx, key)
 
@@ -52,9 +52,8 @@ async def outside_private_chat(update: Update, ctx: BotContext) -> bool:
     chat = update.effective_chat
     if chat is None or chat.type == Chat.PRIVATE:
         return False
-    query = update.callback_query
-    if query is not None:
-        await query.answer(ctx.plain("common.private_only"), show_alert=True)
+    if update.callback_query is not None:
+        await answer_callback(update, ctx, "common.private_only", alert=True)
         return True
     message = update.message
     if message is not None and chat.type != Chat.CHANNEL and _asks_the_bot(message.text, ctx):

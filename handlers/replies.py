@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.context import BotContext
@@ -26,24 +25,26 @@ async def send_text(
     chat = update.effective_chat
     if chat is None:
         return None
-    return await ctx.bot.send_message(
-        chat.id,
-        text,
-        reply_markup=markup,
-        parse_mode=ParseMode.HTML,
-        disable_web_page_preview=True,
-    )
+    return await ctx.bot.send_message(chat.id, text, reply_markup=markup)
 
 
 async def answer_callback(
-    update: Update, ctx: BotContext, key: str | None = None, **params: Any
+    update: Update,
+    ctx: BotContext,
+    key: str | None = None,
+    /,
+    *,
+    alert: bool = False,
+    **params: Any,
 ) -> None:
-    """Stop the button's spinner, with a short toast when key is given (plain text: Telegram
-    shows pop-ups without parsing HTML)."""
+    """Answer the button press with a short toast (or, with alert, a pop-up the member must
+    close); plain text, as Telegram shows pop-ups without parsing HTML. The router answers
+    presses a handler leaves unanswered, so call this only to say something."""
     query = update.callback_query
-    if query is None:
+    if query is None or ctx.callback_answered:
         return
-    await query.answer(ctx.plain(key, **params) if key else None)
+    ctx.callback_answered = True
+    await query.answer(ctx.plain(key, **params) if key else None, show_alert=alert)
 
 
 async def edit_or_send(
@@ -54,9 +55,7 @@ async def edit_or_send(
     message = query.message if query is not None else None
     if isinstance(message, Message) and message.text is not None:
         try:
-            await message.edit_text(
-                text, reply_markup=markup, parse_mode=ParseMode.HTML, disable_web_page_preview=True
-            )
+            await message.edit_text(text, reply_markup=markup)
             return
         except BadRequest as exc:
             # "not modified": the card already shows this; other failures: send it afresh.

@@ -6,18 +6,28 @@ the catch-all handlers last, so feature commands and buttons always match first.
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.context import BotContext
 from bot.i18n import Texts
-from handlers.guards import Handler, member_only, staff_only
+from handlers import callbacks
+from handlers.callbacks import Callback
+from handlers.guards import Handler, admin_only, member_only, staff_only
+from handlers.replies import answer_callback
 from storage import dialogs
 from storage.dialogs import Dialog
 
@@ -26,6 +36,30 @@ log = logging.getLogger(__name__)
 InputHandler = Callable[[Update, BotContext, Dialog], Awaitable[Any]]
 DeepLinkHandler = Callable[[Update, BotContext, str], Awaitable[Any]]
 FreeMessageHandler = Callable[[Update, BotContext], Awaitable[bool]]
+ButtonHandler = Callable[[Update, BotContext, Callback], Awaitable[Any]]
+
+
+class Access(enum.Enum):
+    """Who may use a command or a button, declared once where it is registered and checked on
+    the server for every update (buttons can be forged): anybody, bound members, staff, admins."""
+
+    anyone = "anyone"
+    member = "member"
+    staff = "staff"
+    admin = "admin"
+
+    def guard(self, handler: Handler) -> Handler:
+        if self is Access.anyone:
+            return handler
+        return {Access.member: member_only, Access.staff: staff_only, Access.admin: admin_only}[
+            self
+        ](handler)
+
+
+@dataclass(frozen=True)
+class ButtonRoute:
+    handler: ButtonHandler
+    access: Access
 
 
 @dataclass(frozen=True)
@@ -44,8 +78,32 @@ class Wiring:
     deeplinks: dict[str, DeepLinkHandler] = field(default_factory=dict)
     free_message: list[FreeMessageHandler] = field(default_factory=list)
     start_hooks: list[Handler] = field(default_factory=list)
+    buttons: dict[tuple[str, str], ButtonRoute] = field(default_factory=dict)
 
     # -- registration -------------------------------------------------------------------
+    def add_buttons(
+        self, feature: str, actions: Mapping[str, ButtonHandler], *, access: Access
+    ) -> None:
+        """Inline buttons whose data is "<feature>:<action>[:args]" go to actions[action], for
+        viewers with access; the router answers the press when the handler does not."""
+        for action, handler in actions.items():
+            callbacks.make(feature, action)  # fails at start when a name breaks the 64 bytes
+            key = (feature, action)
+            if key in self.buttons:
+                raise ValueError(f"button {feature}:{action} registered twice")
+            self.buttons[key] = ButtonRoute(handler, access)
+
+    def add_command(
+        self,
+        app: Application,  # type: ignore[type-arg]
+        name: str,
+        handler: Handler,
+        *,
+        access: Access,
+    ) -> None:
+        """/name, for viewers with access (others are refused politely)."""
+        app.add_handler(CommandHandler(name, access.guard(handler)))
+
     def add_menu(
         self, key: str, handler: Handler, *, staff: bool = False, order: int = 100
     ) -> None:
@@ -99,7 +157,7 @@ class Wiring:
             )
         app.add_handler(MessageHandler(private & ~filters.COMMAND & ~filters.CONTACT, self.route))
         app.add_handler(MessageHandler(private & filters.COMMAND, self.unknown_command))
-        app.add_handler(CallbackQueryHandler(self.unknown_button))
+        app.add_handler(CallbackQueryHandler(self.on_button))
 
     async def unknown_command(self, update: Update, ctx: BotContext) -> None:
         """A /command no feature knows: say so, with the menu (or how to bind)."""
@@ -110,10 +168,26 @@ class Wiring:
             return
         await say(update, ctx, "common.unknown_command", markup=self.keyboard(ctx))
 
-    async def unknown_button(self, update: Update, ctx: BotContext) -> None:
-        """A button no feature claims (stale or forged): stop its spinner and say so."""
-        if update.callback_query is not None:
-            await update.callback_query.answer(ctx.t("common.stale_button"), show_alert=True)
+    async def on_button(self, update: Update, ctx: BotContext) -> None:
+        """Every inline button: the registered handler for its action, behind its access check;
+        a button no feature claims (stale or forged) gets a pop-up. The press is answered here
+        when the handler did not, so no spinner is ever left turning."""
+        query = update.callback_query
+        if query is None:
+            return
+        cb = callbacks.parse(query.data)
+        route = self.buttons.get((cb.feature, cb.action)) if cb is not None else None
+        if cb is None or route is None:
+            await answer_callback(update, ctx, "common.stale_button", alert=True)
+            return
+
+        async def press(update: Update, ctx: BotContext) -> Any:
+            return await route.handler(update, ctx, cb)
+
+        try:
+            await route.access.guard(press)(update, ctx)
+        finally:
+            await answer_callback(update, ctx)
 
     async def route(self, update: Update, ctx: BotContext) -> None:
         """A message that is no button or command: the open dialog's answer, or a free message."""
