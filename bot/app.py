@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import openpyxl
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
-from telegram.constants import ParseMode
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
 from bot import delivery, notice_progress, scheduler
+from bot.channels import telegram_defaults
 from bot.context import BotContext
 from bot.http import AiohttpRequest
 from bot.i18n import Texts
@@ -69,14 +69,7 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .context_types(context_types)
-        # Every text the bot writes is Telegram HTML built by bot/i18n.py; links in it are
-        # never previewed (a member's typed URL must not pull a stranger's page into a card).
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        )
+        .defaults(telegram_defaults())
         .concurrent_updates(processor)
         .get_updates_request(updates_request)
         # Replies to the member who wrote are not throttled to the bulk cap (that would queue

@@ -124,14 +124,9 @@ async def _roster_import(db: object, settings: Settings, path: Path, data: bytes
     except roster.RosterFileError as exc:
         print(texts.get(settings.default_locale, f"roster.file_error_{exc.code}"), file=sys.stderr)
         return 1
-    actor = Actor.cli()
     async with db.transaction() as session:
         report = await roster.import_roster(
-            session,
-            rows,
-            actor_member_id=actor.member_id,
-            actor_telegram_id=actor.telegram_id,
-            source=f"cli:{path.name}",
+            session, rows, actor=Actor.cli(), source=f"cli:{path.name}"
         )
     print(roster_report.render(texts, settings.default_locale, report, html=False))
     return 0

@@ -12,6 +12,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from storage.db import Database
 from storage.dialogs import Dialog
+from storage.identities import Account
 from storage.members import MemberRef
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], R
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.viewer: MemberRef | None = None
+        # The account that sent the update (bound or not), as storage names it.
+        self.account: Account | None = None
         self.dialog: Dialog | None = None
         self.locale: str | None = None
         # Set when a handler answered the button press itself; the router answers otherwise.
@@ -45,6 +48,14 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], R
         if self.viewer is None:
             raise NotBound
         return self.viewer
+
+    @property
+    def speaker(self) -> Account:
+        """The account the update came from, for handlers that only run on one (every message
+        and button press has a sender; identity resolution set it)."""
+        if self.account is None:
+            raise NotBound
+        return self.account
 
     @property
     def runtime(self) -> Runtime:

@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
-from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -49,7 +48,9 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.ext import ExtBot
 
+from bot.channels import TELEGRAM, chat_of, telegram_defaults
 from bot.http import AiohttpRequest
 from bot.i18n import Markup
 from bot.runtime import Runtime
@@ -118,11 +119,11 @@ class DeliveryWorker:
         period = max(BURST_SECONDS, 1.0 / rate)
         self.limiter = AsyncLimiter(rate * period, period)
         self.stats = DeliveryStats()
-        self.bot = bot
+        self.bot: Bot | None = bot
         self._own_bot = bot is None
-        self._queues: dict[int, _ChatQueue] = {}
+        self._queues: dict[str, _ChatQueue] = {}  # by address
         # Monotonic time the next message to a chat may go; outlives the chat's queue.
-        self._next_at: dict[int, float] = {}
+        self._next_at: dict[str, float] = {}
         self._results: list[Outcome] = []
         self._file_ids: dict[str, str] = {}  # uploaded path -> file_id, so a file goes up once
         self._locales: dict[int, str | None] = {}  # member id -> language, read at claim time
@@ -146,15 +147,16 @@ class DeliveryWorker:
         self._trial = False  # getMe answered: one row must go through before all go again
         # Chats whose last send failed transiently: (not before, current backoff seconds,
         # whether Telegram was known to be unreachable then).
-        self._chat_retry: dict[int, tuple[datetime, float, bool]] = {}
+        self._chat_retry: dict[str, tuple[datetime, float, bool]] = {}
         self._outage_retries = False  # some of those failed while Telegram was unreachable
 
     # -- Service ---------------------------------------------------------------------------
     async def start(self, app: BotApplication | None = None) -> None:
         if self.bot is None:
             settings = self.runtime.settings
-            self.bot = Bot(
+            self.bot = ExtBot(
                 settings.token(),
+                defaults=telegram_defaults(),
                 base_url=settings.telegram_api_base_url,
                 base_file_url=settings.telegram_file_base_url,
                 request=AiohttpRequest(connection_pool_size=32, pool_timeout=10, read_timeout=20),
@@ -239,11 +241,12 @@ class DeliveryWorker:
                 worker=self.worker_id,
                 now=self.runtime.clock(),
                 limit=room,
-                skip_chats=busy,
+                channel=TELEGRAM,
+                skip=busy,
             )
             extra: list[int] = []
             for row in claimed:
-                queue = self._queues.setdefault(row.chat_id, _ChatQueue())
+                queue = self._queues.setdefault(row.address, _ChatQueue())
                 if len(queue.rows) >= PER_CHAT_QUEUE:
                     extra.append(row.id)  # this chat is already busy: leave it for later
                     continue
@@ -260,9 +263,9 @@ class DeliveryWorker:
                 self._unreachable.add(member_id)
         if len(self._locales) > 4 * self.capacity:
             self._locales = {m: self._locales[m] for m in wanted if m in self._locales}
-        for chat_id, queue in self._queues.items():
+        for address, queue in self._queues.items():
             if queue.rows and queue.task is None:
-                queue.task = asyncio.create_task(self._chat_loop(chat_id, queue))
+                queue.task = asyncio.create_task(self._chat_loop(address, queue))
         if self._trial and not self._queues and not self._chats_waiting():
             # getMe answered and nothing at all is left to try: nothing says Telegram is still
             # unreachable. (With chats waiting out their backoff, the first of them is the
@@ -276,7 +279,7 @@ class DeliveryWorker:
         """Sending is stopped while the worker probes whether Telegram answers again."""
         return self._probe_at is not None
 
-    def _chats_waiting(self) -> list[int]:
+    def _chats_waiting(self) -> list[str]:
         now = self.runtime.clock()
         if len(self._chat_retry) > 4 * self.capacity:
             stale = now - timedelta(seconds=2 * BACKOFF_MAX_SECONDS)
@@ -304,15 +307,15 @@ class DeliveryWorker:
             self._probe_delay = min(BACKOFF_MAX_SECONDS, self._probe_delay * 2)
         self._trial = False
         # The chat waits on its own too, so one chat's failing sends do not hold up the rest.
-        _, delay, _ = self._chat_retry.get(row.chat_id, (now, BACKOFF_BASE_SECONDS / 2, False))
+        _, delay, _ = self._chat_retry.get(row.address, (now, BACKOFF_BASE_SECONDS / 2, False))
         delay = min(BACKOFF_MAX_SECONDS, delay * 2)
         outage = self.runtime.telegram_unreachable_since is not None
-        self._chat_retry[row.chat_id] = (now + timedelta(seconds=delay), delay, outage)
+        self._chat_retry[row.address] = (now + timedelta(seconds=delay), delay, outage)
         self._outage_retries = self._outage_retries or outage
 
-    def _reached(self, chat_id: int) -> None:
+    def _reached(self, address: str) -> None:
         """A send went through: Telegram answers again, for everyone."""
-        self._chat_retry.pop(chat_id, None)
+        self._chat_retry.pop(address, None)
         if self._outage_retries:
             # Chats whose sends failed while Telegram was unreachable met the outage, not
             # trouble of their own: they go again now, not after their backoff (up to 5 min).
@@ -429,11 +432,12 @@ class DeliveryWorker:
             raise
 
     # -- sending ---------------------------------------------------------------------------
-    async def _chat_loop(self, chat_id: int, queue: _ChatQueue) -> None:
+    async def _chat_loop(self, address: str, queue: _ChatQueue) -> None:
+        chat_id = chat_of(address)
         interval = self.group_interval if chat_id < 0 else self.private_interval
         try:
             while queue.rows and not self._stopping.is_set() and not self._halted():
-                wait = self._next_at.get(chat_id, 0.0) - time.monotonic()
+                wait = self._next_at.get(address, 0.0) - time.monotonic()
                 if wait > 0 and not await self._sleep(wait):
                     break
                 row = queue.rows[0]
@@ -445,14 +449,14 @@ class DeliveryWorker:
                 if outcome is None:  # stopping or probing (goes back untried), or cancelled
                     continue
                 queue.rows.popleft()
-                self._next_at[chat_id] = time.monotonic() + interval
+                self._next_at[address] = time.monotonic() + interval
                 self._add_result(outcome)
         except Exception:
             log.exception("delivery to chat %s failed unexpectedly", chat_id)
         finally:
             queue.task = None
-            if not queue.rows and self._queues.get(chat_id) is queue:
-                del self._queues[chat_id]
+            if not queue.rows and self._queues.get(address) is queue:
+                del self._queues[address]
             if not self._stopping.is_set():
                 self._wake.set()
 
@@ -480,7 +484,7 @@ class DeliveryWorker:
                 continue
             except Exception as exc:
                 return self._failure(row, exc)
-            self._reached(row.chat_id)
+            self._reached(row.address)
             now = time.monotonic()
             self.stats.sent += 1
             self.stats.first_sent_at = self.stats.first_sent_at or now
@@ -491,7 +495,7 @@ class DeliveryWorker:
                 row.id,
                 Result.sent,
                 member_id=back,
-                telegram_message_id=message.message_id,
+                sent_message_id=str(message.message_id),
                 at=self.runtime.clock(),
             )
 
@@ -554,13 +558,7 @@ class DeliveryWorker:
         markup = self._markup(row, locale)
         attachment = row.attachment
         if not attachment:
-            return await self.bot.send_message(
-                row.chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                disable_web_page_preview=True,
-            )
+            return await self.bot.send_message(chat_of(row.address), text, reply_markup=markup)
         kind = attachment.get("type", "document")
         fits = visible_len(text) <= CAPTION_LIMIT
         caption = text if fits and text else None
@@ -572,11 +570,7 @@ class DeliveryWorker:
             sender, field_name = self.bot.send_document, "document"
         source, cache_key = self._file_source(attachment)
         sent = await sender(
-            row.chat_id,
-            **{field_name: source},
-            caption=caption,
-            parse_mode=ParseMode.HTML,
-            reply_markup=file_markup,
+            chat_of(row.address), **{field_name: source}, caption=caption, reply_markup=file_markup
         )
         if cache_key is not None:
             file_id = _file_id(sent)
@@ -585,13 +579,7 @@ class DeliveryWorker:
         if fits or not text:
             return sent
         # Longer than a caption: the file first, then the whole text with the buttons.
-        return await self.bot.send_message(
-            row.chat_id,
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            disable_web_page_preview=True,
-        )
+        return await self.bot.send_message(chat_of(row.address), text, reply_markup=markup)
 
     def _file_source(self, attachment: dict[str, Any]) -> tuple[Any, str | None]:
         file_id = attachment.get("file_id")

@@ -28,6 +28,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter
 
+from bot.channels import telegram_address
 from bot.http import NotSent
 from storage import outbox
 from storage.models import Priority
@@ -120,7 +121,7 @@ class RetryingRateLimiter(AIORateLimiter):
             async with runtime.db.transaction() as session:
                 await outbox.enqueue(
                     session,
-                    chat_id=chat_id,
+                    to=telegram_address(chat_id),
                     kind="reply",
                     text=text,
                     buttons=_inline_buttons(data.get("reply_markup")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
+from bot.channels import telegram_account
 from bot.context import BotContext
 from handlers.guards import outside_private_chat
 from storage import members
@@ -25,15 +26,14 @@ async def resolve_viewer(update: Update, ctx: BotContext) -> None:
         raise ApplicationHandlerStop
     if user is None:
         return
+    chat = update.effective_chat
+    ctx.account = telegram_account(user.id, chat.id if chat else None)
     async with ctx.db.read() as session:
-        viewer, ctx.dialog = await members.who(session, user.id)
-    if viewer is None and user.id in ctx.settings.admin_ids and update.effective_chat:
+        viewer, ctx.dialog = await members.who(session, ctx.account)
+    if viewer is None and user.id in ctx.settings.admin_ids and chat is not None:
         async with ctx.db.transaction() as session:
             viewer = await members.ensure_bootstrap_admin(
-                session,
-                telegram_user_id=user.id,
-                chat_id=update.effective_chat.id,
-                name=user.full_name,
+                session, account=ctx.account, name=user.full_name
             )
     ctx.viewer = viewer
     ctx.locale = ctx.texts.resolve(viewer.locale if viewer and viewer.locale else None)

@@ -194,15 +194,15 @@ class Wiring:
         from handlers.replies import say  # local: replies imports context only, avoid a cycle
 
         dialog = ctx.dialog
-        user = update.effective_user
-        if dialog is not None and user is not None:
+        account = ctx.account
+        if dialog is not None and account is not None:
             timeout = timedelta(minutes=ctx.settings.dialog_timeout_minutes)
             handler = self.flows.get(dialog.flow)
             if handler is not None and not dialog.expired(timeout, ctx.now()):
                 await handler(update, ctx, dialog)
                 return
             async with ctx.db.transaction() as session:
-                await dialogs.clear(session, user.id)
+                await dialogs.clear(session, account.key)
             ctx.dialog = None
             if handler is not None:
                 await say(update, ctx, "common.dialog_expired")
@@ -216,12 +216,12 @@ class Wiring:
 
     async def cancel(self, update: Update, ctx: BotContext) -> bool:
         """Close the open dialog (drafts stay); True when there was one."""
-        user = update.effective_user
+        account = ctx.account
         dialog = ctx.dialog
-        if user is None or dialog is None:
+        if account is None or dialog is None:
             return False
         async with ctx.db.transaction() as session:
-            await dialogs.clear(session, user.id)
+            await dialogs.clear(session, account.key)
         ctx.dialog = None
         hook = self.cancel_hooks.get(dialog.flow)
         if hook is not None:
@@ -233,17 +233,14 @@ async def open_dialog(
     update: Update, ctx: BotContext, flow: str, step: str, data: dict[str, Any] | None = None
 ) -> Dialog:
     """Start or move the viewer's dialog; the next free message goes to flow."""
-    user = update.effective_user
-    assert user is not None
     async with ctx.db.transaction() as session:
-        ctx.dialog = await dialogs.set(session, user.id, flow, step, data, now=ctx.now())
+        ctx.dialog = await dialogs.set(session, ctx.speaker.key, flow, step, data, now=ctx.now())
     return ctx.dialog
 
 
 async def close_dialog(update: Update, ctx: BotContext) -> None:
-    user = update.effective_user
-    if user is None:
+    if ctx.account is None:
         return
     async with ctx.db.transaction() as session:
-        await dialogs.clear(session, user.id)
+        await dialogs.clear(session, ctx.account.key)
     ctx.dialog = None

@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditLog
 
+if TYPE_CHECKING:
+    from storage.identities import Account
+
 
 @dataclass(frozen=True)
 class Actor:
-    """Who did something: a roster member, a Telegram account, or the command line (both None)."""
+    """Who did something: a roster member, an account on a channel (channel, external_id), or
+    the command line (all None)."""
 
     member_id: int | None = None
-    telegram_id: int | None = None
+    channel: str | None = None
+    external_id: str | None = None
 
     @classmethod
     def cli(cls) -> Actor:
         return cls()
+
+    @classmethod
+    def of(cls, member_id: int | None, account: Account | None) -> Actor:
+        if account is None:
+            return cls(member_id)
+        return cls(member_id, account.channel, account.external_id)
+
+    @property
+    def is_cli(self) -> bool:
+        return self.member_id is None and self.external_id is None
 
 
 async def record(
@@ -35,7 +50,8 @@ async def record(
     session.add(
         AuditLog(
             actor_member_id=actor.member_id,
-            actor_telegram_id=actor.telegram_id,
+            actor_channel=actor.channel,
+            actor_external_id=actor.external_id,
             action=action,
             object_type=object_type,
             object_id=None if object_id is None else str(object_id),

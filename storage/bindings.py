@@ -1,6 +1,6 @@
 """The binding lifecycle: binding, moving a binding to another account, and removing it.
 
-A member's binding never moves silently. When another Telegram account presents a fresh
+A member's binding never moves silently. When another account presents a fresh
 invite link or the member's own phone number (its shared contact) while the member is bound,
 a binding request is recorded and staff are asked through the outbox; only a staff decision
 moves it. Every step is audited, and every person concerned hears about it in the same
@@ -19,12 +19,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, dialogs, members, outbox
+from storage import audit, dialogs, identities, members, outbox
 from storage.audit import Actor
+from storage.identities import Account, Address
 from storage.members import DEFAULT_INVITE_TTL, BindOutcome, BindResult, MemberRef
 from storage.models import (
     BindingRequest,
     BindingRequestStatus,
+    Identity,
     Member,
     Priority,
     Role,
@@ -49,21 +51,16 @@ def refuse_data(request_id: int) -> str:
 async def bind_by_contact(
     session: AsyncSession,
     *,
-    telegram_user_id: int,
-    chat_id: int,
+    account: Account,
     phone: str,
     now: datetime,
     office: str,
 ) -> BindResult:
     """The sender shared their own contact: bind, or, when the member with that number is bound
     to another account, ask staff to move the binding to this one."""
-    result = await members.bind_by_phone(
-        session, telegram_user_id=telegram_user_id, chat_id=chat_id, phone=phone
-    )
+    result = await members.bind_by_phone(session, account=account, phone=phone)
     if result.outcome is BindOutcome.taken and result.member is not None:
-        return await _request_move(
-            session, result.member, telegram_user_id, chat_id, "contact", now, office
-        )
+        return await _request_move(session, result.member, account, "contact", now, office)
     return result
 
 
@@ -71,37 +68,33 @@ async def redeem_invite(
     session: AsyncSession,
     *,
     code: str,
-    telegram_user_id: int,
-    chat_id: int,
+    account: Account,
     now: datetime,
     office: str,
     ttl: timedelta = DEFAULT_INVITE_TTL,
 ) -> BindResult:
     """An invite link: bind; refuse it used or expired; or, when the member is bound to
     another account, the (now used) link asks staff to move the binding to this one."""
-    result = await members.redeem_invite(
-        session, code=code, telegram_user_id=telegram_user_id, chat_id=chat_id, now=now, ttl=ttl
-    )
+    result = await members.redeem_invite(session, code=code, account=account, now=now, ttl=ttl)
     if result.outcome is BindOutcome.taken and result.member is not None:
-        return await _request_move(
-            session, result.member, telegram_user_id, chat_id, "invite", now, office
-        )
+        return await _request_move(session, result.member, account, "invite", now, office)
     return result
 
 
 async def _request_move(
     session: AsyncSession,
     member: MemberRef,
-    telegram_user_id: int,
-    chat_id: int,
+    account: Account,
     via: str,
     now: datetime,
     office: str,
 ) -> BindResult:
+    """`member.account` is the account holding the binding now (on the asking one's channel)."""
     open_request = await session.scalar(
         select(BindingRequest.id).where(
             BindingRequest.member_id == member.id,
-            BindingRequest.telegram_user_id == telegram_user_id,
+            BindingRequest.channel == account.channel,
+            BindingRequest.external_id == account.external_id,
             BindingRequest.status == BindingRequestStatus.pending,
         )
     )
@@ -109,9 +102,10 @@ async def _request_move(
         return BindResult(BindOutcome.move_pending, member, open_request)
     request = BindingRequest(
         member_id=member.id,
-        telegram_user_id=telegram_user_id,
-        chat_id=chat_id,
-        old_telegram_user_id=member.telegram_user_id,
+        channel=account.channel,
+        external_id=account.external_id,
+        address=account.address,
+        old_external_id=member.account.external_id if member.account else None,
         via=via,
         status=BindingRequestStatus.pending,
         created_at=now,
@@ -120,19 +114,20 @@ async def _request_move(
     await session.flush()
     await audit.record(
         session,
-        Actor(telegram_id=telegram_user_id),
+        Actor.of(None, account),
         "member.move_request",
         object_type="member",
         object_id=member.id,
         request=request.id,
         via=via,
-        old_telegram_id=member.telegram_user_id,
+        channel=account.channel,
+        old_account=member.account.external_id if member.account else None,
     )
     params = {
         "request": request.id,
         "name": member.name,
         "member": member.id,
-        "account": telegram_user_id,
+        "account": account.external_id,
         "via": {"key": f"binding.via_{via}"},
     }
     buttons = [
@@ -141,10 +136,10 @@ async def _request_move(
             outbox.button("binding.btn_refuse", refuse_data(request.id)),
         ]
     ]
-    for decider_id, decider_chat in await _deciders(session, member.role):
+    for decider_id, decider_address in await _deciders(session, member.role):
         await outbox.enqueue(
             session,
-            chat_id=decider_chat,
+            to=decider_address,
             member_id=decider_id,
             kind="binding_request",
             template="binding.staff_request",
@@ -154,23 +149,28 @@ async def _request_move(
             source_type=SOURCE,
             source_id=request.id,
         )
-    if member.chat_id is not None:
+    if member.account is not None:
         # The account bound now hears of it at once: if the request is not the member's own
         # doing, they can warn the office before staff decide.
-        await _tell(session, member.chat_id, "binding.old_account_warning", request.id, office)
+        await _tell(session, _to(member.account), "binding.old_account_warning", request.id, office)
     return BindResult(BindOutcome.move_requested, member, request.id)
 
 
-async def _deciders(session: AsyncSession, role: Role) -> list[tuple[int, int]]:
+async def _deciders(session: AsyncSession, role: Role) -> list[tuple[int, Address]]:
     """Who is asked (and may decide): staff and admins; for a staff or admin member's binding,
     admins only, so staff cannot hand themselves a second privileged account."""
     allowed = _deciding_roles(role)
     rows = await session.execute(
-        select(Member.id, Member.chat_id)
-        .where(Member.active, Member.role.in_(allowed), Member.chat_id.is_not(None))
+        select(Member.id, Identity.channel, Identity.address)
+        .join(Identity, identities.preferred(Member.id))
+        .where(Member.active, Member.role.in_(allowed))
         .order_by(Member.id)
     )
-    return [(member_id, chat_id) for member_id, chat_id in rows if chat_id is not None]
+    return [(row.id, Address(row.channel, row.address)) for row in rows]
+
+
+def _to(account: Account) -> Address:
+    return Address(account.channel, account.address)
 
 
 def _deciding_roles(role: Role) -> list[Role]:
@@ -179,7 +179,7 @@ def _deciding_roles(role: Role) -> list[Role]:
 
 async def _tell(
     session: AsyncSession,
-    chat_id: int,
+    to: Address,
     template: str,
     request_id: int | None,
     office: str,
@@ -192,7 +192,7 @@ async def _tell(
     which would be wrong for an account that is not (or no longer) theirs."""
     await outbox.enqueue(
         session,
-        chat_id=chat_id,
+        to=to,
         member_id=member_id,
         kind="binding",
         template=template,
@@ -232,16 +232,14 @@ async def decide(
     session: AsyncSession,
     request_id: int,
     *,
-    by_telegram_id: int,
+    by: Account,
     confirm: bool,
     now: datetime,
     office: str,
 ) -> DecideResult:
     """Confirm (move the binding) or refuse a pending request; the role of the account pressing
     the button is read here, from the database, not from what the button claimed."""
-    decider = await session.scalar(
-        select(Member).where(Member.telegram_user_id == by_telegram_id, Member.active)
-    )
+    decider = await identities.member_of(session, by.channel, by.external_id)
     if decider is None or not decider.role.is_staff:
         return DecideResult(Decision.not_allowed, request_id)
     request = await session.get(BindingRequest, request_id, with_for_update=True)
@@ -254,7 +252,8 @@ async def decide(
         return DecideResult(Decision.admin_needed, request_id, member.name)
     if request.status is not BindingRequestStatus.pending:
         return DecideResult(Decision.already_decided, request_id, member.name, request.status)
-    actor = Actor(member_id=decider.id, telegram_id=by_telegram_id)
+    actor = Actor.of(decider.id, by)
+    asking = Account(request.channel, request.external_id, request.address)
     if not confirm:
         await _close(session, request, BindingRequestStatus.refused, decider.id, now)
         await audit.record(
@@ -264,16 +263,15 @@ async def decide(
             object_type="member",
             object_id=member.id,
             request=request.id,
-            telegram_id=request.telegram_user_id,
+            account=request.external_id,
         )
-        await _tell(session, request.chat_id, "binding.move_refused", request.id, office)
+        await _tell(session, _to(asking), "binding.move_refused", request.id, office)
         return DecideResult(Decision.refused, request.id, member.name, request.status)
-    elsewhere = await members.by_telegram_id(session, request.telegram_user_id)
+    elsewhere = await members.by_account(session, asking)
     if elsewhere is not None and elsewhere.id != member.id:
         return DecideResult(Decision.requester_bound, request.id, member.name, request.status)
-    old_telegram_id, old_chat_id = member.telegram_user_id, member.chat_id
-    member.telegram_user_id = request.telegram_user_id
-    member.chat_id = request.chat_id
+    old = await identities.account_of(session, member.id, asking.channel)
+    await identities.attach(session, member.id, asking, now=now)
     member.bound_at = now
     member.reachable = True
     member.unreachable_reason = None
@@ -286,23 +284,23 @@ async def decide(
         object_type="member",
         object_id=member.id,
         request=request.id,
-        old_telegram_id=old_telegram_id,
-        new_telegram_id=request.telegram_user_id,
+        channel=asking.channel,
+        old_account=old.external_id if old else None,
+        new_account=asking.external_id,
     )
     await _tell(
         session,
-        request.chat_id,
+        _to(asking),
         "binding.move_confirmed",
         request.id,
         office,
         member_id=member.id,
         name=member.name,
     )
-    if old_telegram_id is not None and old_telegram_id != request.telegram_user_id:
+    if old is not None and old.key != asking.key:
         # Whatever the old account was in the middle of belongs to nobody now.
-        await dialogs.clear(session, old_telegram_id)
-        if old_chat_id is not None:
-            await _tell(session, old_chat_id, "binding.moved_away", request.id, office)
+        await dialogs.clear(session, old.key)
+        await _tell(session, _to(old), "binding.moved_away", request.id, office)
     await _supersede(session, member.id, request.id, decider.id, now, office)
     return DecideResult(Decision.confirmed, request.id, member.name, request.status)
 
@@ -341,10 +339,12 @@ async def _supersede(
             object_type="member",
             object_id=member_id,
             request=other.id,
-            telegram_id=other.telegram_user_id,
+            account=other.external_id,
             superseded_by=kept,
         )
-        await _tell(session, other.chat_id, "binding.move_refused", other.id, office)
+        await _tell(
+            session, Address(other.channel, other.address), "binding.move_refused", other.id, office
+        )
 
 
 # -- removing a binding ---------------------------------------------------------------------
@@ -360,28 +360,27 @@ class Unbind(enum.StrEnum):
 async def unbind(session: AsyncSession, member: Member, actor: Actor, *, office: str) -> Unbind:
     """Remove the member's binding; the account that held it is told. Admins only: the actor's
     role is read from the database (the command line, with no member or account, may)."""
-    if actor.member_id is not None or actor.telegram_id is not None:
+    if not actor.is_cli:
         by = await session.get(Member, actor.member_id) if actor.member_id is not None else None
         if by is None or not by.active or by.role is not Role.admin:
             return Unbind.not_allowed
         if by.id == member.id:
             return Unbind.self
-    if member.telegram_user_id is None:
+    accounts = await identities.accounts_of(session, member.id)
+    if not accounts:
         return Unbind.not_bound
-    old_telegram_id, old_chat_id = member.telegram_user_id, member.chat_id
-    member.telegram_user_id = None
-    member.chat_id = None
     member.bound_at = None
-    await session.flush()
-    await dialogs.clear(session, old_telegram_id)
-    await audit.record(
-        session,
-        actor,
-        "member.unbind",
-        object_type="member",
-        object_id=member.id,
-        old_telegram_id=old_telegram_id,
-    )
-    if old_chat_id is not None:
-        await _tell(session, old_chat_id, "binding.unbound", None, office)
+    for account in accounts:
+        await identities.detach(session, member.id, account.channel)
+        await dialogs.clear(session, account.key)
+        await audit.record(
+            session,
+            actor,
+            "member.unbind",
+            object_type="member",
+            object_id=member.id,
+            channel=account.channel,
+            old_account=account.external_id,
+        )
+        await _tell(session, _to(account), "binding.unbound", None, office)
     return Unbind.unbound

@@ -23,6 +23,9 @@ from storage.models import DialogState, utcnow
 # refused here rather than slowing down every message the member sends.
 MAX_DATA_BYTES = 64 * 1024
 
+# The account in conversation: (channel, external_id), as `Account.key` gives it.
+AccountKey = tuple[str, str]
+
 
 class DialogStateTooLarge(ValueError):
     """dialogs.set was given more data than a dialog may keep (MAX_DATA_BYTES)."""
@@ -47,19 +50,19 @@ class Dialog:
 
 def _set_statement(insert: Any) -> Any:
     """One upsert (a dialog moves on almost every answer a member types), built once."""
-    columns = ("telegram_user_id", "flow", "step", "data", "updated_at")
+    columns = ("channel", "external_id", "flow", "step", "data", "updated_at")
     statement = insert(DialogState).values({name: bindparam(name) for name in columns})
     return statement.on_conflict_do_update(
-        index_elements=[DialogState.telegram_user_id],
-        set_={name: statement.excluded[name] for name in columns[1:]},
+        index_elements=[DialogState.channel, DialogState.external_id],
+        set_={name: statement.excluded[name] for name in columns[2:]},
     )
 
 
 _SET = UpsertStatement(_set_statement)
 
 
-async def get(session: AsyncSession, telegram_user_id: int) -> Dialog | None:
-    row = await session.get(DialogState, telegram_user_id)
+async def get(session: AsyncSession, account: AccountKey) -> Dialog | None:
+    row = await session.get(DialogState, account)
     if row is None:
         return None
     return Dialog(row.flow, row.step, dict(row.data or {}), row.updated_at)
@@ -67,14 +70,14 @@ async def get(session: AsyncSession, telegram_user_id: int) -> Dialog | None:
 
 async def set(
     session: AsyncSession,
-    telegram_user_id: int,
+    account: AccountKey,
     flow: str,
     step: str,
     data: dict[str, Any] | None = None,
     *,
     now: datetime | None = None,
 ) -> Dialog:
-    """Open (or move) the user's conversation to flow/step, replacing any other.
+    """Open (or move) the account's conversation to flow/step, replacing any other.
 
     now: the app's clock (the same one the timeout check reads), so a test clock moved ahead
     does not make a dialog opened a moment ago look expired. More data than MAX_DATA_BYTES
@@ -87,7 +90,8 @@ async def set(
     await session.execute(
         _SET.of(session),
         {
-            "telegram_user_id": telegram_user_id,
+            "channel": account[0],
+            "external_id": account[1],
             "flow": flow,
             "step": step,
             "data": dict(data or {}),
@@ -97,7 +101,10 @@ async def set(
     return Dialog(flow, step, dict(data or {}), now)
 
 
-async def clear(session: AsyncSession, telegram_user_id: int) -> None:
+async def clear(session: AsyncSession, account: AccountKey) -> None:
+    channel, external_id = account
     await session.execute(
-        delete(DialogState).where(DialogState.telegram_user_id == telegram_user_id)
+        delete(DialogState).where(
+            DialogState.channel == channel, DialogState.external_id == external_id
+        )
     )

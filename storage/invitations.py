@@ -20,7 +20,6 @@ class Profile:
     sector_id: int | None
     liaison_point_id: int | None
     committee_ids: tuple[int, ...]
-    chat_id: int | None
 
 
 def _profile_statement() -> Select[Any]:
@@ -28,7 +27,6 @@ def _profile_statement() -> Select[Any]:
         select(
             Member.sector_id,
             Member.liaison_point_id,
-            Member.chat_id,
             member_committee.c.committee_id,
         )
         .outerjoin(member_committee, member_committee.c.member_id == Member.id)
@@ -48,9 +46,9 @@ async def profile_of(session: AsyncSession, member_id: int) -> Profile | None:
     rows = (await session.execute(_PROFILE, {"member_id": member_id})).all()
     if not rows:
         return None
-    sector_id, liaison_point_id, chat_id, _ = rows[0]
-    committees = tuple(row[3] for row in rows if row[3] is not None)
-    return Profile(member_id, sector_id, liaison_point_id, committees, chat_id)
+    sector_id, liaison_point_id, _ = rows[0]
+    committees = tuple(row[2] for row in rows if row[2] is not None)
+    return Profile(member_id, sector_id, liaison_point_id, committees)
 
 
 def _invites_by_parameters() -> ColumnElement[bool]:

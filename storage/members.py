@@ -1,4 +1,4 @@
-"""Operations on members: who is this Telegram user, binding, invites, roles, language."""
+"""Operations on members: who wrote (by their account), binding, invites, roles, language."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, bindparam, select, update
+from sqlalchemy import Select, String, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit
+from storage import audit, identities
 from storage.audit import Actor
 from storage.dialogs import Dialog
-from storage.models import DialogState, InviteCode, Member, Role, utcnow
+from storage.identities import Account
+from storage.models import DialogState, Identity, InviteCode, Member, Role, utcnow
 from storage.phones import normalize_phone
 
 INVITE_PREFIX = "inv_"
@@ -30,8 +31,8 @@ class MemberRef:
     name: str
     role: Role
     locale: str | None
-    telegram_user_id: int | None
-    chat_id: int | None
+    # The account they are seen through: the one that wrote, for a viewer.
+    account: Account | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -43,20 +44,20 @@ class MemberRef:
 
     @property
     def actor(self) -> Actor:
-        return Actor(member_id=self.id, telegram_id=self.telegram_user_id)
+        return Actor.of(self.id, self.account)
 
     @classmethod
-    def of(cls, m: Member) -> MemberRef:
-        return cls(m.id, m.name, m.role, m.locale, m.telegram_user_id, m.chat_id)
+    def of(cls, m: Member, account: Account | None = None) -> MemberRef:
+        return cls(m.id, m.name, m.role, m.locale, account)
 
 
 class BindOutcome(enum.StrEnum):
     bound = "bound"
-    already_bound = "already_bound"  # this Telegram account was already bound to this member
+    already_bound = "already_bound"  # this account was already bound to this member
     not_on_roster = "not_on_roster"
     bad_phone = "bad_phone"
-    taken = "taken"  # the member is bound to another Telegram account
-    other_member = "other_member"  # this Telegram account is bound to a different member
+    taken = "taken"  # the member is bound to another account on this channel
+    other_member = "other_member"  # this account is bound to a different member
     invalid_code = "invalid_code"
     used_code = "used_code"
     expired_code = "expired_code"
@@ -76,22 +77,31 @@ class BindResult:
         return self.outcome in (BindOutcome.bound, BindOutcome.already_bound)
 
 
-async def by_telegram_id(session: AsyncSession, telegram_user_id: int) -> MemberRef | None:
-    member = await session.scalar(
-        select(Member).where(Member.telegram_user_id == telegram_user_id, Member.active)
-    )
-    return MemberRef.of(member) if member else None
+async def by_account(session: AsyncSession, account: Account) -> MemberRef | None:
+    """The active member this account belongs to."""
+    member = await identities.member_of(session, account.channel, account.external_id)
+    return MemberRef.of(member, account) if member else None
 
 
 def _who_statement() -> Select[Any]:
-    user = select(bindparam("telegram_user_id", type_=BigInteger).label("id")).subquery()
-    member = (Member.id, Member.name, Member.role, Member.locale, Member.chat_id)
+    who = select(
+        bindparam("channel", type_=String).label("channel"),
+        bindparam("external_id", type_=String).label("external_id"),
+    ).subquery()
+    member = (Member.id, Member.name, Member.role, Member.locale)
     dialog = (DialogState.flow, DialogState.step, DialogState.data, DialogState.updated_at)
+    account = and_(Identity.channel == who.c.channel, Identity.external_id == who.c.external_id)
     return (
         select(*member, *dialog)
-        .select_from(user)
-        .outerjoin(Member, and_(Member.telegram_user_id == user.c.id, Member.active))
-        .outerjoin(DialogState, DialogState.telegram_user_id == user.c.id)
+        .select_from(who)
+        .outerjoin(Identity, account)
+        .outerjoin(Member, and_(Member.id == Identity.member_id, Member.active))
+        .outerjoin(
+            DialogState,
+            and_(
+                DialogState.channel == who.c.channel, DialogState.external_id == who.c.external_id
+            ),
+        )
     )
 
 
@@ -99,19 +109,17 @@ def _who_statement() -> Select[Any]:
 _WHO = _who_statement()
 
 
-async def who(
-    session: AsyncSession, telegram_user_id: int
-) -> tuple[MemberRef | None, Dialog | None]:
-    """The active member bound to this Telegram user and their open dialog step, in one round
-    trip: every update asks, so this is the busiest query the bot has."""
-    row = (await session.execute(_WHO, {"telegram_user_id": telegram_user_id})).first()
+async def who(session: AsyncSession, account: Account) -> tuple[MemberRef | None, Dialog | None]:
+    """The active member this account belongs to and its open dialog step, in one round trip:
+    every update asks, so this is the busiest query the bot has."""
+    row = (
+        await session.execute(
+            _WHO, {"channel": account.channel, "external_id": account.external_id}
+        )
+    ).first()
     if row is None:
         return None, None
-    viewer = (
-        MemberRef(row.id, row.name, row.role, row.locale, telegram_user_id, row.chat_id)
-        if row.id is not None
-        else None
-    )
+    viewer = MemberRef(row.id, row.name, row.role, row.locale, account) if row.id else None
     open_dialog = (
         Dialog(row.flow, row.step, dict(row.data or {}), row.updated_at)
         if row.flow is not None
@@ -135,42 +143,39 @@ async def find(session: AsyncSession, query: str) -> Member | None:
     return await session.scalar(select(Member).where(Member.phone == phone))
 
 
-async def _bind(
-    session: AsyncSession, member: Member, telegram_user_id: int, chat_id: int, *, via: str
-) -> BindResult:
+async def _bind(session: AsyncSession, member: Member, account: Account, *, via: str) -> BindResult:
     """Bind the account to the member (audited, `via` contact or invite) unless it is bound
-    to them already, to someone else, or the member to another account."""
-    if member.telegram_user_id == telegram_user_id:
-        member.chat_id = chat_id
-        return BindResult(BindOutcome.already_bound, MemberRef.of(member))
+    to them already, to someone else, or the member to another account on its channel."""
+    current_account = await identities.account_of(session, member.id, account.channel)
+    if current_account is not None and current_account.external_id == account.external_id:
+        await identities.readdress(session, account)
+        return BindResult(BindOutcome.already_bound, MemberRef.of(member, account))
     # An account bound to someone else is told so before anything else: it must not use up an
     # invite link or ask staff to move another member's binding to it.
-    current = await by_telegram_id(session, telegram_user_id)
+    current = await by_account(session, account)
     if current is not None:
         return BindResult(BindOutcome.other_member, current)
-    if member.telegram_user_id is not None:
-        return BindResult(BindOutcome.taken, MemberRef.of(member))
-    member.telegram_user_id = telegram_user_id
-    member.chat_id = chat_id
-    member.bound_at = utcnow()
+    if current_account is not None:
+        return BindResult(BindOutcome.taken, MemberRef.of(member, current_account))
+    now = utcnow()
+    await identities.attach(session, member.id, account, now=now)
+    member.bound_at = now
     member.reachable = True
     member.unreachable_reason = None
     await session.flush()
     await audit.record(
         session,
-        Actor(member_id=member.id, telegram_id=telegram_user_id),
+        Actor.of(member.id, account),
         "member.bind",
         object_type="member",
         object_id=member.id,
         via=via,
     )
-    return BindResult(BindOutcome.bound, MemberRef.of(member))
+    return BindResult(BindOutcome.bound, MemberRef.of(member, account))
 
 
-async def bind_by_phone(
-    session: AsyncSession, *, telegram_user_id: int, chat_id: int, phone: str
-) -> BindResult:
-    """Bind the sender's Telegram account to the roster member with this (own) phone number."""
+async def bind_by_phone(session: AsyncSession, *, account: Account, phone: str) -> BindResult:
+    """Bind the sender's account to the roster member with this (own) phone number."""
     normalized = normalize_phone(phone)
     if normalized is None:
         return BindResult(BindOutcome.bad_phone)
@@ -179,7 +184,7 @@ async def bind_by_phone(
     )
     if member is None:
         return BindResult(BindOutcome.not_on_roster)
-    return await _bind(session, member, telegram_user_id, chat_id, via="contact")
+    return await _bind(session, member, account, via="contact")
 
 
 async def create_invite(
@@ -197,8 +202,7 @@ async def redeem_invite(
     session: AsyncSession,
     *,
     code: str,
-    telegram_user_id: int,
-    chat_id: int,
+    account: Account,
     now: datetime | None = None,
     ttl: timedelta = DEFAULT_INVITE_TTL,
 ) -> BindResult:
@@ -216,13 +220,15 @@ async def redeem_invite(
     member = await session.get(Member, invite.member_id, with_for_update=True)
     if member is None or not member.active:
         return BindResult(BindOutcome.invalid_code)
-    attempt = Actor(telegram_id=telegram_user_id)
+    attempt = Actor.of(None, account)
     if invite.used_at is not None:
         # Its own account tapping the link again is harmless while the binding still stands;
         # after an unbind or a move the link is as spent as for anyone else.
-        if invite.used_by_telegram_id == telegram_user_id == member.telegram_user_id:
-            member.chat_id = chat_id
-            return BindResult(BindOutcome.already_bound, MemberRef.of(member))
+        holder = await identities.account_of(session, member.id, account.channel)
+        used_by = (invite.used_by_channel, invite.used_by_external_id)
+        if used_by == account.key and holder is not None and holder.key == account.key:
+            await identities.readdress(session, account)
+            return BindResult(BindOutcome.already_bound, MemberRef.of(member, account))
         await audit.record(
             session, attempt, "member.invite_used", object_type="member", object_id=member.id
         )
@@ -232,13 +238,17 @@ async def redeem_invite(
             session, attempt, "member.invite_expired", object_type="member", object_id=member.id
         )
         return BindResult(BindOutcome.expired_code)
-    result = await _bind(session, member, telegram_user_id, chat_id, via="invite")
+    result = await _bind(session, member, account, via="invite")
     if result.outcome in (BindOutcome.bound, BindOutcome.taken):
         # Mark used with a guarded update so two simultaneous redemptions cannot both win.
         claimed = await session.execute(
             update(InviteCode)
             .where(InviteCode.code == code, InviteCode.used_at.is_(None))
-            .values(used_at=now, used_by_telegram_id=telegram_user_id)
+            .values(
+                used_at=now,
+                used_by_channel=account.channel,
+                used_by_external_id=account.external_id,
+            )
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             await session.rollback()
@@ -247,25 +257,28 @@ async def redeem_invite(
 
 
 async def ensure_bootstrap_admin(
-    session: AsyncSession, *, telegram_user_id: int, chat_id: int, name: str
+    session: AsyncSession, *, account: Account, name: str
 ) -> MemberRef:
     """An admin named in the settings: their member row, created on first contact if needed."""
-    member = await session.scalar(select(Member).where(Member.telegram_user_id == telegram_user_id))
+    member = await identities.member_of(session, account.channel, account.external_id)
     if member is None:
-        member = Member(
-            name=name,
-            telegram_user_id=telegram_user_id,
-            chat_id=chat_id,
-            role=Role.admin,
-            bound_at=utcnow(),
+        # A deactivated admin row is brought back rather than duplicated.
+        member = await session.scalar(
+            select(Member)
+            .join(Identity, Identity.member_id == Member.id)
+            .where(Identity.channel == account.channel, Identity.external_id == account.external_id)
         )
+    if member is None:
+        member = Member(name=name, role=Role.admin, bound_at=utcnow())
         session.add(member)
+        await session.flush()
+        await identities.attach(session, member.id, account)
     else:
         member.role = Role.admin
         member.active = True
-        member.chat_id = chat_id
+        await identities.readdress(session, account)
     await session.flush()
-    return MemberRef.of(member)
+    return MemberRef.of(member, account)
 
 
 async def set_locale(session: AsyncSession, member_id: int, locale: str) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import members
+from storage.identities import Address
 from storage.models import Member, utcnow
 from storage.models.base import UTCDateTime
 from storage.models.outbox import DeliveryStatus, OutboxMessage, Priority
@@ -37,7 +38,7 @@ def formatted(text: str) -> dict[str, str]:
 async def enqueue(
     session: AsyncSession,
     *,
-    chat_id: int,
+    to: Address,
     kind: str,
     member_id: int | None = None,
     template: str | None = None,
@@ -51,7 +52,7 @@ async def enqueue(
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
 ) -> OutboxMessage | None:
-    """Add one message; with a dedupe_key already used, add nothing and return None."""
+    """Add one message for `to`; with a dedupe_key already used, add nothing and return None."""
     if (template is None) == (text is None):
         raise ValueError("give exactly one of template or text")
     if dedupe_key is not None:
@@ -61,7 +62,8 @@ async def enqueue(
         if existing is not None:
             return None
     message = OutboxMessage(
-        chat_id=chat_id,
+        channel=to.channel,
+        address=to.address,
         kind=kind,
         member_id=member_id,
         template=template,
@@ -90,7 +92,8 @@ class Claimed:
     """A snapshot of one claimed row: everything the worker needs to send it."""
 
     id: int
-    chat_id: int
+    channel: str
+    address: str
     member_id: int | None
     kind: str
     priority: int
@@ -106,6 +109,10 @@ class Claimed:
     # outage horizon counts from here, so retries never move it (see record()).
     due_at: datetime
 
+    @property
+    def to(self) -> Address:
+        return Address(self.channel, self.address)
+
 
 class Result(enum.StrEnum):
     sent = "sent"
@@ -119,7 +126,7 @@ class Outcome:
     id: int
     result: Result
     member_id: int | None = None
-    telegram_message_id: int | None = None
+    sent_message_id: str | None = None
     error: str | None = None
     # Result.retry: when it may go again. None leaves not_before as it was (its due time): the
     # worker itself waits out an outage, and the horizon keeps counting from the due time.
@@ -138,7 +145,8 @@ _due_at = func.coalesce(OutboxMessage.not_before, OutboxMessage.created_at, type
 
 _CLAIM_COLUMNS = (
     OutboxMessage.id,
-    OutboxMessage.chat_id,
+    OutboxMessage.channel,
+    OutboxMessage.address,
     OutboxMessage.member_id,
     OutboxMessage.kind,
     OutboxMessage.priority,
@@ -160,13 +168,15 @@ async def claim(
     worker: str,
     now: datetime,
     limit: int,
-    skip_chats: Collection[int] = (),
+    channel: str | None = None,
+    skip: Collection[str] = (),
 ) -> list[Claimed]:
     """Take up to limit due rows for worker, most urgent first; each attempt is counted here.
 
     PostgreSQL: the inner SELECT locks its rows with SKIP LOCKED, so two workers claiming at the
     same moment get disjoint rows. SQLite: the transaction began with BEGIN IMMEDIATE, so
-    claims are serialised by the write lock.
+    claims are serialised by the write lock. `channel`: only rows for that channel (each
+    channel's worker claims its own); `skip`: addresses on it not to claim now.
     """
     if limit <= 0:
         return []
@@ -180,8 +190,10 @@ async def claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    if skip_chats:
-        due = due.where(OutboxMessage.chat_id.not_in(list(skip_chats)))
+    if channel is not None:
+        due = due.where(OutboxMessage.channel == channel)
+    if skip:
+        due = due.where(OutboxMessage.address.not_in(list(skip)))
     # MATERIALIZED: the locking SELECT runs exactly once. As a plain IN (subquery), PostgreSQL
     # may run it again per row, and SKIP LOCKED then hands out more rows than the limit.
     chosen = due.cte("due").prefix_with("MATERIALIZED")
@@ -267,7 +279,7 @@ async def record(session: AsyncSession, outcomes: Sequence[Outcome], *, worker: 
             values.update(
                 status=DeliveryStatus.sent,
                 sent_at=outcome.at or utcnow(),
-                telegram_message_id=outcome.telegram_message_id,
+                sent_message_id=outcome.sent_message_id,
                 last_error=None,
             )
         elif outcome.result is Result.retry:

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import outbox
+from storage import identities, outbox
+from storage.identities import Address
 from storage.invitations import member_invited
-from storage.models import DeliveryStatus, Member, OutboxMessage, Priority, Role
+from storage.models import DeliveryStatus, Identity, Member, OutboxMessage, Priority, Role
 from storage.models.activities import Activity, ActivitySignup, ActivityStatus, SignupStatus
 from storage.timing import QuietHours, at_local, latest_daily_slot, latest_weekly_slot
 
@@ -72,22 +73,22 @@ async def activity_reminders(session: AsyncSession, now: datetime, policy: Remin
     horizon = now + timedelta(days=2)
     rows = (
         await session.execute(
-            select(Activity, Member.id, Member.chat_id)
+            select(Activity, Member.id, Identity.channel, Identity.address)
             .join(ActivitySignup, ActivitySignup.activity_id == Activity.id)
             .join(Member, Member.id == ActivitySignup.member_id)
+            .join(Identity, identities.preferred(Member.id))
             .where(
                 Activity.status.in_(LIVE_ACTIVITY),
                 Activity.starts_at > now,
                 Activity.starts_at <= horizon,
                 ActivitySignup.status == SignupStatus.signed_up,
                 Member.active,
-                Member.chat_id.is_not(None),
             )
         )
     ).all()
     if not rows:
         return 0
-    activity_ids = {activity.id for activity, _, _ in rows}
+    activity_ids = {activity.id for activity, *_ in rows}
     existing = set(
         await session.scalars(
             select(OutboxMessage.dedupe_key).where(
@@ -97,9 +98,9 @@ async def activity_reminders(session: AsyncSession, now: datetime, policy: Remin
         )
     )
     enqueued = 0
-    for activity, member_id, chat_id in rows:
+    for activity, member_id, channel, address in rows:
         starts_at = activity.starts_at
-        if starts_at is None or chat_id is None:
+        if starts_at is None:
             continue
         soon_due = starts_at - policy.before_start
         day_before_due = at_local(starts_at - timedelta(days=1), policy.day_before_at, policy.tz)
@@ -115,7 +116,7 @@ async def activity_reminders(session: AsyncSession, now: datetime, policy: Remin
                 continue  # held past its use by quiet hours: the next reminder covers it
             await outbox.enqueue(
                 session,
-                chat_id=chat_id,
+                to=Address(channel, address),
                 member_id=member_id,
                 kind="reminder",
                 template=f"reminders.activity_{kind}",
@@ -207,18 +208,15 @@ async def deadline_reminders(session: AsyncSession, now: datetime, policy: Remin
         )
         silent = (
             await session.execute(
-                select(Member.id, Member.chat_id).where(
-                    Member.active,
-                    Member.chat_id.is_not(None),
-                    member_invited(activity.id),
-                    Member.id.not_in(replied),
-                )
+                select(Member.id, Identity.channel, Identity.address)
+                .join(Identity, identities.preferred(Member.id))
+                .where(Member.active, member_invited(activity.id), Member.id.not_in(replied))
             )
         ).all()
         stamp = int(deadline.timestamp())
         keys = {
-            f"rem:deadline:{activity.id}:{member_id}:{stamp}": (member_id, chat_id)
-            for member_id, chat_id in silent
+            f"rem:deadline:{activity.id}:{member_id}:{stamp}": (member_id, Address(channel, to))
+            for member_id, channel, to in silent
         }
         existing = set(
             await session.scalars(
@@ -232,12 +230,12 @@ async def deadline_reminders(session: AsyncSession, now: datetime, policy: Remin
             **_activity_params(activity, policy.tz),
             "deadline": local_text(deadline, policy.tz),
         }
-        for key, (member_id, chat_id) in keys.items():
-            if key in existing or chat_id is None:
+        for key, (member_id, address) in keys.items():
+            if key in existing:
                 continue
             await outbox.enqueue(
                 session,
-                chat_id=chat_id,
+                to=address,
                 member_id=member_id,
                 kind="reminder",
                 template="reminders.deadline",
@@ -301,9 +299,9 @@ async def weekly_schedule(session: AsyncSession, now: datetime, policy: Reminder
     )
     recipients = (
         await session.execute(
-            select(Member.id, Member.chat_id, Member.role).where(
-                Member.active, Member.chat_id.is_not(None)
-            )
+            select(Member.id, Identity.channel, Identity.address, Member.role)
+            .join(Identity, identities.preferred(Member.id))
+            .where(Member.active)
         )
     ).all()
     signed: dict[int, set[int]] = {}
@@ -322,8 +320,8 @@ async def weekly_schedule(session: AsyncSession, now: datetime, policy: Reminder
             invited.setdefault(member_id, set()).add(activity.id)
     week_start = slot.astimezone(policy.tz).strftime("%m-%d")
     enqueued = 0
-    for member_id, chat_id, role in recipients:
-        if member_id in done or chat_id is None:
+    for member_id, channel, address, role in recipients:
+        if member_id in done:
             continue
         if role.is_staff:
             lines = [_schedule_line(a, policy.tz, "•") for a in week]
@@ -340,7 +338,7 @@ async def weekly_schedule(session: AsyncSession, now: datetime, policy: Reminder
             continue  # nothing this week concerns them: no message
         await outbox.enqueue(
             session,
-            chat_id=chat_id,
+            to=Address(channel, address),
             member_id=member_id,
             kind="schedule",
             template=template,
@@ -364,12 +362,15 @@ async def staff_digest(session: AsyncSession, now: datetime, policy: ReminderPol
     stamp = slot.astimezone(policy.tz).strftime("%Y-%m-%d")
     staff = (
         await session.execute(
-            select(Member.id, Member.chat_id).where(
-                Member.active, Member.chat_id.is_not(None), Member.role != Role.member
-            )
+            select(Member.id, Identity.channel, Identity.address)
+            .join(Identity, identities.preferred(Member.id))
+            .where(Member.active, Member.role != Role.member)
         )
     ).all()
-    keys = {f"digest:{stamp}:{member_id}": (member_id, chat_id) for member_id, chat_id in staff}
+    keys = {
+        f"digest:{stamp}:{member_id}": (member_id, Address(channel, address))
+        for member_id, channel, address in staff
+    }
     existing = set(
         await session.scalars(
             select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(keys)))
@@ -415,12 +416,12 @@ async def staff_digest(session: AsyncSession, now: datetime, policy: ReminderPol
         "notices": await _low_ack_lines(session, now),
     }
     enqueued = 0
-    for key, (member_id, chat_id) in keys.items():
-        if key in existing or chat_id is None:
+    for key, (member_id, to) in keys.items():
+        if key in existing:
             continue
         await outbox.enqueue(
             session,
-            chat_id=chat_id,
+            to=to,
             member_id=member_id,
             kind="digest",
             template="reminders.staff_digest",

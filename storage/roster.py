@@ -28,6 +28,7 @@ from openpyxl import load_workbook
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.audit import Actor
 from storage.control_chars import without_control_chars
 from storage.models.base import utcnow
 from storage.models.members import (
@@ -456,15 +457,14 @@ async def import_roster(
     session: AsyncSession,
     rows: Sequence[RosterRow],
     *,
-    actor_member_id: int | None = None,
-    actor_telegram_id: int | None = None,
+    actor: Actor | None = None,
     source: str,
 ) -> ImportReport:
     """Upsert members by normalised phone in the caller's transaction; idempotent.
 
     New phones become new members; for known phones the name, sector, committees, liaison point
     and organisation are brought in line with the file (fields whose column the file lacks are
-    left alone), and members whose data already match are not written at all. Telegram bindings,
+    left alone), and members whose data already match are not written at all. Bindings,
     roles, active flags and members absent from the file are never touched. One AuditLog row
     records the import. Writes go through bulk statements, so Member objects already loaded in
     `session` are not refreshed.
@@ -596,8 +596,9 @@ async def import_roster(
 
     session.add(
         AuditLog(
-            actor_member_id=actor_member_id,
-            actor_telegram_id=actor_telegram_id,
+            actor_member_id=actor.member_id if actor else None,
+            actor_channel=actor.channel if actor else None,
+            actor_external_id=actor.external_id if actor else None,
             action="roster.import",
             object_type="roster",
             details={

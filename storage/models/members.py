@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     String,
     Table,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -77,8 +78,6 @@ class Member(Base):
     sector_id: Mapped[int | None] = mapped_column(ForeignKey("sector.id"), index=True)
     liaison_point_id: Mapped[int | None] = mapped_column(ForeignKey("liaison_point.id"), index=True)
     organisation: Mapped[str | None] = mapped_column(String(200))
-    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
-    chat_id: Mapped[int | None] = mapped_column(BigInteger)
     locale: Mapped[str | None] = mapped_column(String(10))
     role: Mapped[Role] = mapped_column(
         Enum(Role, native_enum=False, length=10), default=Role.member
@@ -97,15 +96,34 @@ class Member(Base):
     )
 
 
+class Identity(Base):
+    """How a member is reached on one channel: the account there (`external_id`: a Telegram
+    user id, a WeCom userid) and where to write to it (`address`: the Telegram chat id, the
+    WeCom userid). One per member and channel; an account belongs to one member."""
+
+    __tablename__ = "identity"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_identity_channel"),
+        UniqueConstraint("member_id", "channel", name="uq_identity_member_id"),
+    )
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class InviteCode(Base):
-    """A one-time deep-link code that binds a Telegram account to one member."""
+    """A one-time deep-link code that binds an account to one member."""
 
     __tablename__ = "invite_code"
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    used_by_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    used_by_channel: Mapped[str | None] = mapped_column(String(20))
+    used_by_external_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class BindingRequestStatus(enum.StrEnum):
@@ -115,17 +133,18 @@ class BindingRequestStatus(enum.StrEnum):
 
 
 class BindingRequest(Base):
-    """Another Telegram account asks to take over a member's binding (a new phone, a lost
+    """Another account asks to take over a member's binding (a new phone, a lost
     account, a link someone else used first); it moves only when staff confirm."""
 
     __tablename__ = "binding_request"
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
-    # The account asking, and the chat to answer it in (it is nobody's binding yet).
-    telegram_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # The account asking, and where to answer it (it is nobody's binding yet).
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
     # The account bound when it was asked, for the record (the binding may change meanwhile).
-    old_telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    old_external_id: Mapped[str | None] = mapped_column(String(64))
     via: Mapped[str] = mapped_column(String(10))  # "invite" or "contact"
     status: Mapped[BindingRequestStatus] = mapped_column(
         Enum(BindingRequestStatus, native_enum=False, length=10),
@@ -143,7 +162,8 @@ class AuditLog(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor_member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
-    actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_channel: Mapped[str | None] = mapped_column(String(20))
+    actor_external_id: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(60), index=True)
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[str | None] = mapped_column(String(60))
@@ -154,7 +174,9 @@ class DialogState(Base):
     """Where a user is in a multi-step conversation; survives restarts (text lives in drafts)."""
 
     __tablename__ = "dialog_state"
-    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # The account in conversation (a stranger binding has a dialog too, before any member).
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     flow: Mapped[str] = mapped_column(String(40))
     step: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -170,4 +192,5 @@ class ProcessedUpdate(Base):
 
 
 Index("ix_member_name", Member.name)
+Index("ix_binding_request_external_id", BindingRequest.channel, BindingRequest.external_id)
 Index("ix_audit_log_object", AuditLog.object_type, AuditLog.object_id)

@@ -37,7 +37,9 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(30))
     priority: Mapped[int] = mapped_column(Integer, default=Priority.normal)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # Where it goes: the channel ("telegram", ...) and the address there (a chat id, a userid).
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(64))
     # Either a locale key rendered in the recipient's language at send time, or raw text.
     template: Mapped[str | None] = mapped_column(String(100))
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -60,7 +62,8 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(60))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
-    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The channel's id of the message once sent (to edit or quote it later).
+    sent_message_id: Mapped[str | None] = mapped_column(String(64))
 
 
 Index("ix_outbox_due", OutboxMessage.status, OutboxMessage.priority, OutboxMessage.not_before)

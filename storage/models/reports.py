@@ -79,7 +79,9 @@ class ReportAttachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     # Relative to DATA_DIR, so the data folder can move.
     path: Mapped[str] = mapped_column(String(300))
-    telegram_file_id: Mapped[str | None] = mapped_column(String(200))
+    # The channel's own handle of the file (Telegram's file_id), to show it again without
+    # uploading; the stored copy is the record.
+    file_ref: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
