@@ -6,7 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -20,11 +22,37 @@ def alembic_config(url: str) -> Config:
 
 async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Bring the schema up to date on an open engine (every feature branch head)."""
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-
-    def _upgrade(connection: object) -> None:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
-
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name == "sqlite":
+        await _upgrade_sqlite(url, revision)
+        return
     async with engine.begin() as conn:
-        await conn.run_sync(_upgrade)
+        await conn.run_sync(_upgrade, url, revision)
+
+
+def _upgrade(connection: Connection, url: str, revision: str) -> None:
+    cfg = alembic_config(url)
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, revision)
+
+
+async def _upgrade_sqlite(url: str, revision: str) -> None:
+    """On a connection of its own with foreign keys off, then checked.
+
+    SQLite changes a table's columns by copying it into a new table and dropping the old one
+    (Alembic's batch mode); with foreign keys on, dropping `member` would first run an implicit
+    DELETE and cascade it into every table that references members. SQLite's own procedure for
+    such changes is: foreign keys off, rebuild, `PRAGMA foreign_key_check`. The app's
+    connections turn them on when they open (storage/db.py); this one is a plain connection,
+    where they are off by default.
+    """
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await conn.run_sync(_upgrade, url, revision)
+            broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            if broken:
+                raise RuntimeError(f"the schema upgrade broke foreign keys: {broken[:5]}")
+    finally:
+        await engine.dispose()
