@@ -26,14 +26,22 @@ from bot.context import BotContext
 from bot.i18n import Texts
 from handlers import callbacks
 from handlers.callbacks import Callback
+from handlers.channel.telegram import TelegramTurn
+from handlers.channel.turn import Turn
+from handlers.channel.views import View
 from handlers.guards import Handler, admin_only, member_only, staff_only
-from handlers.replies import answer_callback
+from handlers.replies import answer_callback, say
 from storage import dialogs
 from storage.dialogs import Dialog
+from storage.members import MemberRef
 
 log = logging.getLogger(__name__)
 
 InputHandler = Callable[[Update, BotContext, Dialog], Awaitable[Any]]
+# Flows written against the channel seam (handlers/channel): they run on every channel.
+TurnFlowHandler = Callable[[Turn, Dialog], Awaitable[Any]]
+TurnFreeHandler = Callable[[Turn], Awaitable[bool]]
+TurnButtonHandler = Callable[[Turn], Awaitable[Any]]
 DeepLinkHandler = Callable[[Update, BotContext, str], Awaitable[Any]]
 FreeMessageHandler = Callable[[Update, BotContext], Awaitable[bool]]
 ButtonHandler = Callable[[Update, BotContext, Callback], Awaitable[Any]]
@@ -48,6 +56,18 @@ class Access(enum.Enum):
     staff = "staff"
     admin = "admin"
 
+    def refusal(self, viewer: MemberRef | None) -> str | None:
+        """The locale key of the polite refusal for this viewer, or None when they may."""
+        if self is Access.anyone:
+            return None
+        if viewer is None:
+            return "common.not_bound"
+        if self is Access.staff and not viewer.is_staff:
+            return "common.staff_only"
+        if self is Access.admin and not viewer.is_admin:
+            return "common.admin_only"
+        return None
+
     def guard(self, handler: Handler) -> Handler:
         if self is Access.anyone:
             return handler
@@ -58,8 +78,41 @@ class Access(enum.Enum):
 
 @dataclass(frozen=True)
 class ButtonRoute:
-    handler: ButtonHandler
     access: Access
+    handler: ButtonHandler | None = None  # Telegram-only (update, ctx, cb)
+    turn: TurnButtonHandler | None = None  # on the seam: every channel
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A dialog's handler: Telegram-only (update, ctx, dialog) or on the seam (turn, dialog)."""
+
+    telegram: InputHandler | None = None
+    turn: TurnFlowHandler | None = None
+
+    def runs_on(self, turn: Turn) -> bool:
+        return self.turn is not None or isinstance(turn, TelegramTurn)
+
+    async def run(self, turn: Turn, dialog: Dialog) -> None:
+        if self.turn is not None:
+            await self.turn(turn, dialog)
+        elif self.telegram is not None and isinstance(turn, TelegramTurn):
+            await self.telegram(turn.update, turn.ctx, dialog)
+
+
+@dataclass(frozen=True)
+class FreeMessage:
+    """A handler offered every message outside a dialog; True when it took the message."""
+
+    telegram: FreeMessageHandler | None = None
+    turn: TurnFreeHandler | None = None
+
+    async def offer(self, turn: Turn) -> bool:
+        if self.turn is not None:
+            return await self.turn(turn)
+        if self.telegram is not None and isinstance(turn, TelegramTurn):
+            return await self.telegram(turn.update, turn.ctx)
+        return False
 
 
 @dataclass(frozen=True)
@@ -73,10 +126,10 @@ class MenuEntry:
 @dataclass
 class Wiring:
     menu: list[MenuEntry] = field(default_factory=list)
-    flows: dict[str, InputHandler] = field(default_factory=dict)
+    flows: dict[str, Flow] = field(default_factory=dict)
     cancel_hooks: dict[str, InputHandler] = field(default_factory=dict)
     deeplinks: dict[str, DeepLinkHandler] = field(default_factory=dict)
-    free_message: list[FreeMessageHandler] = field(default_factory=list)
+    free_message: list[FreeMessage] = field(default_factory=list)
     start_hooks: list[Handler] = field(default_factory=list)
     buttons: dict[tuple[str, str], ButtonRoute] = field(default_factory=dict)
 
@@ -91,7 +144,18 @@ class Wiring:
             key = (feature, action)
             if key in self.buttons:
                 raise ValueError(f"button {feature}:{action} registered twice")
-            self.buttons[key] = ButtonRoute(handler, access)
+            self.buttons[key] = ButtonRoute(access, handler=handler)
+
+    def add_turn_buttons(
+        self, feature: str, actions: Mapping[str, TurnButtonHandler], *, access: Access
+    ) -> None:
+        """Buttons handled on the seam (`turn.action` says which): they work on every channel."""
+        for action, handler in actions.items():
+            callbacks.make(feature, action)
+            key = (feature, action)
+            if key in self.buttons:
+                raise ValueError(f"button {feature}:{action} registered twice")
+            self.buttons[key] = ButtonRoute(access, turn=handler)
 
     def add_command(
         self,
@@ -112,10 +176,18 @@ class Wiring:
     def add_flow(
         self, name: str, handler: InputHandler, *, on_cancel: InputHandler | None = None
     ) -> None:
-        """Messages from a user whose open dialog is `name` go to handler."""
-        self.flows[name] = handler
+        """Messages from a user whose open dialog is `name` go to handler (Telegram only)."""
+        self.flows[name] = Flow(telegram=handler)
         if on_cancel is not None:
             self.cancel_hooks[name] = on_cancel
+
+    def add_turn_flow(self, name: str, handler: TurnFlowHandler) -> None:
+        """A dialog handled on the seam: its messages reach handler on every channel."""
+        self.flows[name] = Flow(turn=handler)
+
+    def add_turn_free_message(self, handler: TurnFreeHandler) -> None:
+        """A free-message handler on the seam (every channel); True when it took the message."""
+        self.free_message.append(FreeMessage(turn=handler))
 
     def add_deeplink(self, prefix: str, handler: DeepLinkHandler) -> None:
         """/start <prefix><rest> goes to handler(update, ctx, rest)."""
@@ -123,7 +195,7 @@ class Wiring:
 
     def add_free_message(self, handler: FreeMessageHandler) -> None:
         """Offered every message outside a dialog; returns True when it took the message."""
-        self.free_message.append(handler)
+        self.free_message.append(FreeMessage(telegram=handler))
 
     def add_start_hook(self, handler: Handler) -> None:
         """Run after a bound member's /start shows the menu (e.g. "continue your draft?")."""
@@ -161,8 +233,6 @@ class Wiring:
 
     async def unknown_command(self, update: Update, ctx: BotContext) -> None:
         """A /command no feature knows: say so, with the menu (or how to bind)."""
-        from handlers.replies import say
-
         if ctx.viewer is None:
             await say(update, ctx, "start.please_bind")
             return
@@ -177,42 +247,61 @@ class Wiring:
             return
         cb = callbacks.parse(query.data)
         route = self.buttons.get((cb.feature, cb.action)) if cb is not None else None
-        if cb is None or route is None:
-            await answer_callback(update, ctx, "common.stale_button", alert=True)
-            return
-
-        async def press(update: Update, ctx: BotContext) -> Any:
-            return await route.handler(update, ctx, cb)
-
         try:
-            await route.access.guard(press)(update, ctx)
+            if cb is None or route is None:
+                await answer_callback(update, ctx, "common.stale_button", alert=True)
+            elif route.turn is not None:
+                await self.press(TelegramTurn(update, ctx))
+            elif route.handler is not None:
+                handler = route.handler
+
+                async def press(update: Update, ctx: BotContext) -> Any:
+                    return await handler(update, ctx, cb)
+
+                await route.access.guard(press)(update, ctx)
         finally:
             await answer_callback(update, ctx)
 
-    async def route(self, update: Update, ctx: BotContext) -> None:
-        """A message that is no button or command: the open dialog's answer, or a free message."""
-        from handlers.replies import say  # local: replies imports context only, avoid a cycle
+    async def press(self, turn: Turn) -> None:
+        """A button pressed on any channel: its seam handler, behind its access check."""
+        action = turn.action
+        route = self.buttons.get((action.feature, action.name)) if action else None
+        if route is None or route.turn is None:
+            await turn.notify("common.stale_button", alert=True)
+            return
+        refusal = route.access.refusal(turn.viewer)
+        if refusal is not None:
+            await turn.notify(refusal, alert=True)
+            return
+        await route.turn(turn)
 
-        dialog = ctx.dialog
-        account = ctx.account
-        if dialog is not None and account is not None:
-            timeout = timedelta(minutes=ctx.settings.dialog_timeout_minutes)
-            handler = self.flows.get(dialog.flow)
-            if handler is not None and not dialog.expired(timeout, ctx.now()):
-                await handler(update, ctx, dialog)
-                return
-            async with ctx.db.transaction() as session:
-                await dialogs.clear(session, account.key)
-            ctx.dialog = None
-            if handler is not None:
-                await say(update, ctx, "common.dialog_expired")
-        for free in self.free_message:
-            if await free(update, ctx):
-                return
+    async def route(self, update: Update, ctx: BotContext) -> None:
+        """A message that is no button or command: the open dialog's answer, or a free message;
+        otherwise how to bind, or the menu."""
+        if ctx.account is not None and await self.converse(TelegramTurn(update, ctx)):
+            return
         if ctx.viewer is None:
             await say(update, ctx, "start.please_bind")
             return
         await say(update, ctx, "common.not_understood", markup=self.keyboard(ctx))
+
+    async def converse(self, turn: Turn) -> bool:
+        """A message on any channel: the open dialog's answer, or a free message a feature
+        takes; False when nothing took it (the channel says what the member can do)."""
+        dialog = turn.dialog
+        if dialog is not None:
+            timeout = timedelta(minutes=turn.runtime.settings.dialog_timeout_minutes)
+            flow = self.flows.get(dialog.flow)
+            if flow is not None and flow.runs_on(turn) and not dialog.expired(timeout, turn.now()):
+                await flow.run(turn, dialog)
+                return True
+            await turn.close_dialog()
+            if flow is not None:
+                await turn.reply(View.of("common.dialog_expired"))
+        for free in self.free_message:
+            if await free.offer(turn):
+                return True
+        return False
 
     async def cancel(self, update: Update, ctx: BotContext) -> bool:
         """Close the open dialog (drafts stay); True when there was one."""

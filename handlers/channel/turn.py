@@ -1,0 +1,77 @@
+"""One turn of a conversation on any channel: who wrote, what, and how to answer.
+
+Flows written against `Turn` run on every channel: the channel's adapter subclasses it and says
+how a `View` is sent (`reply`) and how a button press is acknowledged (`notify`). Everything
+else — the account, the bound member, their language, their open dialog, the database — is
+the same on every channel and lives here.
+"""
+
+from __future__ import annotations
+
+import abc
+from datetime import datetime
+from typing import Any
+
+from bot.context import NotBound
+from bot.runtime import Runtime
+from handlers.channel.views import Action, View
+from storage import dialogs
+from storage.dialogs import Dialog
+from storage.identities import Account
+from storage.members import MemberRef
+
+
+class Turn(abc.ABC):
+    """A message or a button press from one account, and the means to answer it."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        account: Account,
+        *,
+        viewer: MemberRef | None,
+        dialog: Dialog | None,
+        locale: str | None,
+        text: str | None = None,
+        action: Action | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.account = account
+        self.viewer = viewer
+        self.dialog = dialog
+        self.locale = locale
+        self.text = text  # what they wrote (a message's text or a file's caption)
+        self.action = action  # what they pressed
+
+    # -- what a channel provides ----------------------------------------------------------
+    @abc.abstractmethod
+    async def reply(self, view: View) -> None:
+        """Send view to the account, as a new message."""
+
+    @abc.abstractmethod
+    async def notify(self, key: str, /, *, alert: bool = False, **params: Any) -> None:
+        """Acknowledge a button press with a short text (a toast, or a message where the
+        channel has no toasts); alert: one the member must close."""
+
+    # -- the same on every channel --------------------------------------------------------
+    @property
+    def member(self) -> MemberRef:
+        """The bound member (flows registered with an access level run only for them)."""
+        if self.viewer is None:
+            raise NotBound
+        return self.viewer
+
+    def now(self) -> datetime:
+        return self.runtime.clock()
+
+    async def open_dialog(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
+        """Start or move the account's dialog; its next free message goes to flow."""
+        async with self.runtime.db.transaction() as session:
+            self.dialog = await dialogs.set(
+                session, self.account.key, flow, step, data, now=self.now()
+            )
+
+    async def close_dialog(self) -> None:
+        async with self.runtime.db.transaction() as session:
+            await dialogs.clear(session, self.account.key)
+        self.dialog = None
