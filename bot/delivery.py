@@ -50,9 +50,9 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
+from bot import outbox_render
 from bot.channels import TELEGRAM, chat_of, telegram_defaults
 from bot.http import AiohttpRequest
-from bot.i18n import Markup
 from bot.runtime import Runtime
 from bot.telegram_text import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, truncate_html, visible_len
 from storage import outbox
@@ -597,29 +597,19 @@ class DeliveryWorker:
         return texts.resolve(locale)
 
     def _render(self, row: Claimed, locale: str) -> str:
+        text = outbox_render.text_of(
+            self.runtime.texts,
+            locale,
+            template=row.template,
+            params=row.params,
+            text=row.text,
+            html=True,
+        )
         if row.text is not None:
-            return row.text
-        assert row.template is not None
-        text = self.runtime.texts.get(locale, row.template, **self._params(row.params, locale))
+            return text
         # A schedule or digest listing many long titles could outgrow a message; shortened,
         # it is delivered instead of being refused on every try.
         return truncate_html(text, MAX_TEXT_LENGTH)
-
-    def _params(self, params: dict[str, Any], locale: str) -> dict[str, Any]:
-        # A parameter may itself be a locale key ({"key": ..., "params": ...}), e.g. a status
-        # name, so it is shown in the recipient's language too; or text already formatted
-        # ({"formatted": ...}, a notice body). Texts.get escapes every other str value, so
-        # outbox rows carry names and titles as typed.
-        out: dict[str, Any] = {}
-        for name, value in params.items():
-            if isinstance(value, dict) and "formatted" in value:
-                out[name] = Markup(str(value["formatted"]))
-            elif isinstance(value, dict) and "key" in value:
-                inner = self._params(dict(value.get("params") or {}), locale)
-                out[name] = self.runtime.texts.get(locale, str(value["key"]), **inner)
-            else:
-                out[name] = value
-        return out
 
     def _markup(self, row: Claimed, locale: str) -> InlineKeyboardMarkup | None:
         if not row.buttons:
@@ -628,12 +618,7 @@ class DeliveryWorker:
         for spec_row in row.buttons:
             buttons = []
             for spec in spec_row:
-                if "key" in spec:
-                    params = self._params(dict(spec.get("params") or {}), locale)
-                    # A label is plain text: Telegram does not parse HTML on buttons.
-                    label = self.runtime.texts.plain(locale, spec["key"], **params)
-                else:
-                    label = str(spec.get("label", ""))
+                label = outbox_render.label_of(self.runtime.texts, locale, spec)
                 if "url" in spec:
                     buttons.append(InlineKeyboardButton(label, url=spec["url"]))
                 else:
