@@ -157,6 +157,91 @@ def _account_columns(
 
 
 def downgrade() -> None:
-    raise NotImplementedError(
-        "0094 moved Telegram columns into identities; restore the backup taken before upgrading"
+    """Back to Telegram columns: only Telegram identities can be written there (an account on
+    another channel is dropped, with its dialogs and outbox rows)."""
+    op.execute("DELETE FROM outbox_message WHERE channel <> 'telegram'")
+    with op.batch_alter_table("outbox_message") as batch:
+        batch.add_column(sa.Column("chat_id", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("telegram_message_id", sa.BigInteger(), nullable=True))
+    op.execute(
+        "UPDATE outbox_message SET chat_id = CAST(address AS BIGINT), "
+        "telegram_message_id = CAST(sent_message_id AS BIGINT)"
     )
+    with op.batch_alter_table("outbox_message") as batch:
+        batch.alter_column("chat_id", existing_type=sa.BigInteger(), nullable=False)
+        batch.drop_column("channel")
+        batch.drop_column("address")
+        batch.drop_column("sent_message_id")
+
+    with op.batch_alter_table("report_attachment") as batch:
+        batch.alter_column(
+            "file_ref", new_column_name="telegram_file_id", existing_type=sa.String(length=200)
+        )
+
+    _telegram_column("audit_log", "actor_telegram_id", prefix="actor_")
+    _telegram_column("invite_code", "used_by_telegram_id", prefix="used_by_")
+    op.execute("DELETE FROM binding_request WHERE channel <> 'telegram'")
+    with op.batch_alter_table("binding_request") as batch:
+        batch.add_column(sa.Column("chat_id", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("old_telegram_user_id", sa.BigInteger(), nullable=True))
+    op.execute(
+        "UPDATE binding_request SET chat_id = CAST(address AS BIGINT), "
+        "old_telegram_user_id = CAST(old_external_id AS BIGINT)"
+    )
+    with op.batch_alter_table("binding_request") as batch:
+        batch.alter_column("chat_id", existing_type=sa.BigInteger(), nullable=False)
+        batch.drop_index("ix_binding_request_external_id")
+        batch.drop_column("address")
+        batch.drop_column("old_external_id")
+    _telegram_column("binding_request", "telegram_user_id", nullable=False)
+    with op.batch_alter_table("binding_request") as batch:
+        batch.create_index("ix_binding_request_telegram_user_id", ["telegram_user_id"])
+
+    op.create_table(
+        "dialog_state_old",
+        sa.Column("telegram_user_id", sa.BigInteger(), nullable=False),
+        sa.Column("flow", sa.String(length=40), nullable=False),
+        sa.Column("step", sa.String(length=40), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("updated_at", WHEN, nullable=False),
+        sa.PrimaryKeyConstraint("telegram_user_id", name="pk_dialog_state_old"),
+    )
+    op.execute(
+        "INSERT INTO dialog_state_old (telegram_user_id, flow, step, data, updated_at) "
+        "SELECT CAST(external_id AS BIGINT), flow, step, data, updated_at FROM dialog_state "
+        "WHERE channel = 'telegram'"
+    )
+    op.drop_table("dialog_state")
+    op.rename_table("dialog_state_old", "dialog_state")
+    with op.batch_alter_table("dialog_state") as batch:
+        batch.drop_constraint("pk_dialog_state_old", type_="primary")
+        batch.create_primary_key(op.f("pk_dialog_state"), ["telegram_user_id"])
+
+    with op.batch_alter_table("member") as batch:
+        batch.add_column(sa.Column("telegram_user_id", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("chat_id", sa.BigInteger(), nullable=True))
+    op.execute(
+        "UPDATE member SET "
+        "telegram_user_id = (SELECT CAST(external_id AS BIGINT) FROM identity "
+        "WHERE identity.member_id = member.id AND channel = 'telegram'), "
+        "chat_id = (SELECT CAST(address AS BIGINT) FROM identity "
+        "WHERE identity.member_id = member.id AND channel = 'telegram')"
+    )
+    with op.batch_alter_table("member") as batch:
+        batch.create_unique_constraint("uq_member_telegram_user_id", ["telegram_user_id"])
+    op.drop_table("identity")
+
+
+def _telegram_column(table: str, new: str, *, prefix: str = "", nullable: bool = True) -> None:
+    """(channel, external_id) back into a Telegram user id column (other channels: NULL)."""
+    with op.batch_alter_table(table) as batch:
+        batch.add_column(sa.Column(new, sa.BigInteger(), nullable=True))
+    op.execute(
+        f"UPDATE {table} SET {new} = CASE WHEN {prefix}channel = 'telegram' "
+        f"THEN CAST({prefix}external_id AS BIGINT) END"
+    )
+    with op.batch_alter_table(table) as batch:
+        if not nullable:
+            batch.alter_column(new, existing_type=sa.BigInteger(), nullable=False)
+        batch.drop_column(f"{prefix}channel")
+        batch.drop_column(f"{prefix}external_id")
