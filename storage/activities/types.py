@@ -30,6 +30,8 @@ REPLIED = (
     SignupStatus.leave,
     SignupStatus.checked_in,
 )
+
+
 # --------------------------------------------------------------------------------------------
 # Outcomes and snapshots
 
