@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 
 from bot.i18n import Texts
 from storage import activities as acts
-from storage import activity_import
 from storage.activities import (
     Change,
     CheckinRules,
@@ -25,6 +24,7 @@ from storage.activities import (
     Problem,
     TargetSpec,
 )
+from storage.activities import importer as activity_import
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import (

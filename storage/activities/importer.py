@@ -1,8 +1,9 @@
-"""Staff input for activities: dates as people type them, and the batch spreadsheet.
+"""The batch spreadsheet: `parse_sheet` reads an .xlsx into rows; `import_activities` checks
+every row and creates the activities as drafts, all or nothing. Errors are stable codes for the
+locale files.
 
-`parse_when` understands "2026-12-05 14:30", "2026/12/5 14:30", "12月5日 14:30", "12月5日下午2点半"
-and a few more; `parse_sheet` reads an .xlsx into rows; `import_activities` checks every row and
-creates the activities as drafts, all or nothing. Errors are stable codes for the locale files.
+The cell parsers it uses (storage.activities.parsing) are re-exported here: the staff dialogs
+read typed dates and capacities with the same rules as the sheet.
 """
 
 from __future__ import annotations
@@ -11,170 +12,59 @@ import enum
 import io
 import re
 import secrets
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, tzinfo
+from datetime import datetime, tzinfo
 
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import activities, audit
-from storage.activities import Problem, TargetSpec
+from storage import audit
+from storage.activities.audience import resolve_targets
+from storage.activities.editing import check_times, find_liaison_point
+from storage.activities.parsing import (
+    CapacityError,
+    cell_when,
+    normalise,
+    parse_capacity,
+    parse_type,
+    parse_when,
+    parse_yes_no,
+)
+from storage.activities.types import (
+    DESCRIPTION_MAX,
+    PLACE_MAX,
+    TITLE_MAX,
+    Problem,
+    TargetSpec,
+    TargetsResult,
+)
 from storage.audit import Actor
 from storage.models import Activity, ActivityStatus, ActivityTarget, ActivityType, TargetKind
 
+__all__ = [
+    "COLUMNS",
+    "HEADER_SEARCH_ROWS",
+    "MAX_ROWS",
+    "CapacityError",
+    "ImportReport",
+    "RowError",
+    "RowProblem",
+    "SheetError",
+    "SheetFileError",
+    "SheetRow",
+    "cell_when",
+    "import_activities",
+    "parse_audience",
+    "parse_capacity",
+    "parse_sheet",
+    "parse_type",
+    "parse_when",
+    "parse_yes_no",
+]
+
 MAX_ROWS = 200
 HEADER_SEARCH_ROWS = 5
-
-# --------------------------------------------------------------------------------------------
-# Dates and times
-
-_DAY_PART = r"(?P<part>上午|早上|中午|下午|晚上)?"
-_CLOCK = (
-    r"(?P<h>\d{1,2})\s*(?:[:.](?P<m>\d{2})|点\s*(?:(?P<m2>\d{1,2})\s*分?|(?P<half>半))?|时"
-    r"\s*(?:(?P<m3>\d{1,2})\s*分)?)"
-)
-_FULL = re.compile(
-    r"^(?:(?P<y>\d{4})\s*[-/.年]\s*)?(?P<mo>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?"
-    r"\s*(?:T|\s)?\s*(?:[(（]?\s*(?:周|星期)[一二三四五六日天]\s*[)）]?)?\s*"
-    + _DAY_PART
-    + r"\s*"
-    + _CLOCK
-    + r"$"
-)
-_TIME_ONLY = re.compile(r"^" + _DAY_PART + r"\s*" + _CLOCK + r"$")
-
-
-def _normalise(text: str) -> str:
-    # NFKC turns full-width digits and "：" into ASCII; people paste both.
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip()
-
-
-def _clock(match: re.Match[str]) -> time | None:
-    hour = int(match["h"])
-    minute_text = match["m"] or match["m2"] or match["m3"]
-    minute = int(minute_text) if minute_text else (30 if match["half"] else 0)
-    part = match["part"]
-    if part in ("下午", "晚上") and hour < 12:
-        hour += 12
-    if part == "中午" and hour < 11:
-        hour += 12
-    if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        return None
-    return time(hour, minute)
-
-
-def parse_when(
-    text: str, *, tz: tzinfo, now: datetime, base: datetime | None = None
-) -> datetime | None:
-    """A local date and time typed by staff, as an aware UTC datetime; None when unreadable.
-
-    Without a year, the next such date from today. A time alone ("16:30") needs base: the
-    date of base (e.g. the start) is used.
-    """
-    value = _normalise(text)
-    if not value:
-        return None
-    today = now.astimezone(tz).date()
-    full = _FULL.match(value)
-    if full is not None:
-        clock = _clock(full)
-        if clock is None:
-            return None
-        month, day = int(full["mo"]), int(full["d"])
-        year = int(full["y"]) if full["y"] else today.year
-        try:
-            day_date = date(year, month, day)
-        except ValueError:
-            return None
-        if not full["y"] and day_date < today:
-            try:
-                day_date = date(year + 1, month, day)
-            except ValueError:
-                return None
-        return datetime.combine(day_date, clock, tzinfo=tz).astimezone(now.tzinfo)
-    only = _TIME_ONLY.match(value)
-    if only is not None and base is not None:
-        clock = _clock(only)
-        if clock is None:
-            return None
-        return datetime.combine(base.astimezone(tz).date(), clock, tzinfo=tz).astimezone(now.tzinfo)
-    return None
-
-
-def cell_when(value: object, *, tz: tzinfo, now: datetime) -> datetime | None:
-    """A spreadsheet cell: a real date-time (local wall clock) or text."""
-    if isinstance(value, datetime):
-        local = value.replace(tzinfo=tz) if value.tzinfo is None else value
-        return local.astimezone(now.tzinfo)
-    if value is None:
-        return None
-    return parse_when(str(value), tz=tz, now=now)
-
-
-# --------------------------------------------------------------------------------------------
-# Types, capacity, yes/no as typed
-
-TYPE_NAMES: dict[str, ActivityType] = {
-    "走进政协": ActivityType.visit,
-    "委员在行动": ActivityType.service_day,
-    "微协商": ActivityType.micro_consultation,
-    "异地学习培训": ActivityType.training,
-    "学习培训": ActivityType.training,
-    "培训": ActivityType.training,
-    "视察调研": ActivityType.inspection,
-    "视察": ActivityType.inspection,
-    "调研": ActivityType.inspection,
-    "专题协商会": ActivityType.meeting,
-    "协商会": ActivityType.meeting,
-    "会议": ActivityType.meeting,
-    **{t.value: t for t in ActivityType},
-}
-
-
-def parse_type(text: str) -> ActivityType | None:
-    key = re.sub(r"[\s_\-]+", "", _normalise(text).casefold())
-    for name, value in TYPE_NAMES.items():
-        if re.sub(r"[\s_\-]+", "", name.casefold()) == key:
-            return value
-    return None
-
-
-_UNLIMITED = {"不限", "无限", "无限制", "不限人数", "unlimited", "none", "-", "—", "0"}
-
-
-class CapacityError(enum.StrEnum):
-    invalid = "invalid"
-
-
-def parse_capacity(text: str) -> int | CapacityError | None:
-    """A positive number of places; None for unlimited (不限 / blank)."""
-    value = _normalise(text).casefold().removesuffix("人").removesuffix("名").strip()
-    if value in _UNLIMITED or value == "":
-        return None
-    if value.endswith(".0"):
-        value = value[:-2]
-    if not value.isdigit():
-        return CapacityError.invalid
-    number = int(value)
-    if not 1 <= number <= activities.CAPACITY_MAX:
-        return CapacityError.invalid
-    return number
-
-
-_YES = {"是", "需要", "要", "必须", "yes", "y", "true", "1", "✓", "√"}
-_NO = {"否", "不需要", "不", "no", "n", "false", "0", ""}
-
-
-def parse_yes_no(text: str) -> bool | None:
-    value = _normalise(text).casefold()
-    if value in _YES:
-        return True
-    if value in _NO:
-        return False
-    return None
-
 
 # --------------------------------------------------------------------------------------------
 # Audience: "全体" or "界别:经济界,农业界; 专委会:提案委; 联系点:鼓楼; 委员:#12,13800138000"
@@ -202,11 +92,11 @@ _KIND_NAMES: dict[str, TargetKind] = {
 }
 
 
-async def parse_audience(session: AsyncSession, text: str) -> activities.TargetsResult:
+async def parse_audience(session: AsyncSession, text: str) -> TargetsResult:
     """The audience column: blank or 全体 is everyone; otherwise kind:names groups."""
-    value = _normalise(text)
+    value = normalise(text)
     if not value:
-        return activities.TargetsResult([TargetSpec(TargetKind.everyone)], [])
+        return TargetsResult([TargetSpec(TargetKind.everyone)], [])
     targets: list[TargetSpec] = []
     unknown: list[str] = []
     for group in re.split(r"[;；\n]+", value):
@@ -218,12 +108,12 @@ async def parse_audience(session: AsyncSession, text: str) -> activities.Targets
         if kind is None or (not sep and kind is not TargetKind.everyone):
             unknown.append(group)
             continue
-        found = await activities.resolve_targets(session, kind, names)
+        found = await resolve_targets(session, kind, names)
         targets.extend(t for t in found.targets if t not in targets)
         unknown.extend(found.unknown)
         if kind is not TargetKind.everyone and not found.targets and not found.unknown:
             unknown.append(group)
-    return activities.TargetsResult(targets, unknown)
+    return TargetsResult(targets, unknown)
 
 
 # --------------------------------------------------------------------------------------------
@@ -315,7 +205,7 @@ _HEADER_NOISE = re.compile(r"\(.*?\)|（.*?）|[\s_\-*:：]+")
 def _header(value: object) -> str | None:
     if value is None:
         return None
-    return _BY_HEADER.get(_HEADER_NOISE.sub("", _normalise(str(value)).casefold()))
+    return _BY_HEADER.get(_HEADER_NOISE.sub("", normalise(str(value)).casefold()))
 
 
 def parse_sheet(data: bytes) -> list[SheetRow]:
@@ -397,10 +287,10 @@ async def _check_row(
     title = row.text("title")
     if not title:
         bad(RowError.missing_title)
-    elif len(title) > activities.TITLE_MAX:
+    elif len(title) > TITLE_MAX:
         bad(RowError.title_too_long)
     description = row.text("description")
-    if len(description) > activities.DESCRIPTION_MAX:
+    if len(description) > DESCRIPTION_MAX:
         bad(RowError.description_too_long)
     starts = cell_when(row.cells.get("start"), tz=tz, now=now)
     if starts is None:
@@ -417,17 +307,17 @@ async def _check_row(
         if deadline is None:
             bad(RowError.bad_deadline, row.text("deadline"))
     if starts is not None and ends is not None:
-        problem = activities.check_times(
+        problem = check_times(
             starts, ends, deadline, now=now, start_changed=True, deadline_changed=True
         )
         if problem is not None:
             bad(_PROBLEM_TO_ROW[problem])
     place = row.text("place")
-    if len(place) > activities.PLACE_MAX:
+    if len(place) > PLACE_MAX:
         bad(RowError.place_too_long)
     point = None
     if row.text("liaison_point"):
-        point = await activities.find_liaison_point(session, row.text("liaison_point"))
+        point = await find_liaison_point(session, row.text("liaison_point"))
         if point is None:
             bad(RowError.unknown_liaison_point, row.text("liaison_point"))
     if not place and point is None and not row.text("liaison_point"):

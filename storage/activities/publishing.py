@@ -1,0 +1,182 @@
+"""Staff decisions that change an activity's status: publish a draft (optionally telling every
+invited member), postpone it, or call it off; everyone concerned is told."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import audit, reminders
+from storage.activities.editing import check_times, missing_field
+from storage.activities.notices import (
+    NoticeKind,
+    Notify,
+    format_local,
+    format_span,
+    notice,
+    tell_signed_up,
+)
+from storage.activities.shared import lock_activity
+from storage.activities.types import OPEN_STATUSES, REASON_MAX, EditResult, Problem
+from storage.audit import Actor
+from storage.invitations import (
+    member_invited,
+)
+from storage.models import (
+    ActivityStatus,
+    ActivityTarget,
+    Member,
+    Priority,
+)
+
+
+async def publish(
+    session: AsyncSession,
+    activity_id: int,
+    *,
+    actor: Actor,
+    now: datetime,
+    notify_members: bool,
+    notify: Notify,
+) -> EditResult:
+    """Make a complete draft visible; optionally tell every invited member, with buttons."""
+    activity = await lock_activity(session, activity_id)
+    if activity is None:
+        return EditResult(Problem.not_found)
+    if activity.status is not ActivityStatus.draft:
+        return EditResult(Problem.already_published)
+    has_targets = bool(
+        await session.scalar(select(exists().where(ActivityTarget.activity_id == activity_id)))
+    )
+    missing = missing_field(activity, has_targets)
+    if missing is not None:
+        return EditResult(Problem.incomplete, missing)
+    problem = check_times(
+        activity.starts_at,
+        activity.ends_at,
+        activity.signup_deadline,
+        now=now,
+        start_changed=True,
+        deadline_changed=True,
+    )
+    if problem is not None:
+        return EditResult(problem)
+    activity.status = ActivityStatus.published
+    activity.published_at = now
+    await audit.record(
+        session,
+        actor,
+        "activity.publish",
+        object_type="activity",
+        object_id=activity_id,
+        notify=notify_members,
+    )
+    notified = 0
+    if notify_members:
+        rows = await session.execute(
+            select(Member.id, Member.chat_id)
+            .where(Member.active, Member.chat_id.is_not(None), member_invited(activity_id))
+            .order_by(Member.id)
+        )
+        deadline = format_local(activity.signup_deadline or activity.starts_at, notify.tz)
+        for member_id, chat_id in rows:
+            if await notice(
+                session,
+                activity,
+                member_id,
+                chat_id,
+                NoticeKind.published,
+                notify,
+                priority=Priority.normal,
+                dedupe_key=f"act:{activity_id}:published:{member_id}",
+                deadline=deadline,
+            ):
+                notified += 1
+    return EditResult(None, notified=notified)
+
+
+async def postpone(
+    session: AsyncSession,
+    activity_id: int,
+    new_start: datetime,
+    *,
+    actor: Actor,
+    now: datetime,
+    notify: Notify,
+) -> EditResult:
+    """Move the activity to a new start; end and deadline move by the same amount."""
+    activity = await lock_activity(session, activity_id)
+    if activity is None:
+        return EditResult(Problem.not_found)
+    if activity.status not in OPEN_STATUSES or activity.starts_at is None:
+        return EditResult(Problem.not_editable)
+    if activity.ends_at is not None and activity.ends_at <= now:
+        return EditResult(Problem.not_editable)
+    shift = new_start - activity.starts_at
+    new_end = activity.ends_at + shift if activity.ends_at else None
+    new_deadline = activity.signup_deadline + shift if activity.signup_deadline else None
+    if new_deadline is not None and new_deadline <= now:
+        new_deadline = None  # the old deadline moved into the past: open until the new start
+    problem = check_times(new_start, new_end, new_deadline, now=now, start_changed=True)
+    if problem is not None:
+        return EditResult(problem)
+    old = format_span(activity.starts_at, activity.ends_at, notify.tz)
+    activity.starts_at, activity.ends_at = new_start, new_end
+    activity.signup_deadline = new_deadline
+    activity.status = ActivityStatus.postponed
+    activity.postponed_at = now
+    await session.flush()
+    await reminders.cancel_stale(session, activity_id)
+    await audit.record(
+        session,
+        actor,
+        "activity.postpone",
+        object_type="activity",
+        object_id=activity_id,
+        old=old,
+        new=format_span(new_start, new_end, notify.tz),
+    )
+    notified = await tell_signed_up(session, activity, NoticeKind.postponed, notify, old=old)
+    return EditResult(None, notified=notified)
+
+
+async def cancel_activity(
+    session: AsyncSession,
+    activity_id: int,
+    *,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    notify: Notify,
+) -> EditResult:
+    """Call the activity off; everyone signed up or waiting is told, with the reason."""
+    activity = await lock_activity(session, activity_id)
+    if activity is None:
+        return EditResult(Problem.not_found)
+    if activity.status is ActivityStatus.cancelled:
+        return EditResult(Problem.not_editable)
+    reason = reason.strip()
+    if len(reason) > REASON_MAX:
+        return EditResult(Problem.description_too_long, str(REASON_MAX))
+    was_draft = activity.status is ActivityStatus.draft
+    activity.status = ActivityStatus.cancelled
+    activity.cancelled_at = now
+    activity.cancel_reason = reason or None
+    await session.flush()
+    await reminders.cancel_stale(session, activity_id)
+    await audit.record(
+        session,
+        actor,
+        "activity.cancel",
+        object_type="activity",
+        object_id=activity_id,
+        reason=reason or None,
+    )
+    if was_draft:
+        return EditResult(None)
+    notified = await tell_signed_up(
+        session, activity, NoticeKind.cancelled, notify, reason=reason or "—"
+    )
+    return EditResult(None, notified=notified)
