@@ -44,6 +44,11 @@ class Address:
     address: str
 
 
+def maybe(channel: str | None, address: str | None) -> Address | None:
+    """An Address from an outer-joined identity's columns (None where there was none)."""
+    return Address(channel, address) if channel is not None and address is not None else None
+
+
 def preferred(member_id: ColumnElement[Any] | Any) -> ColumnElement[bool]:
     """A join condition picking, for the member with member_id, the identity to write to: the
     most recently bound (one row per member, so a send reaches each member once)."""

@@ -70,7 +70,7 @@ def _paged(total: int, page: int, size: int) -> tuple[int, int]:
 
 # Statements built once, for the reads behind every card and list (building one costs about as
 # much as running it).
-NOBODY = Profile(0, None, None, (), None)  # parameters for a member without a profile
+NOBODY = Profile(0, None, None, ())  # parameters for a member without a profile
 _CARD = (
     select(Activity, ActivitySignup, INVITES)
     .outerjoin(

@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import outbox
+from storage import identities, outbox
+from storage.identities import Address
 from storage.models import (
     Activity,
     ActivitySignup,
+    Identity,
     Member,
     Priority,
     SignupStatus,
@@ -75,7 +77,7 @@ async def notice(
     session: AsyncSession,
     activity: Activity,
     member_id: int,
-    chat_id: int | None,
+    to: Address | None,
     kind: NoticeKind,
     notify: Notify,
     *,
@@ -84,7 +86,7 @@ async def notice(
     **extra: Any,
 ) -> bool:
     """Put one message about the activity in the outbox for one member; False if unreachable."""
-    if chat_id is None:
+    if to is None:
         return False
     params: dict[str, Any] = {
         "title": activity.title,
@@ -95,7 +97,7 @@ async def notice(
     params.update(extra)
     message = await outbox.enqueue(
         session,
-        chat_id=chat_id,
+        to=to,
         kind=NOTICE_KIND,
         member_id=member_id,
         template=f"activities.notice_{kind.value}",
@@ -114,8 +116,9 @@ async def tell_signed_up(
 ) -> int:
     """A notice to everyone signed up, waiting or checked in; returns how many were queued."""
     rows = await session.execute(
-        select(Member.id, Member.chat_id)
+        select(Member.id, Identity.channel, Identity.address)
         .join(ActivitySignup, ActivitySignup.member_id == Member.id)
+        .join(Identity, identities.preferred(Member.id))
         .where(
             ActivitySignup.activity_id == activity.id,
             ActivitySignup.status.in_(
@@ -126,7 +129,8 @@ async def tell_signed_up(
         .order_by(ActivitySignup.position)
     )
     sent = 0
-    for member_id, chat_id in rows:
-        if await notice(session, activity, member_id, chat_id, kind, notify, **extra):
+    for member_id, channel, address in rows:
+        to = Address(channel, address)
+        if await notice(session, activity, member_id, to, kind, notify, **extra):
             sent += 1
     return sent

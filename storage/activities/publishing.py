@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, reminders
+from storage import audit, identities, reminders
 from storage.activities.editing import check_times, missing_field
 from storage.activities.notices import (
     NoticeKind,
@@ -21,12 +21,14 @@ from storage.activities.notices import (
 from storage.activities.shared import lock_activity
 from storage.activities.types import OPEN_STATUSES, REASON_MAX, EditResult, Problem
 from storage.audit import Actor
+from storage.identities import Address
 from storage.invitations import (
     member_invited,
 )
 from storage.models import (
     ActivityStatus,
     ActivityTarget,
+    Identity,
     Member,
     Priority,
 )
@@ -76,17 +78,18 @@ async def publish(
     notified = 0
     if notify_members:
         rows = await session.execute(
-            select(Member.id, Member.chat_id)
-            .where(Member.active, Member.chat_id.is_not(None), member_invited(activity_id))
+            select(Member.id, Identity.channel, Identity.address)
+            .join(Identity, identities.preferred(Member.id))
+            .where(Member.active, member_invited(activity_id))
             .order_by(Member.id)
         )
         deadline = format_local(activity.signup_deadline or activity.starts_at, notify.tz)
-        for member_id, chat_id in rows:
+        for member_id, channel, address in rows:
             if await notice(
                 session,
                 activity,
                 member_id,
-                chat_id,
+                Address(channel, address),
                 NoticeKind.published,
                 notify,
                 priority=Priority.normal,

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import reminders
+from storage import identities, reminders
 from storage.activities.listing import card_of
 from storage.activities.notices import NoticeKind, Notify, notice
 from storage.activities.shared import actable, find_signup, is_invited, lock_activity, places_taken
@@ -24,6 +24,7 @@ from storage.models import (
     Activity,
     ActivitySignup,
     ActivityStatus,
+    Identity,
     Member,
     SignupStatus,
 )
@@ -46,8 +47,9 @@ async def fill_places(
         if free <= 0:
             return ()
     query = (
-        select(ActivitySignup, Member.chat_id)
+        select(ActivitySignup, Identity.channel, Identity.address)
         .join(Member, Member.id == ActivitySignup.member_id)
+        .outerjoin(Identity, identities.preferred(Member.id))
         .where(
             ActivitySignup.activity_id == activity.id,
             ActivitySignup.status == SignupStatus.waiting,
@@ -58,7 +60,7 @@ async def fill_places(
     if free is not None:
         query = query.limit(free)
     promoted = []
-    for signup, chat_id in (await session.execute(query)).all():
+    for signup, channel, address in (await session.execute(query)).all():
         signup.status = SignupStatus.signed_up
         signup.promoted_at = now
         signup.signed_up_at = now
@@ -67,7 +69,7 @@ async def fill_places(
             session,
             activity,
             signup.member_id,
-            chat_id,
+            identities.maybe(channel, address),
             NoticeKind.promoted,
             notify,
             dedupe_key=f"act:{activity.id}:promoted:{signup.member_id}:{signup.position}",
