@@ -53,6 +53,15 @@ class PhoneMatch:
     unreadable: int  # cells that did not look like a phone number at all
 
 
+_NAMED: dict[AudienceKind, type[Sector] | type[Committee] | type[LiaisonPoint]] = {
+    AudienceKind.sectors: Sector,
+    AudienceKind.committees: Committee,
+    AudienceKind.points: LiaisonPoint,
+}
+
+_NAME_SPLIT = re.compile(r"[,，、;；\n]+")
+
+
 async def choices(session: AsyncSession, kind: AudienceKind, *, limit: int = 60) -> list[Choice]:
     """What staff can pick for a kind of audience (activities: the most recent open ones)."""
     if kind is AudienceKind.activity:
@@ -68,15 +77,6 @@ async def choices(session: AsyncSession, kind: AudienceKind, *, limit: int = 60)
         return []
     named = await session.execute(select(model.id, model.name).order_by(model.name).limit(limit))
     return [Choice(i, name) for i, name in named]
-
-
-_NAMED: dict[AudienceKind, type[Sector] | type[Committee] | type[LiaisonPoint]] = {
-    AudienceKind.sectors: Sector,
-    AudienceKind.committees: Committee,
-    AudienceKind.points: LiaisonPoint,
-}
-
-_NAME_SPLIT = re.compile(r"[,，、;；\n]+")
 
 
 async def ids_for_names(
