@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Enum,
     ForeignKey,
     Index,
     Integer,
+    String,
     Text,
     UniqueConstraint,
 )
@@ -72,9 +72,11 @@ class Notice(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recipient_count: Mapped[int] = mapped_column(Integer, default=0)
-    # The author's progress message, edited as delivery goes on.
-    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The author's progress message, edited as delivery goes on: where it was sent (channel,
+    # address) and the channel's id of it.
+    progress_channel: Mapped[str | None] = mapped_column(String(20))
+    progress_address: Mapped[str | None] = mapped_column(String(64))
+    progress_message_id: Mapped[str | None] = mapped_column(String(64))
     reminders: Mapped[int] = mapped_column(Integer, default=0)
 
 

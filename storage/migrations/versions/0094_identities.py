@@ -112,6 +112,26 @@ def upgrade() -> None:
             "telegram_file_id", new_column_name="file_ref", existing_type=sa.String(length=200)
         )
 
+    with op.batch_alter_table("notice") as batch:
+        batch.add_column(sa.Column("progress_channel", sa.String(length=20), nullable=True))
+        batch.add_column(sa.Column("progress_address", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("progress_message_ref", sa.String(length=64), nullable=True))
+    op.execute(
+        "UPDATE notice SET progress_channel = 'telegram', "
+        f"progress_address = {_text('progress_chat_id')}, "
+        f"progress_message_ref = {_text('progress_message_id')} "
+        "WHERE progress_chat_id IS NOT NULL"
+    )
+    with op.batch_alter_table("notice") as batch:
+        batch.drop_column("progress_chat_id")
+        batch.drop_column("progress_message_id")
+    with op.batch_alter_table("notice") as batch:
+        batch.alter_column(
+            "progress_message_ref",
+            new_column_name="progress_message_id",
+            existing_type=sa.String(length=64),
+        )
+
 
 def _account_columns(
     table: str,
@@ -159,6 +179,25 @@ def _account_columns(
 def downgrade() -> None:
     """Back to Telegram columns: only Telegram identities can be written there (an account on
     another channel is dropped, with its dialogs and outbox rows)."""
+    with op.batch_alter_table("notice") as batch:
+        batch.add_column(sa.Column("progress_chat_id", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("progress_message_old", sa.BigInteger(), nullable=True))
+    op.execute(
+        "UPDATE notice SET progress_chat_id = CAST(progress_address AS BIGINT), "
+        "progress_message_old = CAST(progress_message_id AS BIGINT) "
+        "WHERE progress_channel = 'telegram'"
+    )
+    with op.batch_alter_table("notice") as batch:
+        batch.drop_column("progress_channel")
+        batch.drop_column("progress_address")
+        batch.drop_column("progress_message_id")
+    with op.batch_alter_table("notice") as batch:
+        batch.alter_column(
+            "progress_message_old",
+            new_column_name="progress_message_id",
+            existing_type=sa.BigInteger(),
+        )
+
     op.execute("DELETE FROM outbox_message WHERE channel <> 'telegram'")
     with op.batch_alter_table("outbox_message") as batch:
         batch.add_column(sa.Column("chat_id", sa.BigInteger(), nullable=True))
