@@ -17,12 +17,15 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import BotApplication, build_application
+from bot.channels import telegram_account
 from bot.emulator import BotApiEmulator
 from bot.runner import PollingRunner, WebhookRunner
 from bot.scheduler import SchedulerService
 from bot.settings import Settings
+from storage import identities
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import (
@@ -169,6 +172,14 @@ def make_settings(emu: BotApiEmulator, db_url: str, tmp_path: Path, **overrides:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+async def bind_telegram(
+    session: AsyncSession, member_id: int, telegram_user_id: int, *, now: datetime | None = None
+) -> None:
+    """Bind the member to a Telegram account (its private chat has the user's id), as the
+    bot does when they bind."""
+    await identities.attach(session, member_id, telegram_account(telegram_user_id), now=now)
+
+
 @dataclass
 class Harness:
     """The real Application, polling a local Bot API emulator, on a real database."""
@@ -210,14 +221,14 @@ class Harness:
                 name=name,
                 phone=phone,
                 role=role,
-                telegram_user_id=telegram_user_id,
-                chat_id=telegram_user_id,
                 locale=locale,
                 bound_at=self.clock.now if telegram_user_id else None,
                 **fields,
             )
             session.add(member)
             await session.flush()
+            if telegram_user_id is not None:
+                await bind_telegram(session, member.id, telegram_user_id, now=self.clock.now)
             return member.id
 
     async def add_signed_up_activity(
