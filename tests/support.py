@@ -19,10 +19,10 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.app import BotApplication, build_application
-from bot.emulator import BotApiEmulator
 from bot.runner import PollingRunner, WebhookRunner
 from bot.scheduler import SchedulerService
 from bot.settings import Settings
+from bot.tryout import BotApiEmulator
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import (
