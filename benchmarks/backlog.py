@@ -40,7 +40,7 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from benchmarks.common import machine, scratch_database
-from bot.emulator import ApiCall, BotApiEmulator, SentMessage, SimUser
+from bot.tryout import ApiCall, BotApiEmulator, SentMessage, SimUser
 from storage.db import Database
 from storage.models import (
     Activity,

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.common import machine, percentile, scratch_database
-from bot.emulator import ApiCall, BotApiEmulator, SentMessage, SimUser
+from bot.tryout import ApiCall, BotApiEmulator, SentMessage, SimUser
 from storage.db import Database
 from storage.models import Member
 from storage.models.activities import (

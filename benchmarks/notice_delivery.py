@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from benchmarks.common import machine, scratch_database
-from bot.emulator import BotApiEmulator
+from bot.tryout import BotApiEmulator
 from storage import notices
 from storage.db import Database
 from storage.members import MemberRef

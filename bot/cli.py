@@ -293,11 +293,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "updates":
             return asyncio.run(_with_db(settings, _updates_quarantine, args.drop, args.show))
         if args.command == "console":
-            from bot.console import run_console
+            from bot.tryout.console import run_console
 
             return asyncio.run(run_console(settings, args))
         if args.command == "demo-data":
-            from bot.demo import load_demo_data
+            from bot.tryout.demo import load_demo_data
 
             return asyncio.run(_with_db(settings, load_demo_data))
     except SettingsError as exc:

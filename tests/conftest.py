@@ -11,8 +11,8 @@ import pytest
 
 from bot import log_privacy
 from bot.cli import LIBRARY_FLOORS, configure_logging
-from bot.emulator import BotApiEmulator
 from bot.log_budget import RepeatLimiter
+from bot.tryout import BotApiEmulator
 from storage.db import Database
 from tests.support import TOKEN, FakeClock, Harness, fresh_database, make_settings
 

@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import BotApplication, build_application
 from bot.channels import telegram_account
-from bot.emulator import BotApiEmulator
 from bot.runner import PollingRunner, WebhookRunner
 from bot.scheduler import SchedulerService
 from bot.settings import Settings
+from bot.tryout import BotApiEmulator
 from storage import identities
 from storage.db import Database
 from storage.migrate import upgrade

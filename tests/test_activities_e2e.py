@@ -12,7 +12,7 @@ from icalendar import Calendar
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from bot.emulator import SentMessage
+from bot.tryout import SentMessage
 from storage.models import (
     Activity,
     ActivitySignup,

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.emulator import SentMessage, SimUser
+from bot.tryout import SentMessage, SimUser
 from storage.models import AuditLog, BindingRequest, BindingRequestStatus, Member, Role
 from tests.support import ADMIN_ID, Harness, run_cli
 

@@ -21,7 +21,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, EndPointNotFound, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
-from bot.emulator import BotApiEmulator, EntityParseError, parse_html, run_emulator
+from bot.tryout import BotApiEmulator, EntityParseError, parse_html, run_emulator
 
 TOKEN = "123456:TEST-TOKEN"
 # PTB warns about RetryAfter.retry_after becoming a timedelta whenever it builds one.

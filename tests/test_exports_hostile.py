@@ -21,8 +21,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select, update
 
-from bot.emulator import SentMessage, SimUser
 from bot.exports.cells import add_run, append_row, cell
+from bot.tryout import SentMessage, SimUser
 from storage import dialogs, reports
 from storage.audit import Actor
 from storage.db import Database

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import BotApiEmulator
+from bot.tryout import BotApiEmulator
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.support import FakeClock, Harness, make_settings

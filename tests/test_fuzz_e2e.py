@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import text
 
-from bot.emulator import BotApiEmulator, SentMessage, SimUser
+from bot.tryout import BotApiEmulator, SentMessage, SimUser
 from storage.models import Role
 from tests.support import TOKEN, Harness
 

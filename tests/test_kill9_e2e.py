@@ -40,8 +40,8 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from bot import delivery
-from bot.emulator import BotApiEmulator, SentMessage, SimUser
 from bot.settings import Settings
+from bot.tryout import BotApiEmulator, SentMessage, SimUser
 from storage import notices, reports
 from storage.db import Database
 from storage.members import MemberRef

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import BotApiEmulator, SentMessage, SimUser
 from bot.telegram_text import MAX_TEXT_LENGTH, utf16_len
+from bot.tryout import BotApiEmulator, SentMessage, SimUser
 from storage import reports
 from storage.models import Role
 from storage.reports import Limits

@@ -9,7 +9,7 @@ from typing import Any
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.emulator import SentMessage
+from bot.tryout import SentMessage
 from storage.models import (
     Activity,
     ActivitySignup,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import BotApiEmulator
+from bot.tryout import BotApiEmulator
 from storage.migrate import upgrade
 from storage.models import Member, OutboxMessage
 from tests.support import FakeClock, Harness, fresh_database, make_settings

@@ -17,9 +17,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.emulator import BotApiEmulator
 from bot.log_budget import RepeatLimiter
 from bot.runner import SECRET_HEADER, WEBHOOK_PATH
+from bot.tryout import BotApiEmulator
 from storage.db import Database
 from storage.models import InboxUpdate, QuarantinedUpdate
 from tests.support import (

@@ -9,7 +9,7 @@ import docx
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.emulator import SentMessage, SimUser
+from bot.tryout import SentMessage, SimUser
 from storage import reports
 from storage.audit import Actor
 from storage.models import AuditLog, OutboxMessage, Report, ReportAttachment, ReportStatus, Role

@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.emulator import BotApiEmulator
 from bot.runner import SECRET_HEADER, WEBHOOK_PATH, WebhookRunner
+from bot.tryout import BotApiEmulator
 from storage.db import Database
 from storage.models import Member, ProcessedUpdate, Role
 from tests import support

@@ -21,9 +21,9 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select, update
 
-from bot.emulator import SimUser
 from bot.i18n import Texts
 from bot.scheduler import SchedulerService
+from bot.tryout import SimUser
 from handlers.notices import ack_data
 from storage import activities as acts
 from storage import dialogs, members, notices, reports

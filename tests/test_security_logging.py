@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from bot.emulator import BotApiEmulator, SentMessage
+from bot.tryout import BotApiEmulator, SentMessage
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Member

@@ -22,8 +22,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.emulator import BotApiEmulator, Fault, SimUser
 from bot.runner import build_web_app
+from bot.tryout import BotApiEmulator, Fault, SimUser
 from storage import notices
 from storage.members import MemberRef
 from storage.models import (

@@ -10,7 +10,6 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.emulator import BotApiEmulator, run_emulator
 from bot.telegram_text import (
     parse_html,
     split_html,
@@ -20,6 +19,7 @@ from bot.telegram_text import (
     utf16_len,
     visible_len,
 )
+from bot.tryout import BotApiEmulator, run_emulator
 
 TOKEN = "123456:TEST-TOKEN"
 EMOJI = "😀"  # one character, two UTF-16 units

@@ -11,9 +11,9 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.app import build_application
-from bot.emulator import BotApiEmulator, SentMessage, SimUser
 from bot.runner import PollingRunner
 from bot.settings import Settings
+from bot.tryout import BotApiEmulator, SentMessage, SimUser
 from storage import members
 from storage.db import Database
 from storage.migrate import upgrade
