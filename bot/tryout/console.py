@@ -11,10 +11,11 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.app import build_application
+from bot.channels import TELEGRAM
 from bot.runner import PollingRunner
 from bot.settings import Settings
 from bot.tryout import BotApiEmulator, SentMessage, SimUser
-from storage import members
+from storage import identities, members
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Member, Role
@@ -67,9 +68,10 @@ async def _pick_user(db: Database, args: argparse.Namespace) -> tuple[int, str, 
             member = await session.scalar(
                 select(Member).where(Member.role == Role.member).order_by(Member.id)
             )
-    if member is None:
-        raise LookupError("no such member on the roster: run `cppcc-bot demo-data` first")
-    user_id = member.telegram_user_id or CONSOLE_USER_BASE + member.id
+        if member is None:
+            raise LookupError("no such member on the roster: run `cppcc-bot demo-data` first")
+        account = await identities.account_of(session, member.id, TELEGRAM)
+    user_id = int(account.external_id) if account else CONSOLE_USER_BASE + member.id
     return user_id, member.name, member.phone
 
 
