@@ -383,7 +383,11 @@ class DeliveryWorker:
         while True:
             async with self.runtime.db.transaction() as session:
                 n = await outbox.expire_overdue(
-                    session, due_before=now - self.horizon, reason=reason, limit=EXPIRE_BATCH
+                    session,
+                    due_before=now - self.horizon,
+                    reason=reason,
+                    channel=TELEGRAM,
+                    limit=EXPIRE_BATCH,
                 )
             self.stats.expired += n
             self.stats.failed += n

@@ -318,20 +318,24 @@ async def record(session: AsyncSession, outcomes: Sequence[Outcome], *, worker: 
 
 
 async def expire_overdue(
-    session: AsyncSession, *, due_before: datetime, reason: str, limit: int = 2000
+    session: AsyncSession,
+    *,
+    due_before: datetime,
+    reason: str,
+    channel: str | None = None,
+    limit: int = 2000,
 ) -> int:
-    """Fail pending rows due before due_before (Telegram unreachable past the horizon).
+    """Fail pending rows (of one channel) due before due_before: its service unreachable past
+    the horizon.
 
     Only while the worker sees an outage: rows it never tried are failed too, or after a long
     outage they would all go out days late. Batched so one transaction stays short."""
-    ids = list(
-        await session.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == DeliveryStatus.pending, _due_at < due_before)
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
+    due = select(OutboxMessage.id).where(
+        OutboxMessage.status == DeliveryStatus.pending, _due_at < due_before
     )
+    if channel is not None:
+        due = due.where(OutboxMessage.channel == channel)
+    ids = list(await session.scalars(due.order_by(OutboxMessage.id).limit(limit)))
     if not ids:
         return 0
     result = await session.execute(

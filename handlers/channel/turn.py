@@ -15,7 +15,7 @@ from typing import Any
 from bot.context import NotBound
 from bot.runtime import Runtime
 from handlers.channel.views import Action, View
-from storage import dialogs
+from storage import dialogs, members
 from storage.dialogs import Dialog
 from storage.identities import Account
 from storage.members import MemberRef
@@ -75,3 +75,14 @@ class Turn(abc.ABC):
         async with self.runtime.db.transaction() as session:
             await dialogs.clear(session, self.account.key)
         self.dialog = None
+
+
+async def identify(
+    runtime: Runtime, account: Account, *, locale_hint: str | None = None
+) -> tuple[MemberRef | None, Dialog | None, str]:
+    """Who wrote (the bound member, if any), their open dialog, and the language to answer in:
+    theirs, else the channel's hint (e.g. the phone's language), else the office default."""
+    async with runtime.db.read() as session:
+        viewer, dialog = await members.who(session, account)
+    chosen = viewer.locale if viewer is not None and viewer.locale else locale_hint
+    return viewer, dialog, runtime.texts.resolve(chosen)
