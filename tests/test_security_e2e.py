@@ -461,40 +461,40 @@ STAFF_ACTIONS: list[StaffAction] = [
         stranger="notices.error_forbidden",
     ),
     buttons("bnd binding move decisions", lambda w: ["bnd:ok:1", "bnd:no:1"]),
-    buttons("acs list and card", lambda w: ["acs:home:1", f"acs:v:{w.activity}"]),
+    buttons("acs list and card", lambda w: ["acs:home:1", f"acs:card:{w.activity}"]),
     buttons(
         "acs create and edit",
         lambda w: [
             "acs:new",
-            "acs:nt:visit",
-            f"acs:go:{w.draft_activity}",
-            f"acs:ed:{w.activity}",
-            f"acs:ef:{w.activity}:title",
-            f"acs:sk:{w.draft_activity}:description",
-            f"acs:au:{w.draft_activity}:everyone",
-            f"acs:rr:{w.draft_activity}:1",
+            "acs:new_type:visit",
+            f"acs:continue:{w.draft_activity}",
+            f"acs:edit:{w.activity}",
+            f"acs:edit_field:{w.activity}:title",
+            f"acs:skip:{w.draft_activity}:description",
+            f"acs:audience:{w.draft_activity}:everyone",
+            f"acs:reply_required:{w.draft_activity}:1",
         ],
     ),
     buttons(
         "acs publish, postpone, cancel",
         lambda w: [
-            f"acs:pub:{w.draft_activity}:1",
-            f"acs:pb:{BATCH}:1",
-            f"acs:pp:{w.activity}",
-            f"acs:cx:{w.activity}",
-            f"acs:cx:{w.draft_activity}",
+            f"acs:publish:{w.draft_activity}:1",
+            f"acs:publish_batch:{BATCH}:1",
+            f"acs:postpone:{w.activity}",
+            f"acs:cancel:{w.activity}",
+            f"acs:cancel:{w.draft_activity}",
         ],
     ),
     buttons(
         "acs roster, export, check-in code",
         lambda w: [
-            f"acs:ro:{w.activity}",
-            f"acs:x:{w.activity}",
-            f"acs:code:{w.activity}",
-            f"acs:code:{w.activity}:new",
+            f"acs:roster:{w.activity}",
+            f"acs:export:{w.activity}",
+            f"acs:checkin_code:{w.activity}",
+            f"acs:checkin_code:{w.activity}:new",
         ],
     ),
-    buttons("acs batch import", lambda w: ["acs:imp"]),
+    buttons("acs batch import", lambda w: ["acs:import"]),
     buttons(
         "duty statistics, exports, others' records",
         lambda w: [
@@ -682,17 +682,19 @@ async def test_activity_buttons_for_an_activity_not_invited_to(bot: Harness) -> 
     user = bot.emu.user(MEMBER)
     a, draft = world.activity, world.draft_activity
     expected = {
-        f"act:v:{a}": "activities.not_invited",
         f"act:open:{a}": "activities.not_invited",
+        f"act:v:{a}": "activities.not_invited",  # v, l, j: names on messages sent before
         f"act:l:{a}": "activities.outcome_not_invited",
-        f"act:lx:{a}": "common.stale_button",
-        f"act:ci:{a}": "activities.not_invited",
-        f"act:ics:{a}": "activities.not_invited",
-        f"act:c:{a}": "activities.outcome_not_signed_up",
-        f"act:v:{draft}": "common.stale_button",
+        f"act:leave:{a}": "activities.outcome_not_invited",
+        f"act:leave_no_reason:{a}": "common.stale_button",
+        f"act:checkin:{a}": "activities.not_invited",
+        f"act:calendar:{a}": "activities.not_invited",
+        f"act:cancel:{a}": "activities.outcome_not_signed_up",
+        f"act:open:{draft}": "common.stale_button",
+        f"act:signup:{draft}": "common.stale_button",
         f"act:j:{draft}": "common.stale_button",
-        f"act:ci:{draft}": "common.stale_button",
-        f"act:ics:{draft}": "common.stale_button",
+        f"act:checkin:{draft}": "common.stale_button",
+        f"act:calendar:{draft}": "common.stale_button",
     }
     for data, key in expected.items():
         update_id = await user.send_callback(1, data)
@@ -714,7 +716,7 @@ async def test_every_export_is_audited(bot: Harness) -> None:
         "rrv:xl:-": ("report.export", ".xlsx"),
         "rrv:dx:-": ("report.export", ".docx"),
         f"rrv:doc:{world.report}": ("report.export", ".docx"),
-        f"acs:x:{world.activity}": ("activity.export", ".xlsx"),
+        f"acs:export:{world.activity}": ("activity.export", ".xlsx"),
         f"ntc:xl:{world.notice_done}": ("notice.export", ".xlsx"),
     }
     for data, (action, suffix) in exports.items():
