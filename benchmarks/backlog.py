@@ -70,7 +70,7 @@ def mix(activity_ids: list[int]) -> list[tuple[str, int, Send]]:
         (
             "tap: open an activity",
             25,
-            lambda u: u.send_callback(1, f"act:v:{activity_ids[u.user_id % len(activity_ids)]}"),
+            lambda u: u.send_callback(1, f"act:open:{activity_ids[u.user_id % len(activity_ids)]}"),
         ),
     ]
 

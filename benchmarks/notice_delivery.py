@@ -40,6 +40,7 @@ from sqlalchemy import func, insert, select
 
 from benchmarks.common import machine, scratch_database
 from bot.tryout import BotApiEmulator
+from handlers.notices import ack_data
 from storage import notices
 from storage.db import Database
 from storage.members import MemberRef
@@ -188,9 +189,7 @@ async def queue_notice(db: Database, staff: MemberRef) -> tuple[int, float]:
         await notices.set_body(session, staff, draft.id, html=body, visible_length=len(body))
         await notices.set_audience(session, staff, draft.id, AudienceKind.everyone)
         await notices.set_ack(session, staff, draft.id, AckMode.received)
-        view = await notices.queue(
-            session, staff, draft.id, now=utcnow(), ack_data=lambda n, o: f"ntc:ack:{n}:{o}"
-        )
+        view = await notices.queue(session, staff, draft.id, now=utcnow(), ack_data=ack_data)
         assert not isinstance(view, notices.Problem)
     return view.id, time.perf_counter() - started
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -12,7 +13,7 @@ from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
-from bot import delivery, notice_progress, scheduler
+from bot import delivery, scheduler
 from bot.channels import telegram_defaults
 from bot.context import BotContext
 from bot.http import AiohttpRequest
@@ -22,6 +23,8 @@ from bot.ratelimit import RetryingRateLimiter
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
+from handlers import notices
+from handlers.notices import progress as notice_progress
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.updates import ClaimQueue
@@ -43,9 +46,11 @@ class Service(Protocol):
 
 ServiceFactory = Callable[[Runtime], Service]
 # Features add factories here (delivery worker, scheduler); started after the database is ready.
+# This is the one place in bot/ that knows the handlers: the services get from here what they
+# need of them (the scheduler's notice reminders carry the notices' acknowledgement buttons).
 SERVICE_FACTORIES: list[ServiceFactory] = [
     delivery.create,
-    scheduler.create,
+    functools.partial(scheduler.create, notice_ack_data=notices.ack_data),
     notice_progress.create,
 ]
 

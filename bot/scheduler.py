@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime
 from bot.settings import Settings
-from handlers import notices as notice_handlers
 from storage import reminders
 from storage.reminders import ReminderPolicy
 from storage.timing import QuietHours, parse_hhmm
@@ -50,7 +49,11 @@ DUE_TASKS: list[DueTask] = [
 ]
 
 
-def policy_from(settings: Settings) -> ReminderPolicy:
+def policy_from(
+    settings: Settings, *, notice_ack_data: Callable[[int, int], str] | None = None
+) -> ReminderPolicy:
+    """The reminder rules from the settings; notice_ack_data builds the acknowledgement buttons
+    of notice reminders (the notices handlers own that data; without it none are sent)."""
     tz = settings.tz
     return ReminderPolicy(
         tz=tz,
@@ -65,17 +68,23 @@ def policy_from(settings: Settings) -> ReminderPolicy:
         digest_at=parse_hhmm(settings.staff_digest_at),
         notice_remind_after=timedelta(hours=settings.notice_remind_after_hours),
         notice_remind_max=settings.notice_remind_max,
-        notice_ack_data=notice_handlers.ack_data,
+        notice_ack_data=notice_ack_data,
     )
 
 
 class SchedulerService:
     """Runs the due-scan on APScheduler; `scan()` can also be called directly (tests, CLI)."""
 
-    def __init__(self, runtime: Runtime, tasks: list[DueTask] | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        tasks: list[DueTask] | None = None,
+        *,
+        notice_ack_data: Callable[[int, int], str] | None = None,
+    ) -> None:
         self.runtime = runtime
         self.tasks = DUE_TASKS if tasks is None else tasks
-        self.policy = policy_from(runtime.settings)
+        self.policy = policy_from(runtime.settings, notice_ack_data=notice_ack_data)
         self._scheduler: AsyncIOScheduler | None = None
         self._running: asyncio.Future[int] | None = None
 
@@ -124,5 +133,8 @@ class SchedulerService:
         return total
 
 
-def create(runtime: Runtime) -> SchedulerService:
-    return SchedulerService(runtime)
+def create(
+    runtime: Runtime, *, notice_ack_data: Callable[[int, int], str] | None = None
+) -> SchedulerService:
+    """The ServiceFactory bot/app.py registers (handing in the notices' button data)."""
+    return SchedulerService(runtime, notice_ack_data=notice_ack_data)

@@ -11,7 +11,6 @@ from telegram.ext import Application
 from bot.i18n import Texts
 from handlers import (
     activities,
-    activities_staff,
     duty_record,
     errors,
     identity,
@@ -32,7 +31,6 @@ FEATURES = [
     reports_review,
     notices,
     activities,
-    activities_staff,
     duty_record,
 ]
 

@@ -121,7 +121,7 @@ async def activity_reminders(session: AsyncSession, now: datetime, policy: Remin
                 kind="reminder",
                 template=f"reminders.activity_{kind}",
                 params=_activity_params(activity, policy.tz),
-                buttons=[[outbox.button("reminders.open_activity", f"act:v:{activity.id}")]],
+                buttons=[[outbox.button("reminders.open_activity", f"act:open:{activity.id}")]],
                 priority=Priority.personal,
                 source_type=ACTIVITY_REMINDER,
                 source_id=activity.id,
@@ -242,10 +242,10 @@ async def deadline_reminders(session: AsyncSession, now: datetime, policy: Remin
                 params=params,
                 buttons=[
                     [
-                        outbox.button("reminders.sign_up", f"act:j:{activity.id}"),
-                        outbox.button("reminders.ask_leave", f"act:l:{activity.id}"),
+                        outbox.button("reminders.sign_up", f"act:signup:{activity.id}"),
+                        outbox.button("reminders.ask_leave", f"act:leave:{activity.id}"),
                     ],
-                    [outbox.button("reminders.open_activity", f"act:v:{activity.id}")],
+                    [outbox.button("reminders.open_activity", f"act:open:{activity.id}")],
                 ],
                 priority=Priority.normal,
                 source_type=DEADLINE_REMINDER,

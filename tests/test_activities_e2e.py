@@ -165,6 +165,9 @@ async def test_lifecycle_publish_notify_signup_full_waiting_promotion_leave_chec
     card_c = await emu.wait_for(C, "候补第 1 位", after=0)
     assert "名额：2/2，1 人候补" in card_c.text
     # Signing up again (an old button) changes nothing.
+    await emu.user(A).send_callback(invitations[A].message_id, f"act:signup:{activity_id}")
+    await _alert(bot, "无需重复报名")
+    # ... also with the button's name before the rename (messages already in members' chats).
     await emu.user(A).send_callback(invitations[A].message_id, f"act:j:{activity_id}")
     await _alert(bot, "无需重复报名")
 
@@ -248,7 +251,7 @@ async def test_deep_link_opens_the_card_and_refuses_the_uninvited_and_forged(bot
         await bot.emu.user(B).send_command("start", forged)
         await bot.emu.wait_for(B, "没有找到这个活动")
     # A forged sign-up button for an activity B is not invited to changes nothing.
-    await bot.emu.user(B).send_callback(card.message_id, f"act:j:{activity_id}")
+    await bot.emu.user(B).send_callback(card.message_id, f"act:signup:{activity_id}")
     await _alert(bot, "仅限受邀委员参加")
     assert await _signups(bot, activity_id) == {}
     # A stranger following the link is asked to bind first.
@@ -311,7 +314,7 @@ async def test_browse_is_paged_newest_first_and_filters_by_type(bot: Harness) ->
     micro = await bot.emu.wait_for(A, "微协商（共 1 个", after=0)
     assert any("活动3" in b for b in micro.buttons())
     # A forged filter is a stale button.
-    await user.send_callback(first.message_id, "act:ls:party:1")
+    await user.send_callback(first.message_id, "act:list:party:1")
     await _alert(bot, "按钮已失效")
 
 
@@ -412,7 +415,7 @@ async def test_signup_refused_after_deadline_and_for_a_cancelled_activity(bot: H
     await user.send_command("start", f"act_{closed}")
     card = await bot.emu.wait_for(A, "走进政协开放日")
     assert "✅ 报名" not in card.buttons()  # no sign-up button after the deadline
-    await user.send_callback(card.message_id, f"act:j:{closed}")  # an old button still tapped
+    await user.send_callback(card.message_id, f"act:signup:{closed}")  # an old button still tapped
     await _alert(bot, "报名已截止")
 
     await user.send_command("start", f"act_{called_off}")
@@ -441,10 +444,10 @@ async def test_members_cannot_use_staff_buttons_and_forged_ids_change_nothing(
     user = bot.emu.user(A)
     await user.send_command("start", f"act_{activity_id}")
     card = await bot.emu.wait_for(A, "走进政协开放日")
-    for data in (f"acs:pub:{activity_id}:1", f"acs:cx:{activity_id}", "acs:new"):
+    for data in (f"acs:publish:{activity_id}:1", f"acs:cancel:{activity_id}", "acs:new"):
         await user.send_callback(card.message_id, data)
         await _alert(bot, "仅限机关工作人员")
-    for data in ("act:j:999999", "act:j:abc", "act:c:-3", "act:zz:1", "act"):
+    for data in ("act:signup:999999", "act:signup:abc", "act:cancel:-3", "act:zz:1", "act"):
         await user.send_callback(card.message_id, data)
         await _alert(bot, "按钮已失效")
     await user.send_command("activities")
@@ -604,10 +607,14 @@ async def test_every_button_with_garbage_arguments_gets_a_polite_answer(
 ) -> None:
     await _people(bot)
     activity_id = await _activity(bot)
-    member_actions = ["v", "open", "j", "c", "l", "lx", "ci", "ics", "ls", "my"]
+    member_actions = [
+        "open", "list", "mine", "signup", "cancel", "leave", "leave_no_reason", "checkin",
+        "calendar", "v", "j", "l",
+    ]  # fmt: skip
     staff_actions = [
-        "v", "go", "ed", "ef", "sk", "au", "rr", "pub", "pp", "cx", "ro", "x", "code", "pb", "nt",
-        "home",
+        "home", "card", "new_type", "continue", "edit", "edit_field", "skip", "audience",
+        "reply_required", "publish", "postpone", "cancel", "roster", "export", "checkin_code",
+        "publish_batch",
     ]  # fmt: skip
     garbage = ["", ":", "abc", "-1", "0", "999999", f"{activity_id}:bogus", f"{activity_id}:"]
     user, staff = bot.emu.user(A), bot.emu.user(STAFF)

@@ -47,7 +47,7 @@ from storage.outbox import button
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 STAFF = Actor(member_id=None, telegram_id=1)
-NOTIFY = Notify(TZ, lambda aid, kind: [[button("activities.btn_open", f"act:v:{aid}")]])
+NOTIFY = Notify(TZ, lambda aid, kind: [[button("activities.btn_open", f"act:open:{aid}")]])
 RULES = CheckinRules(timedelta(minutes=60), timedelta(minutes=120), 500.0)
 
 
@@ -201,7 +201,7 @@ async def test_simultaneous_cancels_promote_different_members_exactly_once(db: D
     messages = await _outbox(db, "activities.notice_promoted")
     assert sorted(m.member_id for m in messages if m.member_id) == sorted(member_ids[30:36])
     assert all(
-        m.buttons == [[{"key": "activities.btn_open", "data": f"act:v:{aid}"}]] for m in messages
+        m.buttons == [[{"key": "activities.btn_open", "data": f"act:open:{aid}"}]] for m in messages
     )
     # A repeat of the same cancel changes nothing and promotes nobody.
     again = await _cancel(db, aid, leaving[0])

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from bot.tryout import SentMessage
+from handlers.notices import ack_data
 from storage.models import (
     Activity,
     ActivitySignup,
@@ -135,7 +136,7 @@ async def test_notice_with_acknowledgement_to_a_sector(bot: Harness) -> None:
     second = await lin.tap(acked, acked.buttons()[0])
     assert "已经回执过了" in (await answer_of(bot, second))["text"]
     nid = await notice_id(bot)
-    again = await lin.send_callback(lin_copy.message_id, f"ntc:ack:{nid}:0")
+    again = await lin.send_callback(lin_copy.message_id, ack_data(nid, 0))
     assert "已经回执过了" in (await answer_of(bot, again))["text"]
     async with bot.db.transaction() as session:
         rows = (
@@ -164,6 +165,48 @@ async def test_notice_with_acknowledgement_to_a_sector(bot: Harness) -> None:
     await bot.emu.user(1002).tap(reminder, "✅ 收到")
     await changed(bot, reminder, shows_ack)
     assert chen_copy.message_id != reminder.message_id
+
+
+async def test_buttons_from_before_the_rename_still_work(bot: Harness) -> None:
+    """Buttons sent before the actions had readable names (ntc:ack, ntc:acked, ntc:my, ntc:st)
+    are still in members' chats and in outbox rows not sent yet: pressed, they do what they did."""
+    await setup_roster(bot)
+    summary = await to_economy_with_ack(bot, "周一上午九点开会。")
+    staff = bot.emu.user(STAFF)
+    await staff.tap(summary, "🚀 立即发送")
+    lin_copy = await bot.emu.wait_for(1001, "周一上午九点")
+    nid = await notice_id(bot)
+    lin = bot.emu.user(1001)
+    first = await lin.send_callback(lin_copy.message_id, f"ntc:ack:{nid}:0")
+    assert "已记录" in (await answer_of(bot, first))["text"]
+    await changed(bot, lin_copy, shows_ack)
+    label = await lin.send_callback(lin_copy.message_id, f"ntc:acked:{nid}")
+    assert "已经回执过了" in (await answer_of(bot, label))["text"]
+
+    async def recorded() -> bool:  # 📬 lists what the worker has recorded as sent
+        async with bot.db.transaction() as session:
+            sent = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.chat_id == 1001, OutboxMessage.status == DeliveryStatus.sent)
+            )
+        return bool(sent)
+
+    await eventually(recorded)
+    count = len(bot.emu.messages_to(1001))
+    await lin.send_callback(lin_copy.message_id, f"ntc:my:{nid}")
+    await bot.emu.wait_for(1001, "周一上午九点", after=count)
+    count = len(bot.emu.messages_to(STAFF))
+    await staff.send_callback(summary.message_id, f"ntc:st:{nid}")
+    card = await bot.emu.wait_for(STAFF, f"📊 通知 #{nid} ·", after=count)  # the card
+    assert "🔄 刷新" in card.buttons()
+    async with bot.db.transaction() as session:
+        acked = await session.scalar(
+            select(func.count())
+            .select_from(NoticeRecipient)
+            .where(NoticeRecipient.acked_at.is_not(None))
+        )
+    assert acked == 1
 
 
 async def test_scheduled_notice_fires_at_its_time(bot: Harness) -> None:
@@ -323,7 +366,7 @@ async def test_members_cannot_send_notices_or_see_statistics(bot: Harness) -> No
     await lin.send_command("notices")
     await bot.emu.wait_for(1001, "仅限机关工作人员")
     menu_msg = await bot.emu.wait_for_call("sendMessage", lambda c: c.chat_id == 1001)
-    forged = await lin.send_callback(int(menu_msg.result["message_id"]), "ntc:st:1")
+    forged = await lin.send_callback(int(menu_msg.result["message_id"]), "ntc:stats:1")
     assert (await answer_of(bot, forged))["show_alert"] is True
     async with bot.db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Notice)) == 0
@@ -386,10 +429,10 @@ async def test_bad_input_is_refused_and_nothing_is_recorded(bot: Harness) -> Non
     assert menu is not None
     await huang.send_text("📬 我的通知")
     own = await bot.emu.wait_for(1003, "还没有收到过通知")
-    stranger = await huang.send_callback(own.message_id, f"ntc:ack:{nid}:0")
+    stranger = await huang.send_callback(own.message_id, ack_data(nid, 0))
     assert (await answer_of(bot, stranger))["show_alert"] is True
     lin = bot.emu.user(1001)
-    bad_option = await lin.send_callback(copy.message_id, f"ntc:ack:{nid}:7")
+    bad_option = await lin.send_callback(copy.message_id, ack_data(nid, 7))
     assert (await answer_of(bot, bad_option))["show_alert"] is True
     async with bot.db.transaction() as session:
         acked = await session.scalar(

@@ -1,7 +1,9 @@
-"""Activity spreadsheets for staff: an activity's roster, and the template for batch import."""
+"""Activity spreadsheets for staff: an activity's roster (and the button that sends it, on
+record), and the template for batch import."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,8 +13,14 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from telegram import InputFile, Update
 
+from bot.context import BotContext
 from bot.exports.cells import append_row
+from handlers.activities.common import refuse, staff_activity
+from handlers.callbacks import Callback
+from storage import activities as acts
+from storage import audit
 from storage.activities import Roster, RosterEntry, format_span
 
 ROSTER_COLUMNS = (
@@ -132,3 +140,35 @@ def import_template(example: list[object]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+async def send_roster(update: Update, ctx: BotContext, cb: Callback) -> None:
+    """Button: the roster spreadsheet."""
+    a = await staff_activity(update, ctx, cb)
+    if a is None:
+        return
+    async with ctx.db.transaction() as session:
+        roster = await acts.roster(session, a.id)
+        if roster is not None:
+            # The roster carries names and phone numbers: who took it out is on record.
+            rows = len(roster.signed_up) + len(roster.waiting) + len(roster.leave)
+            rows += len(roster.not_replied) + len(roster.cancelled)
+            await audit.record(
+                session,
+                ctx.member.actor,
+                "activity.export",
+                object_type="activity",
+                object_id=a.id,
+                rows=rows,
+            )
+    chat = update.effective_chat
+    if roster is None or chat is None:
+        await refuse(update, ctx, "common.stale_button")
+        return
+    labels = Labels(ctx.t, ctx.settings.tz)
+    data = await asyncio.to_thread(roster_xlsx, roster, labels)
+    await ctx.bot.send_document(
+        chat.id,
+        InputFile(data, filename=f"activity-{a.id}-roster.xlsx"),
+        caption=ctx.t("activities.export_caption", title=roster.activity.title),
+    )

@@ -1,4 +1,5 @@
-"""An activity as an iCalendar file, so members can add it to their phone's calendar.
+"""An activity as an iCalendar file, so members can add it to their phone's calendar, and the
+card's button that sends it.
 
 Times carry TZID of the configured zone, with its VTIMEZONE included (calendar apps that do not
 know the zone still place the event right).
@@ -10,7 +11,13 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
+from telegram import InputFile, Update
 
+from bot.context import BotContext
+from handlers.activities.card import may_see
+from handlers.activities.common import DEEPLINK, activity_id_arg, refuse
+from handlers.callbacks import Callback
+from storage import activities as acts
 from storage.activities import ActivityView
 from storage.models import ActivityStatus
 
@@ -53,3 +60,32 @@ def activity_ics(
     calendar.add_missing_timezones(first_date=max(first, date(1970, 1, 1)), last_date=last)
     data: bytes = calendar.to_ical()
     return data
+
+
+async def send_calendar(update: Update, ctx: BotContext, cb: Callback) -> None:
+    """Button: the activity as an .ics file."""
+    activity_id = await activity_id_arg(update, ctx, cb)
+    if activity_id is None:
+        return
+    async with ctx.db.read() as session:
+        card = await acts.card(session, activity_id, ctx.member.id)
+    if card is None or card.activity.starts_at is None or card.activity.ends_at is None:
+        await refuse(update, ctx, "common.stale_button")
+        return
+    if not may_see(ctx, card):
+        await refuse(update, ctx, "activities.not_invited")
+        return
+    a = card.activity
+    data = activity_ics(
+        a,
+        timezone=ctx.settings.timezone,
+        url=ctx.deep_link(f"{DEEPLINK}{a.id}"),
+        now=ctx.now(),
+    )
+    chat = update.effective_chat
+    assert chat is not None
+    await ctx.bot.send_document(
+        chat.id,
+        InputFile(data, filename=f"activity-{a.id}.ics"),
+        caption=ctx.t("activities.ics_caption", title=a.title),
+    )

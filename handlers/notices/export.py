@@ -1,7 +1,9 @@
-"""The xlsx export of one notice: every recipient, delivery and acknowledgement."""
+"""The xlsx export of one notice (every recipient, delivery and acknowledgement) and the
+statistics card's button that sends it, on record in the audit log."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Sequence
 from datetime import datetime
@@ -9,11 +11,16 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from telegram import InputFile, Update
 
+from bot.context import BotContext
 from bot.exports.cells import append_row
 from bot.i18n import Texts
+from handlers.callbacks import Callback
+from handlers.notices.common import explain, stale
+from storage import audit, notices
 from storage.models import AckMode
-from storage.notices import NoticeView, RecipientLine
+from storage.notices import NoticeView, Problem, RecipientLine
 
 COLUMNS = ("name", "phone", "sector", "delivery", "sent_at", "answer", "acked_at", "error")
 WIDTHS = (14, 18, 14, 12, 18, 16, 18, 40)
@@ -67,3 +74,30 @@ def build_xlsx(
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+async def export(update: Update, ctx: BotContext, data: Callback) -> None:
+    """📥 on the statistics card: the xlsx, in the staff member's language."""
+    notice_id = data.int_arg(0)
+    if notice_id is None:
+        await stale(update, ctx)
+        return
+    async with ctx.db.transaction() as session:
+        view = await notices.get(session, ctx.member, notice_id)
+        if isinstance(view, Problem):
+            await explain(update, ctx, view)
+            return
+        lines = await notices.recipients(session, notice_id)
+        await audit.record(
+            session, ctx.member.actor, "notice.export", object_type="notice", object_id=notice_id
+        )
+    content = await asyncio.to_thread(
+        build_xlsx, ctx.texts, ctx.locale, ctx.settings.tz, view, lines
+    )
+    chat = update.effective_chat
+    assert chat is not None
+    await ctx.bot.send_document(
+        chat.id,
+        InputFile(content, filename=f"notice-{notice_id}.xlsx"),
+        caption=ctx.t("notices.export_caption", id=notice_id),
+    )

@@ -6,6 +6,8 @@ that), and when nothing is left to send marks the notice done and queues the sum
 scheduled notice turns into a sending one here once its time has come (the outbox rows were
 already waiting for that time). Everything is read from the database, so a restart or a
 second bot process changes nothing: `finish` is guarded so only one summary goes out.
+
+A Service beside the handlers: bot/app.py, the composition root, creates and starts it.
 """
 
 from __future__ import annotations
@@ -15,26 +17,22 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import ParseMode
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application, ExtBot
 
 from bot.i18n import Texts
 from bot.runtime import Runtime
-from handlers import callbacks
+from handlers.notices.common import cb
 from storage import notices
 from storage.models import DeliveryStatus
 from storage.notices import NoticeView, Progress
 from storage.outbox import button
 
-if TYPE_CHECKING:
-    from bot.app import BotApplication
-
 log = logging.getLogger(__name__)
 
-FEATURE = "ntc"  # the notices handlers' callback prefix
 BAR_WIDTH = 10
 
 
@@ -119,12 +117,13 @@ class NoticeProgress:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.interval = runtime.settings.notice_progress_seconds
-        self.bot: Bot | None = None
+        # The application's bot: its defaults (HTML, no link previews) apply to the edits.
+        self.bot: ExtBot[Any] | None = None
         self._seen: dict[int, _Seen] = {}
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, app: BotApplication | None = None) -> None:
+    async def start(self, app: Application[Any, Any, Any, Any, Any, Any] | None = None) -> None:
         if app is not None:
             self.bot = app.bot
         self._task = asyncio.create_task(self._run(), name="notice-progress")
@@ -157,12 +156,7 @@ class NoticeProgress:
                         progress.notice.id,
                         now=runtime.clock(),
                         summary_buttons=[
-                            [
-                                button(
-                                    "notices.stats_open_button",
-                                    callbacks.make(FEATURE, "st", progress.notice.id),
-                                )
-                            ]
+                            [button("notices.stats_open_button", cb("stats", progress.notice.id))]
                         ],
                     )
                 finished = finished or summary is not None
@@ -196,20 +190,13 @@ class NoticeProgress:
         if progress.waiting:
             label = self.runtime.texts.get(locale, "notices.cancel_button")
             markup = InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(
-                            label, callback_data=callbacks.make(FEATURE, "cancel", view.id)
-                        )
-                    ]
-                ]
+                [[InlineKeyboardButton(label, callback_data=cb("cancel", view.id))]]
             )
         try:
             await self.bot.edit_message_text(
                 text,
                 chat_id=view.progress_chat_id,
                 message_id=view.progress_message_id,
-                parse_mode=ParseMode.HTML,
                 reply_markup=markup,
             )
         except BadRequest as exc:
@@ -222,5 +209,5 @@ class NoticeProgress:
 
 
 def create(runtime: Runtime) -> NoticeProgress:
-    """The ServiceFactory bot.app registers."""
+    """The ServiceFactory bot/app.py registers."""
     return NoticeProgress(runtime)

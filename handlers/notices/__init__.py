@@ -1,0 +1,80 @@
+"""Notices (通知): staff compose and send, members acknowledge and look back.
+
+Staff: 📢 compose (text with formatting, optional photo or file; compose.py) → recipients
+(audience.py) → acknowledgement → preview with the recipient count → send now or at a set
+time (sending.py); a progress message with a cancel button follows the delivery (progress.py,
+a service bot/app.py starts); 📋 lists recent notices with their statistics (recent.py), lists
+(acks.py), xlsx export (export.py) and a reminder to the silent ones.
+Members: the acknowledgement buttons on a notice; 📬 lists the notices they received (acks.py).
+"""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from handlers.notices import acks, audience, compose, export, recent, sending
+from handlers.notices.common import FEATURE, FLOW, ack_data
+from handlers.wiring import Access, Wiring
+
+__all__ = ["FEATURE", "ack_data", "register"]
+
+# Buttons from before their actions had readable names (ntc:ack:<id>:<option> and so on) are
+# still in members' chats, in staff's statistics cards and summaries, and in outbox rows not
+# sent yet: the old names stay accepted. Compose-dialog buttons (draft, recipients, preview)
+# live minutes and have no aliases; an old one gets "no longer valid" and the draft waits.
+MEMBER_ALIASES = {"ack": "acknowledge", "acked": "acknowledged", "my": "mine"}
+STAFF_ALIASES = {
+    "st": "stats",
+    "sr": "refresh_stats",
+    "ls": "list",
+    "xl": "export",
+    "rm": "remind",
+    "rf": "resend_failed",
+}
+
+
+def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
+    wiring.add_command(app, "notice", compose.compose, access=Access.staff)
+    wiring.add_command(app, "notices", recent.recent, access=Access.staff)
+    staff = {
+        # composing
+        "start_over": compose.start_over,
+        "resume": compose.resume,
+        "audience": audience.choose_audience,
+        "toggle": audience.toggle,
+        "audience_done": audience.audience_done,
+        "activity": audience.pick_activity,
+        "ack_mode": sending.choose_ack,
+        "change_audience": audience.change_audience,
+        "discard": sending.discard,
+        # sending and cancelling
+        "send_now": sending.send_now,
+        "schedule": sending.ask_time,
+        "cancel": sending.cancel,
+        # statistics, lists, export, reminder
+        "stats": recent.open_stats,
+        "refresh_stats": recent.refresh_stats,
+        "list": acks.recipients,
+        "export": export.export,
+        "remind": recent.remind,
+        "resend_failed": sending.resend_failed,
+    }
+    member = {
+        "acknowledge": acks.acknowledge,
+        "acknowledged": acks.acknowledged,
+        "mine": acks.show_mine,
+    }
+    wiring.add_buttons(FEATURE, staff, access=Access.staff)
+    wiring.add_buttons(FEATURE, member, access=Access.member)
+    wiring.add_buttons(
+        FEATURE, {old: staff[new] for old, new in STAFF_ALIASES.items()}, access=Access.staff
+    )
+    wiring.add_buttons(
+        FEATURE, {old: member[new] for old, new in MEMBER_ALIASES.items()}, access=Access.member
+    )
+    # The acknowledgement buttons on the preview: they only say they are a preview.
+    wiring.add_buttons(FEATURE, {"preview": sending.preview_only}, access=Access.anyone)
+    wiring.add_flow(FLOW, compose.flow)
+    wiring.add_menu("notices.menu_button", compose.compose, staff=True, order=500)
+    wiring.add_menu("notices.staff_menu_button", recent.recent, staff=True, order=510)
+    wiring.add_menu("notices.my_button", acks.my_notices, order=300)
