@@ -18,7 +18,6 @@ from handlers import (
     language,
     notices,
     reports,
-    reports_review,
     staff_admin,
     start,
 )
@@ -29,7 +28,6 @@ FEATURES = [
     language,
     staff_admin,
     reports,
-    reports_review,
     notices,
     activities,
     activities_staff,
