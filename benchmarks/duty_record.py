@@ -32,8 +32,8 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benchmarks.common import machine, percentile, scratch_database
-from bot.exports.duty_record import write_year
 from bot.i18n import Texts
+from handlers.duty_record.export import write_year
 from storage import duty_record
 from storage.db import Database
 from storage.models import (

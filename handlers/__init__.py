@@ -17,7 +17,6 @@ from handlers import (
     language,
     notices,
     reports,
-    reports_review,
     staff_admin,
     start,
 )
@@ -28,7 +27,6 @@ FEATURES = [
     language,
     staff_admin,
     reports,
-    reports_review,
     notices,
     activities,
     duty_record,

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application
 
 from bot.context import BotContext
 from handlers import callbacks
-from handlers.guards import member_only
-from handlers.replies import inline, say
-from handlers.wiring import Wiring
+from handlers.callbacks import Callback
+from handlers.replies import answer_callback, inline, say
+from handlers.wiring import Access, Wiring
 from storage import members
 
 FEATURE = "lang"
 
 
-@member_only
 async def choose(update: Update, ctx: BotContext) -> None:
     """Offer every language, each named in itself."""
     rows = [
@@ -25,23 +24,18 @@ async def choose(update: Update, ctx: BotContext) -> None:
     await say(update, ctx, "language.choose", markup=inline(rows))
 
 
-@member_only
-async def set_language(update: Update, ctx: BotContext) -> None:
-    query = update.callback_query
-    assert query is not None and ctx.viewer is not None
-    cb = callbacks.parse(query.data)
-    code = cb.arg() if cb else None
+async def set_language(update: Update, ctx: BotContext, cb: Callback) -> None:
+    code = cb.arg()
     if code not in ctx.texts.locales:
-        await query.answer(ctx.t("common.stale_button"), show_alert=True)
+        await answer_callback(update, ctx, "common.stale_button", alert=True)
         return
     async with ctx.db.transaction() as session:
-        await members.set_locale(session, ctx.viewer.id, code)
+        await members.set_locale(session, ctx.member.id, code)
     ctx.locale = code
-    await query.answer()
     await say(update, ctx, "language.changed", markup=ctx.wiring.keyboard(ctx))
 
 
 def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("language", choose))
-    app.add_handler(CallbackQueryHandler(set_language, pattern=callbacks.pattern(FEATURE)))
+    wiring.add_command(app, "language", choose, access=Access.member)
+    wiring.add_buttons(FEATURE, {"set": set_language}, access=Access.member)
     wiring.add_menu("language.menu_button", choose, order=900)

@@ -7,15 +7,14 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application
 
 from bot import roster_report
 from bot.context import BotContext
 from bot.telegram_text import split_html_lines
-from handlers import callbacks
-from handlers.guards import admin_only, staff_only
-from handlers.replies import edit_or_send, say, send_text
-from handlers.wiring import Wiring, close_dialog, open_dialog
+from handlers.callbacks import Callback
+from handlers.replies import answer_callback, edit_or_send, say, send_text
+from handlers.wiring import Access, Wiring, close_dialog, open_dialog
 from storage import bindings, members, roster
 from storage.bindings import Decision, Unbind
 from storage.dialogs import Dialog
@@ -38,16 +37,13 @@ async def _find_or_say(
     return member
 
 
-@staff_only
 async def tools(update: Update, ctx: BotContext) -> None:
     """The staff menu button: the list of staff commands."""
     await say(update, ctx, "staff.tools")
 
 
-@staff_only
 async def invite(update: Update, ctx: BotContext) -> None:
     """/invite <phone or #id>: a one-time link that binds that member."""
-    assert ctx.viewer is not None
     query = " ".join(ctx.args or [])
     if not query:
         await say(update, ctx, "staff.invite_usage")
@@ -56,7 +52,7 @@ async def invite(update: Update, ctx: BotContext) -> None:
         member = await _find_or_say(update, ctx, session, query)
         if member is None:
             return
-        code = await members.create_invite(session, member.id, ctx.viewer.actor, now=ctx.now())
+        code = await members.create_invite(session, member.id, ctx.member.actor, now=ctx.now())
         name = member.name
     await say(
         update,
@@ -68,10 +64,8 @@ async def invite(update: Update, ctx: BotContext) -> None:
     )
 
 
-@admin_only
 async def set_role(update: Update, ctx: BotContext) -> None:
     """/setrole <phone or #id> <member|staff|admin>: admins grant or withdraw staff rights."""
-    assert ctx.viewer is not None
     args = ctx.args or []
     if len(args) < 2 or args[-1] not in Role.__members__:
         await say(update, ctx, "staff.setrole_usage")
@@ -82,20 +76,18 @@ async def set_role(update: Update, ctx: BotContext) -> None:
         member = await _find_or_say(update, ctx, session, query)
         if member is None:
             return
-        if member.id == ctx.viewer.id and role is not Role.admin:
+        if member.id == ctx.member.id and role is not Role.admin:
             await say(update, ctx, "staff.cannot_demote_self")
             return
-        changed = await members.set_role(session, member, role, ctx.viewer.actor)
+        changed = await members.set_role(session, member, role, ctx.member.actor)
         name = member.name
     key = "staff.role_set" if changed else "staff.role_unchanged"
     await say(update, ctx, key, name=name, role=ctx.t(f"staff.role_{role.value}"))
 
 
-@admin_only
 async def unbind(update: Update, ctx: BotContext) -> None:
     """/unbind <phone or #id>: admins remove a member's binding (a lost phone, a wrong account);
     the account that held it is told, and the member can bind again with a new link."""
-    assert ctx.viewer is not None
     query = " ".join(ctx.args or [])
     if not query:
         await say(update, ctx, "staff.unbind_usage")
@@ -105,7 +97,7 @@ async def unbind(update: Update, ctx: BotContext) -> None:
         if member is None:
             return
         outcome = await bindings.unbind(
-            session, member, ctx.viewer.actor, office=ctx.settings.office_contact
+            session, member, ctx.member.actor, office=ctx.settings.office_contact
         )
         name = member.name
     if outcome is Unbind.unbound:
@@ -120,17 +112,14 @@ async def unbind(update: Update, ctx: BotContext) -> None:
     await say(update, ctx, key, name=name)
 
 
-@staff_only
-async def on_binding_button(update: Update, ctx: BotContext) -> None:
+async def on_binding_button(update: Update, ctx: BotContext, cb: Callback) -> None:
     """Confirm / Refuse on a binding request. Storage re-reads the presser's role and the
     request's state: a forged or late press changes nothing and gets a polite alert."""
-    query = update.callback_query
     user = update.effective_user
-    assert query is not None and user is not None
-    cb = callbacks.parse(query.data)
-    request_id = cb.int_arg(0) if cb is not None else None
-    if cb is None or cb.action not in (bindings.CONFIRM, bindings.REFUSE) or request_id is None:
-        await query.answer(ctx.plain("common.stale_button"), show_alert=True)
+    assert user is not None
+    request_id = cb.int_arg(0)
+    if request_id is None:
+        await answer_callback(update, ctx, "common.stale_button", alert=True)
         return
     async with ctx.db.transaction() as session:
         result = await bindings.decide(
@@ -142,30 +131,29 @@ async def on_binding_button(update: Update, ctx: BotContext) -> None:
             office=ctx.settings.office_contact,
         )
     if not result.ok:
-        await query.answer(_refusal(ctx, result), show_alert=True)
+        await _refuse(update, ctx, result)
         return
     ctx.runtime.outbox_signal()
-    await query.answer()
     confirmed = result.outcome is Decision.confirmed
     key = "binding.staff_confirmed" if confirmed else "binding.staff_refused"
     # The request message loses its buttons: the decision shows where it was asked.
     await edit_or_send(update, ctx, ctx.t(key, request=request_id, name=result.member_name or ""))
 
 
-def _refusal(ctx: BotContext, result: bindings.DecideResult) -> str:
+async def _refuse(update: Update, ctx: BotContext, result: bindings.DecideResult) -> None:
     """The pop-up for a press that changed nothing."""
     if result.outcome is Decision.already_decided and result.status is not None:
         status = ctx.plain(f"binding.status_{result.status.value}")
-        return ctx.plain("binding.already_decided", status=status)
+        await answer_callback(update, ctx, "binding.already_decided", alert=True, status=status)
+        return
     key = {
         Decision.not_allowed: "common.staff_only",
         Decision.admin_needed: "binding.admin_needed",
         Decision.requester_bound: "binding.requester_bound",
     }.get(result.outcome, "common.stale_button")
-    return ctx.plain(key)
+    await answer_callback(update, ctx, key, alert=True)
 
 
-@staff_only
 async def ask_roster_file(update: Update, ctx: BotContext) -> None:
     """/roster: the next document the staff member sends is imported as the roster."""
     await open_dialog(update, ctx, ROSTER_FLOW, "file")
@@ -175,6 +163,7 @@ async def ask_roster_file(update: Update, ctx: BotContext) -> None:
 async def roster_file(update: Update, ctx: BotContext, dialog: Dialog) -> None:
     """The roster spreadsheet arrives: import it and answer with the report."""
     message = update.effective_message
+    # A dialog is not behind the router's access check: staff may have been demoted meanwhile.
     if ctx.viewer is None or not ctx.viewer.is_staff:
         await close_dialog(update, ctx)
         await say(update, ctx, "common.staff_only")
@@ -212,12 +201,15 @@ async def roster_file(update: Update, ctx: BotContext, dialog: Dialog) -> None:
 
 
 def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("invite", invite))
-    app.add_handler(CommandHandler("setrole", set_role))
-    app.add_handler(CommandHandler("unbind", unbind))
-    app.add_handler(
-        CallbackQueryHandler(on_binding_button, pattern=callbacks.pattern(bindings.FEATURE))
+    wiring.add_command(app, "invite", invite, access=Access.staff)
+    wiring.add_command(app, "setrole", set_role, access=Access.admin)
+    wiring.add_command(app, "unbind", unbind, access=Access.admin)
+    # The data is made by storage (bindings.confirm_data / refuse_data), with the request.
+    wiring.add_buttons(
+        bindings.FEATURE,
+        {bindings.CONFIRM: on_binding_button, bindings.REFUSE: on_binding_button},
+        access=Access.staff,
     )
-    app.add_handler(CommandHandler("roster", ask_roster_file))
+    wiring.add_command(app, "roster", ask_roster_file, access=Access.staff)
     wiring.add_flow(ROSTER_FLOW, roster_file)
     wiring.add_menu("staff.menu_button", tools, staff=True, order=990)

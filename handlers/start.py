@@ -6,11 +6,11 @@ import logging
 from datetime import timedelta
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, MessageHandler, filters
 
 from bot.context import BotContext
 from handlers.replies import say
-from handlers.wiring import Wiring
+from handlers.wiring import Access, Wiring
 from storage import bindings
 from storage.members import INVITE_PREFIX, BindOutcome, BindResult
 
@@ -154,9 +154,9 @@ async def help_command(update: Update, ctx: BotContext) -> None:
 
 
 def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
-    private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("start", start, filters=private))
-    app.add_handler(CommandHandler("menu", menu, filters=private))
-    app.add_handler(CommandHandler("cancel", cancel, filters=private))
-    app.add_handler(CommandHandler("help", help_command, filters=private))
-    app.add_handler(MessageHandler(private & filters.CONTACT, contact))
+    # Anyone, bound or not; groups never get this far (handlers.identity answers them).
+    wiring.add_command(app, "start", start, access=Access.anyone)
+    wiring.add_command(app, "menu", menu, access=Access.anyone)
+    wiring.add_command(app, "cancel", cancel, access=Access.anyone)
+    wiring.add_command(app, "help", help_command, access=Access.anyone)
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.CONTACT, contact))

@@ -7,7 +7,7 @@ import io
 
 from matplotlib.image import imread
 
-from bot.exports.duty_chart import ChartTexts, cjk_font, render_rates
+from handlers.duty_record.chart import ChartTexts, cjk_font, render_rates
 
 TEXTS = ChartTexts(
     title="2026年履职情况 · 按界别",

@@ -141,7 +141,7 @@ async def test_member_cannot_see_another_members_record(bot: Harness) -> None:
     await chen.send_command("record")
     own = await bot.emu.wait_for(CHEN, "陈静 · 2026年履职档案")
     assert "暂无" in (own.text or "")
-    await chen.send_callback(own.message_id, f"duty:of:{ids['lin']}:2026")
+    await chen.send_callback(own.message_id, f"duty:member:{ids['lin']}:2026")
     await bot.emu.wait_for_call(
         "answerCallbackQuery", lambda c: "仅限机关工作人员" in str(c.params.get("text"))
     )

@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.exports.duty_record import write_awards, write_year
 from bot.i18n import Texts
+from handlers.duty_record.export import write_awards, write_year
 from storage import duty_record, reports
 from storage.audit import Actor
 from storage.db import Database

@@ -59,8 +59,15 @@ CALLBACKS = st.one_of(
     st.text(min_size=1, max_size=64),
     st.builds(
         lambda feature, action, arg: f"{feature}:{action}:{arg}",
-        st.sampled_from(["rep", "act", "ntc", "lang", "rec", "x", "rev", "acts", "notice"]),
-        st.sampled_from(["open", "set", "signup", "cancel", "ack", "page", "del", "adopt", "x"]),
+        st.sampled_from(
+            ["rep", "rrv", "duty", "act", "ntc", "lang", "rec", "x", "rev", "acts", "notice"]
+        ),
+        st.sampled_from(
+            [
+                *("open", "set", "signup", "cancel", "ack", "page", "del", "adopt", "x"),
+                *("confirm", "discard_yes", "edit_section", "list", "decide", "mine", "member"),
+            ]
+        ),
         st.one_of(st.integers(-5, 10**9).map(str), st.text(max_size=10)),
     ),
 )

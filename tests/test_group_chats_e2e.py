@@ -88,8 +88,8 @@ async def test_a_button_pressed_in_a_group_gets_a_popup_and_nothing_else(bot: Ha
     member = bot.emu.user(MEMBER)
     # A forged "open my report" and "my duty record" button on some message of the group.
     presses = [
-        await member.send_callback_in_group(GROUP, 1, "rep:op:1"),
-        await member.send_callback_in_group(GROUP, 1, "duty:y:2026"),
+        await member.send_callback_in_group(GROUP, 1, "rep:open:1"),
+        await member.send_callback_in_group(GROUP, 1, "duty:mine:2026"),
     ]
     for update_id in presses:
         answer = await _answer_of(bot, update_id)

@@ -448,7 +448,7 @@ async def test_stale_preview_and_editing_after_submission_are_refused(bot: Harne
 
     await user.tap(fresh, "✅ 确认提交")
     await bot.emu.wait_for(AUTHOR, "提交成功")
-    await user.send_callback(fresh.message_id, f"rep:es:{report_id}:title")
+    await user.send_callback(fresh.message_id, f"rep:edit_section:{report_id}:title")
     await bot.emu.wait_for(AUTHOR, "正在审核或已办理，不能再修改")
     assert (await _report(bot, report_id)).title == "老旧小区加装电梯的协调机制"
 
@@ -459,7 +459,7 @@ async def test_unbound_user_cannot_submit(bot: Harness) -> None:
     await bot.emu.wait_for(3999, "还没有绑定委员身份")
     await stranger.send_text("这里有一个很长的社情民意想反映一下")
     await bot.emu.wait_for(3999, "请先完成委员身份绑定")
-    await stranger.send_callback(1, "rep:ok:1:1")
+    await stranger.send_callback(1, "rep:confirm:1:1")
     await _alert(bot, "还没有绑定委员身份")
     assert await _count_reports(bot) == 0
 
@@ -492,7 +492,7 @@ async def test_my_reports_pages_history_and_feedback(bot: Harness) -> None:
     )
     await user.tap(first, "‹ 上一页")
     await bot.emu.wait_for(AUTHOR, lambda m: "第 1/2 页" in (m.text or ""), after=at)
-    await user.send_callback(first.message_id, f"rep:op:{ids[6]}")
+    await user.send_callback(first.message_id, f"rep:open:{ids[6]}")
     detail = await bot.emu.wait_for(AUTHOR, "办理记录")
     for text in ("第7篇社情民意", "SQ-2026-000007", "已采用", "已转交市住建局", "建立协商机制"):
         assert text in detail.text, text
@@ -505,7 +505,11 @@ async def test_member_cannot_open_another_members_report_by_forged_callback(bot:
     other = bot.emu.user(OTHER)
     await other.send_text(MINE)
     listing = await bot.emu.wait_for(OTHER, "还没有提交过社情民意")
-    for forged in (f"rep:op:{report_id}", f"rep:rev:{report_id}", f"rep:ok:{report_id}:1"):
+    for forged in (
+        f"rep:open:{report_id}",
+        f"rep:revise:{report_id}",
+        f"rep:confirm:{report_id}:1",
+    ):
         await other.send_callback(listing.message_id, forged)
         await _alert(bot, "这个按钮已失效")
     assert not any("仅作者可见的标题" in (m.text or "") for m in bot.emu.messages_to(OTHER))
@@ -608,7 +612,7 @@ async def test_members_cannot_review(bot: Harness) -> None:
     user = bot.emu.user(AUTHOR)
     await user.send_command("reports", "SQ-2026-000001")
     await bot.emu.wait_for(AUTHOR, "仅限机关工作人员")
-    await user.send_callback(1, f"rrv:a:{report_id}:adopt")
+    await user.send_callback(1, f"rrv:decide:{report_id}:adopt")
     await _alert(bot, "仅限机关工作人员")
     assert (await _report(bot, report_id)).status is ReportStatus.submitted
 

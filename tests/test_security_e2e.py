@@ -411,15 +411,15 @@ STAFF_ACTIONS: list[StaffAction] = [
     # Staff buttons, by family, with real ids from the world.
     buttons(
         "rrv review queue and card",
-        lambda w: ["rrv:nx", f"rrv:nx:{w.report}", f"rrv:op:{w.report}"],
+        lambda w: ["rrv:next", f"rrv:next:{w.report}", f"rrv:open:{w.report}"],
     ),
     buttons(
         "rrv review decisions",
-        lambda w: [f"rrv:a:{w.report}:{d}" for d in DECISIONS] + ["rrv:skip"],
+        lambda w: [f"rrv:decide:{w.report}:{d}" for d in DECISIONS] + ["rrv:no_note"],
     ),
     buttons(
         "rrv search and exports",
-        lambda w: ["rrv:ls:0:-", "rrv:xl:-", "rrv:dx:-", f"rrv:doc:{w.report}"],
+        lambda w: ["rrv:list:0:-", "rrv:xlsx:-", "rrv:compilation:-", f"rrv:docx:{w.report}"],
     ),
     buttons(
         "ntc composing",
@@ -499,7 +499,7 @@ STAFF_ACTIONS: list[StaffAction] = [
     buttons(
         "duty statistics, exports, others' records",
         lambda w: [
-            f"duty:of:{w.other}:{YEAR}",
+            f"duty:member:{w.other}:{YEAR}",
             f"duty:stats:{YEAR}:sector",
             f"duty:export:{YEAR}",
             f"duty:awards:{YEAR}",
@@ -636,19 +636,19 @@ async def test_buttons_cannot_touch_another_members_draft(bot: Harness) -> None:
     user = bot.emu.user(MEMBER)
     d = world.draft
     forged = [
-        f"rep:cont:{d}",
-        f"rep:dc:{d}",
-        f"rep:dcy:{d}",
-        f"rep:dcn:{d}",
-        f"rep:ed:{d}",
-        f"rep:es:{d}:title",
-        f"rep:pv:{d}",
-        f"rep:co:{d}",
-        f"rep:ca:{d}:{world.member}",
-        f"rep:cr:{d}:{world.other}",
-        f"rep:ok:{d}:1",
-        f"rep:op:{d}",
-        f"rep:rev:{d}",
+        f"rep:continue:{d}",
+        f"rep:discard:{d}",
+        f"rep:discard_yes:{d}",
+        f"rep:discard_no:{d}",
+        f"rep:edit:{d}",
+        f"rep:edit_section:{d}:title",
+        f"rep:preview:{d}",
+        f"rep:coauthors:{d}",
+        f"rep:add_coauthor:{d}:{world.member}",
+        f"rep:remove_coauthor:{d}:{world.other}",
+        f"rep:confirm:{d}:1",
+        f"rep:open:{d}",
+        f"rep:revise:{d}",
     ]
     for data in forged:
         update_id = await user.send_callback(1, data)
@@ -717,9 +717,9 @@ async def test_every_export_is_audited(bot: Harness) -> None:
     world = await build_world(bot)
     staff = bot.emu.user(STAFF)
     exports = {
-        "rrv:xl:-": ("report.export", ".xlsx"),
-        "rrv:dx:-": ("report.export", ".docx"),
-        f"rrv:doc:{world.report}": ("report.export", ".docx"),
+        "rrv:xlsx:-": ("report.export", ".xlsx"),
+        "rrv:compilation:-": ("report.export", ".docx"),
+        f"rrv:docx:{world.report}": ("report.export", ".docx"),
         f"acs:export:{world.activity}": ("activity.export", ".xlsx"),
         f"ntc:export:{world.notice_done}": ("notice.export", ".xlsx"),
     }

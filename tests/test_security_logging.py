@@ -99,7 +99,7 @@ async def test_debug_logs_carry_no_phone_number_report_text_or_token(
         admin = emulator.user(ADMIN, "Admin")
         await admin.send_command("reports", receipt.group(0))
         await emulator.wait_for(ADMIN, _has_button("📄 Word 文稿"))  # type: ignore[arg-type]
-        await admin.send_callback(1, "rrv:xl:-")
+        await admin.send_callback(1, "rrv:xlsx:-")
         await emulator.wait_for(ADMIN, lambda m: (m.file_name or "").endswith(".xlsx"))
         await admin.send_command("invite", "139 1234 5678")
         await emulator.wait_for(ADMIN, "t.me/")

@@ -1,4 +1,5 @@
-"""Opinion report exports: an xlsx of many reports with their history, and Word documents.
+"""Opinion report exports for staff: an xlsx of many reports with their history, and Word
+documents (a compilation of a search's results, or one report); each one audited.
 
 Word (docx) rather than plain text for the compilation: the office assembles its printed
 compilation (社情民意信息汇编) in Word/WPS, and a docx keeps the title as a heading, the three
@@ -8,6 +9,7 @@ the formatting; plain text would lose all of that.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,13 +24,23 @@ from docx.shared import Pt
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
 
+from bot.context import BotContext
 from bot.exports.cells import add_run, append_row, docx_text
+from handlers.callbacks import Callback
+from handlers.reports.cards import category_label, refuse
+from handlers.reports.query import Query, decode, encode
+from handlers.wiring import ButtonHandler
+from storage import audit, reports
 from storage.reports import SECTIONS, ReportView
 
 # Fonts of Chinese official documents; Word falls back gracefully where they are missing.
 TITLE_FONT = "黑体"
 BODY_FONT = "仿宋"
+# A compilation document of more reports than this is better built from the xlsx in batches.
+DOCX_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -205,3 +217,94 @@ def build_docx(views: Sequence[ReportView], labels: Labels) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+# -- the staff buttons -------------------------------------------------------------------------
+
+
+def labels(ctx: BotContext) -> Labels:
+    return Labels(
+        t=lambda key: ctx.t(key),
+        category=lambda key: category_label(ctx, key),
+        status=lambda value: ctx.t(f"reports.status.{value}"),
+        action=lambda value: ctx.t(f"reports.history.{value}"),
+        tz=ctx.settings.tz,
+    )
+
+
+async def _send_file(update: Update, ctx: BotContext, data: bytes, name: str, key: str) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await ctx.bot.send_document(chat.id, data, filename=name, caption=ctx.t(key))
+
+
+async def _audit_export(
+    session: AsyncSession,
+    ctx: BotContext,
+    kind: str,
+    query: Query | None,
+    views: list[ReportView],
+) -> None:
+    """Every export is in the audit log: who took which reports out, in the export's
+    transaction (a search by filter, or one report's document)."""
+    await audit.record(
+        session,
+        ctx.member.actor,
+        "report.export",
+        object_type="report",
+        object_id=views[0].id if query is None and views else None,
+        format=kind,
+        filter=encode(query) if query is not None else None,
+        count=len(views),
+    )
+
+
+async def export_xlsx(update: Update, ctx: BotContext, cb: Callback) -> None:
+    query = decode(cb.arg(0))
+    if query is None:
+        await refuse(update, ctx)
+        return
+    # A long read: a snapshot keeps it off the event loop's thread; audited before it is sent.
+    async with ctx.db.snapshot() as session:
+        views = await reports.export(session, query.to_filter(ctx))
+    async with ctx.db.transaction() as session:
+        await _audit_export(session, ctx, "xlsx", query, views)
+    data = await asyncio.to_thread(build_xlsx, views, labels(ctx))
+    stamp = ctx.now().astimezone(ctx.settings.tz).strftime("%Y%m%d-%H%M")
+    await _send_file(update, ctx, data, f"reports-{stamp}.xlsx", "reports.review.xlsx_caption")
+
+
+async def export_compilation(update: Update, ctx: BotContext, cb: Callback) -> None:
+    query = decode(cb.arg(0))
+    if query is None:
+        await refuse(update, ctx)
+        return
+    async with ctx.db.snapshot() as session:
+        views = await reports.export(session, query.to_filter(ctx), limit=DOCX_LIMIT)
+    async with ctx.db.transaction() as session:
+        await _audit_export(session, ctx, "docx", query, views)
+    data = await asyncio.to_thread(build_docx, views, labels(ctx))
+    stamp = ctx.now().astimezone(ctx.settings.tz).strftime("%Y%m%d-%H%M")
+    await _send_file(update, ctx, data, f"reports-{stamp}.docx", "reports.review.docx_caption")
+
+
+async def export_report(update: Update, ctx: BotContext, cb: Callback) -> None:
+    report_id = cb.int_arg(0)
+    async with ctx.db.transaction() as session:
+        view = await reports.get(session, report_id) if report_id else None
+        if view is not None:
+            await _audit_export(session, ctx, "docx", None, [view])
+    if view is None:
+        await refuse(update, ctx)
+        return
+    data = await asyncio.to_thread(build_docx, [view], labels(ctx))
+    name = f"{view.receipt_no or view.id}.docx"
+    await _send_file(update, ctx, data, name, "reports.review.docx_caption")
+
+
+BUTTONS: dict[str, ButtonHandler] = {
+    "xlsx": export_xlsx,
+    "compilation": export_compilation,
+    "docx": export_report,
+}

@@ -1,0 +1,25 @@
+"""The duty record (履职档案): a member's own card, staff statistics, exports, award candidates.
+
+member: the card (/record, the menu button, its year buttons); staff: statistics, the year's
+xlsx and the award candidates; export: the spreadsheets; chart: the statistics chart;
+common: what they share.
+"""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from handlers.duty_record import member, staff
+from handlers.duty_record.common import FEATURE
+from handlers.wiring import Access, Wiring
+
+
+def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
+    wiring.add_command(app, "record", member.record_command, access=Access.member)
+    wiring.add_command(app, "stats", staff.statistics, access=Access.staff)
+    wiring.add_buttons(FEATURE, member.MEMBER_BUTTONS, access=Access.member)
+    # Everything else is staff work; the storage operations check again.
+    wiring.add_buttons(FEATURE, member.STAFF_BUTTONS, access=Access.staff)
+    wiring.add_buttons(FEATURE, staff.BUTTONS, access=Access.staff)
+    wiring.add_menu("duty.menu_button", member.my_record, order=400)
+    wiring.add_menu("duty.staff_menu_button", staff.statistics, staff=True, order=960)

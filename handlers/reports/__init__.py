@@ -1,0 +1,41 @@
+"""Opinion reports (社情民意信息), both sides: members submit (guided or quick), keep drafts and
+follow their reports; staff review, search and export them.
+
+member: the guided dialog; drafts: asking and the preview; preview: the buttons under it;
+coauthors; files: attachments; quick: the one-message report; mine: my reports;
+cards: the report as shown to both sides; review: the staff queue and decisions;
+query and search: staff search; export: xlsx and Word.
+"""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from handlers.reports import coauthors, export, member, mine, preview, quick, review, search
+from handlers.reports.cards import FEATURE, REVIEW_FEATURE
+from handlers.reports.drafts import FLOW, QUICK_FLOW
+from handlers.wiring import Access, Wiring
+
+
+def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
+    # Members.
+    for buttons in (
+        member.BUTTONS,
+        preview.BUTTONS,
+        coauthors.BUTTONS,
+        quick.BUTTONS,
+        mine.BUTTONS,
+    ):
+        wiring.add_buttons(FEATURE, buttons, access=Access.member)
+    wiring.add_menu("reports.menu_submit", member.submit_menu, order=10)
+    wiring.add_menu("reports.menu_mine", mine.my_reports, order=20)
+    wiring.add_flow(FLOW, member.on_input)
+    wiring.add_flow(QUICK_FLOW, quick.on_quick)
+    wiring.add_free_message(quick.quick_message)
+    wiring.add_start_hook(member.start_hook)
+    # Staff.
+    for buttons in (review.BUTTONS, search.BUTTONS, export.BUTTONS):
+        wiring.add_buttons(REVIEW_FEATURE, buttons, access=Access.staff)
+    wiring.add_command(app, "reports", search.search_command, access=Access.staff)
+    wiring.add_menu("reports.review.menu", review.review_home, staff=True, order=950)
+    wiring.add_flow(review.FLOW, review.on_input)
