@@ -125,7 +125,7 @@ async def on_binding_button(update: Update, ctx: BotContext, cb: Callback) -> No
         result = await bindings.decide(
             session,
             request_id,
-            by_telegram_id=user.id,
+            by=ctx.speaker,
             confirm=cb.action == bindings.CONFIRM,
             now=ctx.now(),
             office=ctx.settings.office_contact,
@@ -190,8 +190,7 @@ async def roster_file(update: Update, ctx: BotContext, dialog: Dialog) -> None:
         report = await roster.import_roster(
             session,
             rows,
-            actor_member_id=ctx.viewer.id,
-            actor_telegram_id=ctx.viewer.telegram_user_id,
+            actor=ctx.member.actor,
             source=f"bot:{name}",
         )
     await close_dialog(update, ctx)

@@ -66,8 +66,7 @@ async def contact(update: Update, ctx: BotContext) -> None:
     async with ctx.db.transaction() as session:
         result = await bindings.bind_by_contact(
             session,
-            telegram_user_id=user.id,
-            chat_id=chat.id,
+            account=ctx.speaker,
             phone=message.contact.phone_number,
             now=ctx.now(),
             office=ctx.settings.office_contact,
@@ -84,8 +83,7 @@ async def _redeem_invite(update: Update, ctx: BotContext, code: str) -> None:
         result = await bindings.redeem_invite(
             session,
             code=code,
-            telegram_user_id=user.id,
-            chat_id=chat.id,
+            account=ctx.speaker,
             now=ctx.now(),
             office=ctx.settings.office_contact,
             ttl=timedelta(days=ctx.settings.invite_ttl_days),

@@ -23,8 +23,7 @@ from handlers.callbacks import Callback
 from handlers.replies import edit_or_send, inline, say, send_text
 from handlers.wiring import close_dialog, open_dialog
 from storage import activities as acts
-from storage import activity_import as importer
-from storage.activities import ActivityView, Change, Field, Problem
+from storage.activities import ActivityView, Change, Field, Problem, importer
 from storage.dialogs import Dialog
 from storage.models import ActivityStatus, ActivityType, TargetKind
 

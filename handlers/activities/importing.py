@@ -15,7 +15,7 @@ from handlers.callbacks import Callback
 from handlers.replies import inline, say, send_text
 from handlers.wiring import close_dialog, open_dialog
 from storage import activities as acts
-from storage import activity_import as importer
+from storage.activities import importer
 from storage.dialogs import Dialog
 
 IMPORT_FLOW = "acs_import"

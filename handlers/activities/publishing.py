@@ -18,8 +18,7 @@ from handlers.callbacks import Callback
 from handlers.replies import say
 from handlers.wiring import close_dialog, open_dialog
 from storage import activities as acts
-from storage import activity_import as importer
-from storage.activities import Problem
+from storage.activities import Problem, importer
 from storage.dialogs import Dialog
 from storage.models import ActivityStatus
 

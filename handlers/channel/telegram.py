@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
 
 from bot.context import BotContext
 from handlers.channel.render import body_of, labels_of
-from handlers.channel.turn import Turn
+from handlers.channel.turn import DownloadFailed, Turn
 from handlers.channel.views import Action, View
 from handlers.replies import answer_callback, inline, say, send_text
+from storage.dialogs import Dialog
 
 
 def render(ctx: BotContext, view: View) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -27,6 +29,8 @@ def render(ctx: BotContext, view: View) -> tuple[str, InlineKeyboardMarkup | Non
 
 class TelegramTurn(Turn):
     def __init__(self, update: Update, ctx: BotContext) -> None:
+        self.update = update
+        self.ctx = ctx
         message = update.effective_message
         query = update.callback_query
         super().__init__(
@@ -37,13 +41,31 @@ class TelegramTurn(Turn):
             locale=ctx.locale,
             text=(message.text or message.caption) if message and not query else None,
             action=Action.decode(query.data) if query else None,
+            media=media_of(message) if message and not query else None,
         )
-        self.update = update
-        self.ctx = ctx
+
+    # The dialog is the per-update context's, so Telegram-only handlers see every change.
+    @property
+    def dialog(self) -> Dialog | None:
+        return self.ctx.dialog
+
+    @dialog.setter
+    def dialog(self, value: Dialog | None) -> None:
+        self.ctx.dialog = value
 
     async def reply(self, view: View) -> None:
         text, markup = render(self.ctx, view)
+        if markup is None and view.menu:
+            await send_text(self.update, self.ctx, text, markup=self.ctx.wiring.keyboard(self.ctx))
+            return
         await send_text(self.update, self.ctx, text, markup=markup)
+
+    async def download(self, media: dict[str, Any]) -> bytes:
+        try:
+            file = await self.ctx.bot.get_file(media["file_id"])
+            return bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            raise DownloadFailed(str(exc)) from exc
 
     async def notify(self, key: str, /, *, alert: bool = False, **params: Any) -> None:
         if self.update.callback_query is not None:
@@ -51,10 +73,38 @@ class TelegramTurn(Turn):
         else:
             await say(self.update, self.ctx, key, **params)
 
-    async def open_dialog(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
-        await super().open_dialog(flow, step, data)
-        self.ctx.dialog = self.dialog
 
-    async def close_dialog(self) -> None:
-        await super().close_dialog()
-        self.ctx.dialog = None
+def media_of(message: Message) -> dict[str, Any] | None:
+    """The file a Telegram message carries, as the seam's plain data (kept in dialog state
+    until stored; "file_id" is the channel's reference to fetch it)."""
+    if message.photo:
+        photo = message.photo[-1]  # the largest size
+        return {
+            "kind": "photo",
+            "file_id": photo.file_id,
+            "name": f"photo_{photo.file_unique_id}.jpg",
+            "mime": "image/jpeg",
+            "size": photo.file_size or 0,
+        }
+    if message.voice:
+        voice = message.voice
+        return {
+            "kind": "voice",
+            "file_id": voice.file_id,
+            "name": f"voice_{voice.file_unique_id}.ogg",
+            "mime": voice.mime_type or "audio/ogg",
+            "size": voice.file_size or 0,
+        }
+    if message.document:
+        doc = message.document
+        return {
+            "kind": "document",
+            "file_id": doc.file_id,
+            "name": doc.file_name or f"file_{doc.file_unique_id}",
+            "mime": doc.mime_type,
+            "size": doc.file_size or 0,
+        }
+    other = (message.video, message.audio, message.video_note, message.sticker, message.animation)
+    if any(item is not None for item in other):
+        return {"kind": "unsupported", "file_id": "", "name": "", "mime": None, "size": 0}
+    return None

@@ -21,6 +21,10 @@ from storage.identities import Account
 from storage.members import MemberRef
 
 
+class DownloadFailed(Exception):
+    """A channel could not give the content of a file a member sent."""
+
+
 class Turn(abc.ABC):
     """A message or a button press from one account, and the means to answer it."""
 
@@ -34,6 +38,7 @@ class Turn(abc.ABC):
         locale: str | None,
         text: str | None = None,
         action: Action | None = None,
+        media: dict[str, Any] | None = None,
     ) -> None:
         self.runtime = runtime
         self.account = account
@@ -42,6 +47,9 @@ class Turn(abc.ABC):
         self.locale = locale
         self.text = text  # what they wrote (a message's text or a file's caption)
         self.action = action  # what they pressed
+        # The file the message carries, as plain data: kind ("photo", "voice", "document",
+        # "unsupported"), name, mime, size, and the channel's reference to fetch it ("file_id").
+        self.media = media
 
     # -- what a channel provides ----------------------------------------------------------
     @abc.abstractmethod
@@ -52,6 +60,11 @@ class Turn(abc.ABC):
     async def notify(self, key: str, /, *, alert: bool = False, **params: Any) -> None:
         """Acknowledge a button press with a short text (a toast, or a message where the
         channel has no toasts); alert: one the member must close."""
+
+    @abc.abstractmethod
+    async def download(self, media: dict[str, Any]) -> bytes:
+        """The content of a file the account sent; DownloadFailed when the channel cannot
+        give it (expired, too big for its API, unreachable)."""
 
     # -- the same on every channel --------------------------------------------------------
     @property

@@ -69,6 +69,9 @@ class View:
 
     lines: Sequence[Text]
     buttons: Sequence[Sequence[Button]] = ()
+    # Show the channel's main menu with this message (where the channel has one and the
+    # message has no buttons of its own), e.g. after a dialog ends.
+    menu: bool = False
 
     @classmethod
     def of(cls, key: str, /, **params: Any) -> View:

@@ -58,7 +58,8 @@ async def acknowledge(update: Update, ctx: BotContext, data: Callback) -> None:
         return
     member = ctx.member
     # Only in the member's own private chat, where the notice was delivered to them.
-    if chat is None or chat.id != member.chat_id:
+    account = member.account
+    if chat is None or account is None or account.address != str(chat.id):
         await stale(update, ctx)
         return
     async with ctx.db.transaction() as session:

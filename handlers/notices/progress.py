@@ -23,6 +23,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ExtBot
 
+from bot.channels import TELEGRAM, chat_of
 from bot.i18n import Texts
 from bot.runtime import Runtime
 from handlers.notices.common import cb
@@ -168,7 +169,8 @@ class NoticeProgress:
 
     async def _show(self, progress: Progress) -> None:
         view = progress.notice
-        if self.bot is None or not view.progress_chat_id or not view.progress_message_id:
+        at, message_id = view.progress_at, view.progress_message_id
+        if self.bot is None or at is None or at.channel != TELEGRAM or not message_id:
             return
         seen = self._seen.setdefault(view.id, _Seen())
         now = time.monotonic()
@@ -195,8 +197,8 @@ class NoticeProgress:
         try:
             await self.bot.edit_message_text(
                 text,
-                chat_id=view.progress_chat_id,
-                message_id=view.progress_message_id,
+                chat_id=chat_of(at.address),
+                message_id=int(message_id),
                 reply_markup=markup,
             )
         except BadRequest as exc:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
+from bot.channels import TELEGRAM, chat_of, telegram_address
 from bot.context import BotContext
 from bot.i18n import Markup
 from handlers.callbacks import Callback
@@ -142,7 +143,9 @@ async def send_now(update: Update, ctx: BotContext, data: Callback) -> None:
     sent = await send_text(update, ctx, text, markup=_cancel_markup(ctx, view.id))
     if sent is not None:
         async with ctx.db.transaction() as session:
-            await notices.set_progress_message(session, view.id, sent.chat_id, sent.message_id)
+            await notices.set_progress_message(
+                session, view.id, telegram_address(sent.chat_id), str(sent.message_id)
+            )
 
 
 def _cancel_markup(ctx: BotContext, notice_id: int) -> InlineKeyboardMarkup:
@@ -223,7 +226,9 @@ async def take_time(update: Update, ctx: BotContext, notice_id: int, message: Me
     )
     if sent is not None:
         async with ctx.db.transaction() as session:
-            await notices.set_progress_message(session, view.id, sent.chat_id, sent.message_id)
+            await notices.set_progress_message(
+                session, view.id, telegram_address(sent.chat_id), str(sent.message_id)
+            )
 
 
 async def discard(update: Update, ctx: BotContext, data: Callback) -> None:
@@ -257,11 +262,12 @@ async def cancel(update: Update, ctx: BotContext, data: Callback) -> None:
         return
     view, stopped = result
     ctx.runtime.outbox_signal()  # the worker drops rows it already holds for this notice
-    if view.progress_chat_id and view.progress_message_id:
+    at, message_id = view.progress_at, view.progress_message_id
+    if at is not None and at.channel == TELEGRAM and message_id:
         author_text = ctx.t("notices.progress_cancelled", id=view.id, stopped=stopped)
         try:
             await ctx.bot.edit_message_text(
-                author_text, chat_id=view.progress_chat_id, message_id=view.progress_message_id
+                author_text, chat_id=chat_of(at.address), message_id=int(message_id)
             )
         except BadRequest:
             log.debug("progress message of notice %s could not be edited", view.id)

@@ -16,26 +16,40 @@ from handlers.reports.cards import FEATURE, REVIEW_FEATURE
 from handlers.reports.drafts import FLOW, QUICK_FLOW
 from handlers.wiring import Access, Wiring
 
+# Old action name -> new, for buttons that outlive a dialog (in chats, in the outbox).
+MEMBER_ALIASES = {"op": "open", "ls": "list", "rev": "revise", "cont": "continue", "dc": "discard"}
+STAFF_ALIASES = {"op": "open", "nx": "next", "ls": "list"}
+
 
 def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
     # Members.
-    for buttons in (
-        member.BUTTONS,
-        preview.BUTTONS,
-        coauthors.BUTTONS,
-        quick.BUTTONS,
-        mine.BUTTONS,
-    ):
+    for buttons in (member.BUTTONS, preview.BUTTONS, coauthors.BUTTONS, mine.BUTTONS):
         wiring.add_buttons(FEATURE, buttons, access=Access.member)
+    # The quick report runs on the channel seam: the same code serves every channel.
+    wiring.add_turn_buttons(FEATURE, quick.BUTTONS, access=Access.member)
+    # Buttons from before their renaming, still in members' chats (status notices, saved
+    # drafts) and in messages queued to be sent: they keep working.
+    member_actions = {**member.BUTTONS, **preview.BUTTONS, **mine.BUTTONS}
+    wiring.add_buttons(
+        FEATURE,
+        {old: member_actions[new] for old, new in MEMBER_ALIASES.items()},
+        access=Access.member,
+    )
     wiring.add_menu("reports.menu_submit", member.submit_menu, order=10)
     wiring.add_menu("reports.menu_mine", mine.my_reports, order=20)
     wiring.add_flow(FLOW, member.on_input)
-    wiring.add_flow(QUICK_FLOW, quick.on_quick)
-    wiring.add_free_message(quick.quick_message)
+    wiring.add_turn_flow(QUICK_FLOW, quick.on_quick)
+    wiring.add_turn_free_message(quick.quick_message)
     wiring.add_start_hook(member.start_hook)
     # Staff.
     for buttons in (review.BUTTONS, search.BUTTONS, export.BUTTONS):
         wiring.add_buttons(REVIEW_FEATURE, buttons, access=Access.staff)
+    staff_actions = {**review.BUTTONS, **search.BUTTONS}
+    wiring.add_buttons(
+        REVIEW_FEATURE,
+        {old: staff_actions[new] for old, new in STAFF_ALIASES.items()},
+        access=Access.staff,
+    )
     wiring.add_command(app, "reports", search.search_command, access=Access.staff)
     wiring.add_menu("reports.review.menu", review.review_home, staff=True, order=950)
     wiring.add_flow(review.FLOW, review.on_input)

@@ -16,6 +16,7 @@ from bot.i18n import escape
 from bot.telegram_text import MAX_TEXT_LENGTH, split_html, truncate_html, visible_len
 from handlers import callbacks
 from handlers.replies import Markup, answer_callback, send_text
+from handlers.reports.files import limits_of
 from storage.models import ReportStatus
 from storage.reports import SECTIONS, Limits, ReportView
 
@@ -27,14 +28,7 @@ MESSAGE_LIMIT = MAX_TEXT_LENGTH
 
 
 def limits(ctx: BotContext) -> Limits:
-    s = ctx.settings
-    return Limits(
-        title=s.report_title_max_chars,
-        section=s.report_section_max_chars,
-        max_attachments=s.report_max_attachments,
-        max_bytes=s.report_max_attachment_mb * 1024 * 1024,
-        file_types=tuple(s.report_attachment_types),
-    )
+    return limits_of(ctx.settings)
 
 
 def category_label(ctx: BotContext, key: str | None) -> str:

@@ -1,5 +1,7 @@
-"""Files members attach to a report: what a message carries, the checks before anything is
-stored, downloading into DATA_DIR and attaching to the draft."""
+"""Files members attach to a report: the checks before anything is stored, fetching the file
+from the member's channel into DATA_DIR and attaching it to the draft. On the channel seam:
+what a message carries (`turn.media`) and how to fetch it (`turn.download`) is the channel's.
+"""
 
 from __future__ import annotations
 
@@ -7,76 +9,46 @@ import asyncio
 import logging
 from typing import Any
 
-from telegram import Message, Update
-from telegram.error import TelegramError
-
-from bot.context import BotContext
-from handlers.replies import say
-from handlers.reports.cards import limits
+from bot.settings import Settings
+from handlers.channel.turn import DownloadFailed, Turn
+from handlers.channel.views import View
 from storage import reports
-from storage.reports import Outcome
+from storage.reports import Limits, Outcome
 
 log = logging.getLogger(__name__)
 
 
-def media_of(message: Message) -> dict[str, Any] | None:
-    """The file a message carries, as plain data (kept in dialog state until stored)."""
-    if message.photo:
-        photo = message.photo[-1]  # the largest size
-        return {
-            "kind": "photo",
-            "file_id": photo.file_id,
-            "name": f"photo_{photo.file_unique_id}.jpg",
-            "mime": "image/jpeg",
-            "size": photo.file_size or 0,
-        }
-    if message.voice:
-        voice = message.voice
-        return {
-            "kind": "voice",
-            "file_id": voice.file_id,
-            "name": f"voice_{voice.file_unique_id}.ogg",
-            "mime": voice.mime_type or "audio/ogg",
-            "size": voice.file_size or 0,
-        }
-    if message.document:
-        doc = message.document
-        return {
-            "kind": "document",
-            "file_id": doc.file_id,
-            "name": doc.file_name or f"file_{doc.file_unique_id}",
-            "mime": doc.mime_type,
-            "size": doc.file_size or 0,
-        }
-    other = (message.video, message.audio, message.video_note, message.sticker, message.animation)
-    if any(item is not None for item in other):
-        return {"kind": "unsupported", "file_id": "", "name": "", "mime": None, "size": 0}
-    return None
+def limits_of(settings: Settings) -> Limits:
+    return Limits(
+        title=settings.report_title_max_chars,
+        section=settings.report_section_max_chars,
+        max_attachments=settings.report_max_attachments,
+        max_bytes=settings.report_max_attachment_mb * 1024 * 1024,
+        file_types=tuple(settings.report_attachment_types),
+    )
 
 
-async def store_file(update: Update, ctx: BotContext, media: dict[str, Any]) -> bool:
-    """Download a file into DATA_DIR and attach it to the member's draft; say why not if not."""
-    member_id = ctx.member.id
-    lim = limits(ctx)
-    mb = ctx.settings.report_max_attachment_mb
-    types = ", ".join(ctx.settings.report_attachment_types)
-    if not await file_accepted(update, ctx, media):
+async def store_file(turn: Turn, media: dict[str, Any]) -> bool:
+    """Fetch a file into DATA_DIR and attach it to the member's draft; say why not if not."""
+    settings = turn.runtime.settings
+    member_id = turn.member.id
+    lim = limits_of(settings)
+    if not await file_accepted(turn, media):
         return False
-    async with ctx.db.transaction() as session:
+    async with turn.runtime.db.transaction() as session:
         draft = await reports.ensure_draft(session, member_id)
     if len(draft.attachments) >= lim.max_attachments:
-        await say(update, ctx, "reports.too_many_files", max=lim.max_attachments)
+        await turn.reply(View.of("reports.too_many_files", max=lim.max_attachments))
         return False
     try:
-        tg_file = await ctx.bot.get_file(media["file_id"])
-        data = bytes(await tg_file.download_as_bytearray())
-    except TelegramError as exc:
+        data = await turn.download(media)
+    except DownloadFailed as exc:
         log.warning("report attachment download failed: %s", exc)
-        await say(update, ctx, "reports.download_failed")
+        await turn.reply(View.of("reports.download_failed"))
         return False
     relative = reports.attachment_path(draft.id, media["name"])
-    await asyncio.to_thread(reports.write_file, ctx.settings.data_dir, relative, data)
-    async with ctx.db.transaction() as session:
+    await asyncio.to_thread(reports.write_file, settings.data_dir, relative, data)
+    async with turn.runtime.db.transaction() as session:
         result = await reports.add_attachment(
             session,
             member_id,
@@ -86,34 +58,37 @@ async def store_file(update: Update, ctx: BotContext, media: dict[str, Any]) -> 
             mime_type=media["mime"],
             size=len(data),
             path=relative,
-            telegram_file_id=media["file_id"],
+            file_ref=media["file_id"] or None,
             limits=lim,
         )
     if result.ok:
         return True
-    await asyncio.to_thread(reports.remove_files, ctx.settings.data_dir, [relative])
+    await asyncio.to_thread(reports.remove_files, settings.data_dir, [relative])
     if result.outcome is Outcome.file_too_big:
-        await say(update, ctx, "reports.file_too_big", size=_mb(len(data)), mb=mb)
+        mb = settings.report_max_attachment_mb
+        await turn.reply(View.of("reports.file_too_big", size=_mb(len(data)), mb=mb))
     elif result.outcome is Outcome.too_many_files:
-        await say(update, ctx, "reports.too_many_files", max=lim.max_attachments)
+        await turn.reply(View.of("reports.too_many_files", max=lim.max_attachments))
     elif result.outcome is Outcome.bad_file_type:
-        await say(update, ctx, "reports.bad_file_type", types=types)
+        types = ", ".join(settings.report_attachment_types)
+        await turn.reply(View.of("reports.bad_file_type", types=types))
     else:
-        await say(update, ctx, "common.stale_button")
+        await turn.reply(View.of("common.stale_button"))
     return False
 
 
-async def file_accepted(update: Update, ctx: BotContext, media: dict[str, Any]) -> bool:
+async def file_accepted(turn: Turn, media: dict[str, Any]) -> bool:
     """The checks a file passes before anything is stored (its type, its announced size); the
     member is told why when it does not."""
-    lim = limits(ctx)
+    settings = turn.runtime.settings
+    lim = limits_of(settings)
     if media["kind"] == "unsupported" or not lim.allows_type(media["kind"], media["name"]):
-        types = ", ".join(ctx.settings.report_attachment_types)
-        await say(update, ctx, "reports.bad_file_type", types=types)
+        types = ", ".join(settings.report_attachment_types)
+        await turn.reply(View.of("reports.bad_file_type", types=types))
         return False
     if media["size"] > lim.max_bytes:
-        mb = ctx.settings.report_max_attachment_mb
-        await say(update, ctx, "reports.file_too_big", size=_mb(media["size"]), mb=mb)
+        mb = settings.report_max_attachment_mb
+        await turn.reply(View.of("reports.file_too_big", size=_mb(media["size"]), mb=mb))
         return False
     return True
 

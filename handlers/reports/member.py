@@ -15,6 +15,7 @@ from telegram import Update
 
 from bot.context import BotContext
 from handlers.callbacks import Callback
+from handlers.channel.telegram import TelegramTurn, media_of
 from handlers.replies import edit_or_send, say
 from handlers.reports.cards import category_label, limits, refuse
 from handlers.reports.coauthors import find_coauthors
@@ -30,7 +31,7 @@ from handlers.reports.drafts import (
     open_draft,
     show_preview,
 )
-from handlers.reports.files import media_of, store_file
+from handlers.reports.files import store_file
 from handlers.wiring import ButtonHandler, close_dialog
 from storage import reports
 from storage.dialogs import Dialog
@@ -152,7 +153,7 @@ async def _typed_category(update: Update, ctx: BotContext, text: str, edit: bool
 async def _attach(
     update: Update, ctx: BotContext, media: dict[str, Any], *, then_step: str, edit: bool
 ) -> None:
-    stored = await store_file(update, ctx, media)
+    stored = await store_file(TelegramTurn(update, ctx), media)
     view = await open_draft(ctx)
     if stored and view is not None:
         await say(

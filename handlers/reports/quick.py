@@ -1,20 +1,19 @@
 """The quick report: a free message outside any dialog (text, photo or voice) becomes a draft;
 more messages right after it are added; with a draft already open, the member is asked first.
+
+Written against the channel seam (handlers/channel): it runs unchanged on every channel.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from telegram import Update
-
-from bot.context import BotContext
-from handlers.callbacks import Callback
-from handlers.replies import Markup, inline, say, send_text
-from handlers.reports.cards import button, limits, refuse, title
-from handlers.reports.drafts import FLOW, QUICK_FLOW, open_draft
-from handlers.reports.files import file_accepted, media_of, store_file
-from handlers.wiring import ButtonHandler, close_dialog, open_dialog
+from handlers.channel.turn import Turn
+from handlers.channel.views import Action, Button, Join, Text, View
+from handlers.reports.cards import FEATURE
+from handlers.reports.drafts import FLOW, QUICK_FLOW
+from handlers.reports.files import file_accepted, limits_of, store_file
+from handlers.wiring import TurnButtonHandler
 from storage import dialogs, reports
 from storage.control_chars import without_control_chars
 from storage.dialogs import Dialog
@@ -38,52 +37,60 @@ def looks_like_prose(text: str) -> bool:
     return len(stripped) >= QUICK_MIN_CHARS and letters >= QUICK_MIN_CHARS // 2
 
 
-async def quick_message(update: Update, ctx: BotContext) -> bool:
+async def quick_message(turn: Turn) -> bool:
     """A free message outside any dialog: turned into a report draft (text, photo or voice)."""
-    message = update.effective_message
-    if ctx.viewer is None or message is None:
+    if turn.viewer is None or (turn.text is None and turn.media is None):
         return False
-    text = message.text or message.caption or ""
-    media = media_of(message)
+    text = turn.text or ""
+    media = turn.media
     if media is not None and media["kind"] == "unsupported":
         return False
-    if media is None and (message.text is None or not looks_like_prose(text)):
+    if media is None and not looks_like_prose(text):
         return False
-    view = await open_draft(ctx)
+    view = await _open_draft(turn)
     if view is not None:
         # Never mix a free message into an existing draft without asking; the message waits
         # in the dialog state (in the database) until the member decides.
         kept = without_control_chars(text)  # as the draft would keep it (JSON refuses \x00)
         pending = {"texts": [kept] if kept.strip() else [], "files": [media] if media else []}
-        await open_dialog(update, ctx, QUICK_FLOW, "merge", {"pending": pending})
-        await _offer_merge(update, ctx, view, 1)
+        await turn.open_dialog(QUICK_FLOW, "merge", {"pending": pending})
+        await _offer_merge(turn, view, 1)
         return True
-    await _into_draft(update, ctx, [text] if text.strip() else [], [media] if media else [])
+    await _into_draft(turn, [text] if text.strip() else [], [media] if media else [])
     return True
 
 
-def _merge_buttons(ctx: BotContext) -> Markup:
-    rows = [
-        [
-            button(ctx, "reports.btn.add_to_draft", "add_to_draft"),
-            button(ctx, "reports.btn.not_now", "not_now"),
-        ]
+def _button(key: str, action: str, *args: object) -> Button:
+    return Button(Text(key), Action.of(FEATURE, action, *args))
+
+
+MERGE_BUTTONS = [
+    [
+        _button("reports.btn.add_to_draft", "add_to_draft"),
+        _button("reports.btn.not_now", "not_now"),
     ]
-    return inline(rows)
+]
 
 
-async def _offer_merge(update: Update, ctx: BotContext, view: ReportView, count: int) -> None:
-    await say(
-        update,
-        ctx,
-        "reports.quick_offer_merge",
-        markup=_merge_buttons(ctx),
-        title=title(ctx, view),
-        count=count,
-    )
+def _title(view: ReportView) -> str | Text:
+    return view.title if view.title else Text("reports.untitled")
 
 
-def _pending_fits(ctx: BotContext, pending: dict[str, Any]) -> bool:
+def _labels(fields: list[str]) -> Join:
+    return Join(Text("reports.list_sep"), [Text(f"reports.label.{f}") for f in fields])
+
+
+async def _open_draft(turn: Turn) -> ReportView | None:
+    async with turn.runtime.db.read() as session:
+        return await reports.open_draft(session, turn.member.id)
+
+
+async def _offer_merge(turn: Turn, view: ReportView, count: int) -> None:
+    line = Text.of("reports.quick_offer_merge", title=_title(view), count=count)
+    await turn.reply(View([line], MERGE_BUTTONS))
+
+
+def _pending_fits(turn: Turn, pending: dict[str, Any]) -> bool:
     """Whether the messages waiting for the merge answer stay within bounds: at most
     PENDING_MAX_MESSAGES, and no more text (in UTF-16 units, as Telegram counts) than a draft's
     title and three sections can hold; more could never be added to the draft anyway."""
@@ -91,27 +98,25 @@ def _pending_fits(ctx: BotContext, pending: dict[str, Any]) -> bool:
     files: list[Any] = pending.get("files", [])
     if len(texts) + len(files) > PENDING_MAX_MESSAGES:
         return False
-    lim = limits(ctx)
+    lim = limits_of(turn.runtime.settings)
     room = lim.title + len(SECTIONS) * lim.section
     return sum(len(t.encode("utf-16-le")) // 2 for t in texts) <= room
 
 
-async def _into_draft(
-    update: Update, ctx: BotContext, texts: list[str], files: list[dict[str, Any]]
-) -> None:
+async def _into_draft(turn: Turn, texts: list[str], files: list[dict[str, Any]]) -> None:
     """Fill the draft from free messages, store their files, and say what is still missing."""
-    assert update.effective_user is not None
-    member_id = ctx.member.id
+    member_id = turn.member.id
     if not texts:
         # Only files: one that is refused (type, size) must not leave an empty "(untitled)"
         # draft behind, so they are checked before a draft exists.
-        files = [media for media in files if await file_accepted(update, ctx, media)]
+        files = [media for media in files if await file_accepted(turn, media)]
         if not files:
             return
     created = False
-    async with ctx.db.transaction() as session:
+    lim = limits_of(turn.runtime.settings)
+    async with turn.runtime.db.transaction() as session:
         if texts:
-            result = await reports.merge_quick(session, member_id, "\n".join(texts), limits(ctx))
+            result = await reports.merge_quick(session, member_id, "\n".join(texts), lim)
         else:
             created = await reports.open_draft(session, member_id) is None
             result = reports.Result(
@@ -120,77 +125,66 @@ async def _into_draft(
             )
         if result.ok and result.report is not None:
             # The dialog moves in the same transaction as the draft it points at.
-            ctx.dialog = await dialogs.set(
+            turn.dialog = await dialogs.set(
                 session,
-                update.effective_user.id,
+                turn.account.key,
                 QUICK_FLOW,
                 "created",
                 {"report_id": result.report.id},
-                now=ctx.now(),
+                now=turn.now(),
             )
     if not result.ok:
-        await say(
-            update,
-            ctx,
-            "reports.quick_too_long",
-            field=ctx.t(f"reports.label.{result.field}"),
-            length=result.length,
-            limit=result.limit,
+        field = Text(f"reports.label.{result.field}")
+        await turn.reply(
+            View.of("reports.quick_too_long", field=field, length=result.length, limit=result.limit)
         )
         return
     for media in files:
-        await store_file(update, ctx, media)
-    view = await open_draft(ctx) if files else result.report
+        await store_file(turn, media)
+    view = await _open_draft(turn) if files else result.report
     assert view is not None
     if created and not view.attachments:
         # The draft made for these files got none of them (download failed...; store_file
         # said why): an empty draft would only be in the way.
-        async with ctx.db.transaction() as session:
+        async with turn.runtime.db.transaction() as session:
             await reports.discard(session, member_id, view.id)
-        await close_dialog(update, ctx)
+        await turn.close_dialog()
         return
-    sep = ctx.t("reports.list_sep")
     filled = [f for f in FIELDS if view.value(f)]
-    lines = [ctx.t("reports.quick_saved", title=title(ctx, view))]
+    lines = [Text.of("reports.quick_saved", title=_title(view))]
     if filled:
-        lines.append(
-            ctx.t(
-                "reports.quick_filled", fields=sep.join(ctx.t(f"reports.label.{f}") for f in filled)
-            )
-        )
+        lines.append(Text.of("reports.quick_filled", fields=_labels(filled)))
     if view.attachments:
-        lines.append(ctx.t("reports.quick_files", count=len(view.attachments)))
+        lines.append(Text.of("reports.quick_files", count=len(view.attachments)))
     if view.missing:
-        missing = sep.join(ctx.t(f"reports.label.{f}") for f in view.missing)
-        lines.append(ctx.t("reports.quick_missing", fields=missing))
+        lines.append(Text.of("reports.quick_missing", fields=_labels(list(view.missing))))
     else:
-        lines.append(ctx.t("reports.quick_complete"))
-    rows = [
+        lines.append(Text("reports.quick_complete"))
+    buttons = [
         [
-            button(ctx, "reports.btn.complete_now", "continue", view.id),
-            button(ctx, "reports.btn.later", "later"),
+            _button("reports.btn.complete_now", "continue", view.id),
+            _button("reports.btn.later", "later"),
         ],
-        [button(ctx, "reports.btn.discard", "discard", view.id)],
+        [_button("reports.btn.discard", "discard", view.id)],
     ]
-    await send_text(update, ctx, "\n".join(lines), markup=inline(rows))
+    await turn.reply(View(lines, buttons))
 
 
-async def on_quick(update: Update, ctx: BotContext, dialog: Dialog) -> None:
+async def on_quick(turn: Turn, dialog: Dialog) -> None:
     """More free messages right after a quick draft: added to it (or to what waits to be)."""
-    message = update.effective_message
-    if ctx.viewer is None or message is None:
-        await close_dialog(update, ctx)
+    if turn.viewer is None:
+        await turn.close_dialog()
         return
-    text = message.text or message.caption or ""
-    media = media_of(message)
+    text = turn.text or ""
+    media = turn.media
     if media is None and not looks_like_prose(text):
-        view = await open_draft(ctx)
+        view = await _open_draft(turn)
         if dialog.step == "merge" and view is not None:
             pending = dict(dialog.data.get("pending") or {})
             count = len(pending.get("texts", [])) + len(pending.get("files", []))
-            await _offer_merge(update, ctx, view, count)
+            await _offer_merge(turn, view, count)
         else:
-            await say(update, ctx, "reports.quick_use_buttons")
+            await turn.reply(View.of("reports.quick_use_buttons"))
         return
     if dialog.step == "merge":
         pending = dict(dialog.data.get("pending") or {"texts": [], "files": []})
@@ -200,51 +194,50 @@ async def on_quick(update: Update, ctx: BotContext, dialog: Dialog) -> None:
             pending["texts"] = [*pending.get("texts", []), text]
         if media is not None:
             pending["files"] = [*pending.get("files", []), media]
-        view = await open_draft(ctx)
-        if view is not None and not _pending_fits(ctx, pending):
+        view = await _open_draft(turn)
+        if view is not None and not _pending_fits(turn, pending):
             # The state is not rewritten: what already waits stays exactly as it was.
-            await say(
-                update, ctx, "reports.quick_pending_full", markup=_merge_buttons(ctx), count=waiting
-            )
+            full = Text.of("reports.quick_pending_full", count=waiting)
+            await turn.reply(View([full], MERGE_BUTTONS))
             return
-        await open_dialog(update, ctx, QUICK_FLOW, "merge", {"pending": pending})
+        await turn.open_dialog(QUICK_FLOW, "merge", {"pending": pending})
         if view is None:
-            await _into_draft(update, ctx, pending.get("texts", []), pending.get("files", []))
+            await _into_draft(turn, pending.get("texts", []), pending.get("files", []))
             return
         count = len(pending.get("texts", [])) + len(pending.get("files", []))
-        await _offer_merge(update, ctx, view, count)
+        await _offer_merge(turn, view, count)
         return
-    await _into_draft(update, ctx, [text] if text.strip() else [], [media] if media else [])
+    await _into_draft(turn, [text] if text.strip() else [], [media] if media else [])
 
 
 # -- buttons ----------------------------------------------------------------------------------
 
 
-async def later(update: Update, ctx: BotContext, cb: Callback) -> None:
-    if ctx.dialog is not None and ctx.dialog.flow in (FLOW, QUICK_FLOW):
-        await close_dialog(update, ctx)
-    await say(update, ctx, "reports.later", markup=ctx.wiring.keyboard(ctx))
+async def later(turn: Turn) -> None:
+    if turn.dialog is not None and turn.dialog.flow in (FLOW, QUICK_FLOW):
+        await turn.close_dialog()
+    await turn.reply(View([Text("reports.later")], menu=True))
 
 
-async def add_to_draft(update: Update, ctx: BotContext, cb: Callback) -> None:
-    dialog = ctx.dialog
+async def add_to_draft(turn: Turn) -> None:
+    dialog = turn.dialog
     if dialog is None or dialog.flow != QUICK_FLOW or dialog.step != "merge":
-        await refuse(update, ctx)
+        await turn.notify("common.stale_button", alert=True)
         return
     pending = dict(dialog.data.get("pending") or {})
-    await _into_draft(update, ctx, list(pending.get("texts", [])), list(pending.get("files", [])))
+    await _into_draft(turn, list(pending.get("texts", [])), list(pending.get("files", [])))
 
 
-async def not_now(update: Update, ctx: BotContext, cb: Callback) -> None:
-    dialog = ctx.dialog
+async def not_now(turn: Turn) -> None:
+    dialog = turn.dialog
     if dialog is None or dialog.flow != QUICK_FLOW:
-        await refuse(update, ctx)
+        await turn.notify("common.stale_button", alert=True)
         return
-    await close_dialog(update, ctx)
-    await say(update, ctx, "reports.quick_not_added")
+    await turn.close_dialog()
+    await turn.reply(View.of("reports.quick_not_added"))
 
 
-BUTTONS: dict[str, ButtonHandler] = {
+BUTTONS: dict[str, TurnButtonHandler] = {
     "later": later,
     "add_to_draft": add_to_draft,
     "not_now": not_now,

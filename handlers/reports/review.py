@@ -55,7 +55,7 @@ async def notify_author(session: AsyncSession, view: ReportView) -> bool:
     transaction (rendered in the author's language by the delivery worker). The one place
     that decides what the author hears; False when there is nothing to send."""
     event = view.events[-1] if view.events else None
-    if event is None or view.author_chat_id is None or event.action == "unexcellent":
+    if event is None or view.author_address is None or event.action == "unexcellent":
         return False
     params: dict[str, object] = {
         "title": view.title or "",
@@ -75,7 +75,7 @@ async def notify_author(session: AsyncSession, view: ReportView) -> bool:
     buttons = [[outbox.button("reports.btn.open", open_data(view.id))]]
     await outbox.enqueue(
         session,
-        chat_id=view.author_chat_id,
+        to=view.author_address,
         member_id=view.member_id,
         kind="report_status",
         template=template,
