@@ -14,7 +14,7 @@ from typing import Any
 from bot import outbox_render
 from bot.runtime import Runtime
 from handlers.channel.render import body_of, labels_of
-from handlers.channel.turn import Turn, identify
+from handlers.channel.turn import DownloadFailed, Turn, identify
 from handlers.channel.views import Action, View
 from storage import outbox
 from storage.identities import Account
@@ -50,6 +50,12 @@ class PlainTurn(Turn):
         text = self.runtime.texts.plain(self.locale, key, **params)
         self.channel.show(self.account.address, Shown(text))
 
+    async def download(self, media: dict[str, Any]) -> bytes:
+        try:
+            return self.channel.files[media["file_id"]]
+        except KeyError as exc:
+            raise DownloadFailed(media["file_id"]) from exc
+
 
 class PlainChannel:
     """Members writing through the plain channel to the running bot."""
@@ -57,6 +63,7 @@ class PlainChannel:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.shown: dict[str, list[Shown]] = {}
+        self.files: dict[str, bytes] = {}  # what users uploaded, by the channel's reference
 
     def account(self, user: str) -> Account:
         return Account(PLAIN, user, user)
@@ -74,7 +81,16 @@ class PlainChannel:
 
     async def send(self, user: str, text: str) -> None:
         """The user writes text."""
-        turn = await self._turn(user, text=text)
+        await self._converse(await self._turn(user, text=text))
+
+    async def send_file(self, user: str, name: str, data: bytes, mime: str) -> None:
+        """The user sends a document."""
+        ref = f"plain-file-{len(self.files) + 1}"
+        self.files[ref] = data
+        media = {"kind": "document", "file_id": ref, "name": name, "mime": mime, "size": len(data)}
+        await self._converse(await self._turn(user, media=media))
+
+    async def _converse(self, turn: PlainTurn) -> None:
         if not await self.runtime.wiring.converse(turn):
             await turn.reply(View.of("common.not_understood"))
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.tryout import BotApiEmulator
+from storage import reports
 from storage.migrate import upgrade
 from storage.models import AuditLog, BindingRequest, DialogState, Identity, InviteCode
 from tests.support import FakeClock, Harness, fresh_database, make_settings
@@ -27,7 +28,7 @@ OLD_ROWS = [
     "  '2026-11-01 00:00:00', '2026-11-01 00:00:00', '2026-11-01 00:00:00'),"
     " (3, '林未绑', '+8613900139002', NULL, NULL, 'member', true, true,"
     "  NULL, '2026-11-01 00:00:00', '2026-11-01 00:00:00')",
-    # The member is choosing a language when the upgrade happens (the dialog outlives it).
+    # The member is answering the guided report's first question when the upgrade happens.
     "INSERT INTO dialog_state (telegram_user_id, flow, step, data, updated_at) VALUES"
     f" ({MEMBER}, 'report', 'title', '{{\"edit\": false}}', '2026-11-25 01:59:00')",
     # A message queued for the member, not yet sent.
@@ -89,15 +90,18 @@ async def test_an_office_upgraded_to_identities_carries_on(
             # The message queued before the upgrade arrives.
             await emulator.wait_for(MEMBER, "OFFICE-PHONE-0591")
             # The member is still bound, and their dialog goes on: the title they type now
-            # is taken as the title of their report.
-            await emulator.user(MEMBER).send("关于鼓楼区停车难的建议")
-            await emulator.wait_for(MEMBER, "关于鼓楼区停车难的建议")
+            # is taken as the title of their report (the next question follows).
+            await emulator.user(MEMBER).send_text("关于鼓楼区停车难的建议")
+            await emulator.wait_for(MEMBER, lambda m: "OFFICE-PHONE-0591" not in (m.text or ""))
+            async with db.read() as session:
+                draft = await reports.open_draft(session, 1)
+            assert draft is not None and draft.title == "关于鼓楼区停车难的建议"
             # Staff decide the request made before the upgrade: the binding moves.
             staff = emulator.user(STAFF)
             await staff.send_command("start")
             await emulator.wait_for(STAFF, "王秘书")
-            await staff.press_data("bnd:ok:7")
-            await emulator.wait_for(NEWPHONE, "陈静")
+            await staff.send_callback(1, "bnd:ok:7")
+            await emulator.wait_for(NEWPHONE, "陈静委员")
         finally:
             await harness.stop()
         async with db.read() as session:

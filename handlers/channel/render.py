@@ -1,30 +1,34 @@
-"""Views into text, for any channel: in Telegram HTML or as plain text, in one language."""
+"""Views into text, for any channel: in Telegram HTML or as the plain text a member reads."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bot.i18n import Markup, Texts, escape
+from bot.outbox_render import plain_of
 from handlers.channel.views import Join, Text, View
 
 
 def text_of(texts: Texts, locale: str | None, item: Text | Join | str, *, html: bool) -> str:
-    """One text: HTML (typed values escaped, nested texts kept as markup) or plain."""
+    """One text: Telegram HTML (typed values escaped, nested texts kept as markup), or its
+    visible text (so a typed value that looks like a tag stays as typed)."""
+    rendered = _html_of(texts, locale, item)
+    return rendered if html else plain_of(rendered)
+
+
+def _html_of(texts: Texts, locale: str | None, item: Text | Join | str) -> str:
     if isinstance(item, str):
-        return escape(item) if html else item
+        return escape(item)
     if isinstance(item, Join):
-        separator = text_of(texts, locale, item.separator, html=html)
-        joined = separator.join(text_of(texts, locale, part, html=html) for part in item.items)
-        return Markup(joined) if html else joined
-    params = {name: _param(texts, locale, value, html=html) for name, value in item.params.items()}
-    if html:
-        return texts.get(locale, item.key, **params)
-    return texts.plain(locale, item.key, **params)
+        separator = _html_of(texts, locale, item.separator)
+        return Markup(separator.join(_html_of(texts, locale, part) for part in item.items))
+    params = {name: _param(texts, locale, value) for name, value in item.params.items()}
+    return texts.get(locale, item.key, **params)
 
 
-def _param(texts: Texts, locale: str | None, value: Any, *, html: bool) -> Any:
+def _param(texts: Texts, locale: str | None, value: Any) -> Any:
     if isinstance(value, Text | Join):
-        return text_of(texts, locale, value, html=html)
+        return Markup(_html_of(texts, locale, value))
     return value
 
 
