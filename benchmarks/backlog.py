@@ -37,9 +37,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
-
-from benchmarks.common import machine, scratch_database
+from benchmarks.common import insert_bound_members, machine, scratch_database
 from bot.tryout import ApiCall, BotApiEmulator, SentMessage, SimUser
 from storage.db import Database
 from storage.models import (
@@ -47,7 +45,6 @@ from storage.models import (
     ActivityStatus,
     ActivityTarget,
     ActivityType,
-    Member,
     Role,
     TargetKind,
     utcnow,
@@ -110,8 +107,6 @@ async def seed(db: Database, members: int) -> list[int]:
             {
                 "name": f"委员{i:04d}",
                 "phone": f"+86139{i:08d}",
-                "telegram_user_id": FIRST_USER_ID + i,
-                "chat_id": FIRST_USER_ID + i,
                 "role": Role.member,
                 "reachable": True,
                 "active": True,
@@ -121,8 +116,7 @@ async def seed(db: Database, members: int) -> list[int]:
             }
             for i in range(members)
         ]
-        for start in range(0, len(rows), 2000):
-            await session.execute(insert(Member), rows[start : start + 2000])
+        await insert_bound_members(session, rows, [FIRST_USER_ID + i for i in range(members)])
         ids = []
         for n, title in enumerate(("走进政协开放日", "社区养老服务微协商", "乡村振兴专题调研")):
             starts = now + timedelta(days=7 + n)

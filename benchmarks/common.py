@@ -11,10 +11,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy import insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.models import Identity, Member, utcnow
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -69,3 +72,31 @@ async def scratch_database(kind: str, folder: Path) -> AsyncIterator[Database]:
         await db.dispose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def insert_bound_members(
+    session: AsyncSession, rows: list[dict[str, object]], telegram_ids: list[int]
+) -> list[int]:
+    """Members (rows of Member columns) each bound to a Telegram account (its private chat has
+    the user's id), in bulk; their ids, in the order given."""
+    ids: list[int] = []
+    for start in range(0, len(rows), 2000):
+        result = await session.execute(
+            insert(Member).returning(Member.id, sort_by_parameter_order=True),
+            rows[start : start + 2000],
+        )
+        ids.extend(result.scalars())
+    now = utcnow()
+    accounts = [
+        {
+            "member_id": member_id,
+            "channel": "telegram",
+            "external_id": str(user_id),
+            "address": str(user_id),
+            "bound_at": now,
+        }
+        for member_id, user_id in zip(ids, telegram_ids, strict=True)
+    ]
+    for start in range(0, len(accounts), 2000):
+        await session.execute(insert(Identity), accounts[start : start + 2000])
+    return ids

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.common import machine, percentile, scratch_database
+from benchmarks.common import insert_bound_members, machine, percentile, scratch_database
 from bot.tryout import ApiCall, BotApiEmulator, SentMessage, SimUser
 from storage.db import Database
-from storage.models import Member
+from storage.models import Role
 from storage.models.activities import (
     Activity,
     ActivityStatus,
@@ -170,15 +170,11 @@ async def _roster(db: Database, members: int) -> None:
             session.add(activity)
             await session.flush()
             session.add(ActivityTarget(activity_id=activity.id, kind=TargetKind.everyone))
-        for i in range(members):
-            session.add(
-                Member(
-                    name=f"委员{i}",
-                    phone=f"+86139{i:08d}",
-                    telegram_user_id=FIRST_USER_ID + i,
-                    chat_id=FIRST_USER_ID + i,
-                )
-            )
+        rows: list[dict[str, object]] = [
+            {"name": f"委员{i}", "phone": f"+86139{i:08d}", "role": Role.member}
+            for i in range(members)
+        ]
+        await insert_bound_members(session, rows, [FIRST_USER_ID + i for i in range(members)])
 
 
 async def _start_process(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from benchmarks.common import machine, scratch_database
+from benchmarks.common import insert_bound_members, machine, scratch_database
 from bot.tryout import BotApiEmulator
 from handlers.notices import ack_data
 from storage import notices
@@ -72,7 +72,7 @@ async def run_worker(database_url: str, api_base: str, file_base: str) -> None:
     from bot.settings import Settings
 
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         bot_token=TOKEN,
         database_url=database_url,
         telegram_api_base_url=api_base,
@@ -164,8 +164,6 @@ async def seed(db: Database, members: int) -> MemberRef:
             {
                 "name": f"委员{i:05d}",
                 "phone": f"+86139{i:08d}",
-                "telegram_user_id": FIRST_CHAT + i,
-                "chat_id": FIRST_CHAT + i,
                 "role": Role.member,
                 "reachable": True,
                 "active": True,
@@ -174,8 +172,7 @@ async def seed(db: Database, members: int) -> MemberRef:
             }
             for i in range(members)
         ]
-        for start in range(0, len(rows), 2000):
-            await session.execute(insert(Member), rows[start : start + 2000])
+        await insert_bound_members(session, rows, [FIRST_CHAT + i for i in range(members)])
         return MemberRef.of(staff)
 
 

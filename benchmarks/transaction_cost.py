@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from benchmarks.common import machine, scratch_database
+from bot.channels import telegram_account
 from storage import members
 from storage.members import _WHO
 
@@ -33,7 +34,7 @@ Unit = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 async def _cpu_per_unit(unit: Unit, rounds: int) -> float:
     async def once() -> None:
         async with unit() as session:
-            await members.who(session, 5_000_000)
+            await members.who(session, telegram_account(5_000_000))
 
     for _ in range(200):  # warm the pool and the statement caches
         await once()
@@ -48,11 +49,11 @@ def _sync_cpu_per_unit(url: str, rounds: int) -> float:
     try:
         for _ in range(200):
             with Session(engine) as session, session.begin():
-                session.execute(_WHO, {"telegram_user_id": 5_000_000}).first()
+                session.execute(_WHO, {"channel": "telegram", "external_id": "5000000"}).first()
         started = time.process_time()
         for _ in range(rounds):
             with Session(engine) as session, session.begin():
-                session.execute(_WHO, {"telegram_user_id": 5_000_000}).first()
+                session.execute(_WHO, {"channel": "telegram", "external_id": "5000000"}).first()
         return (time.process_time() - started) / rounds * 1e6
     finally:
         engine.dispose()
