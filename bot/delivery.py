@@ -32,14 +32,12 @@ import time
 import uuid
 import warnings
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiolimiter import AsyncLimiter
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram import Bot, Message
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -50,11 +48,10 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
-from bot import outbox_render
 from bot.channels import TELEGRAM, chat_of, telegram_defaults
 from bot.http import AiohttpRequest
 from bot.runtime import Runtime
-from bot.telegram_text import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, truncate_html, visible_len
+from bot.telegram_sender import TelegramSender
 from storage import outbox
 from storage.outbox import Claimed, Outcome, Result
 
@@ -65,7 +62,6 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-CAPTION_LIMIT = MAX_CAPTION_LENGTH  # visible text, in UTF-16 units as Telegram counts
 IDLE_POLL_SECONDS = 0.3  # how often an idle worker looks for scheduled rows coming due
 FLUSH_SECONDS = 0.25  # how long a result may wait before it is written
 FLUSH_BATCH = 25
@@ -125,7 +121,7 @@ class DeliveryWorker:
         # Monotonic time the next message to a chat may go; outlives the chat's queue.
         self._next_at: dict[str, float] = {}
         self._results: list[Outcome] = []
-        self._file_ids: dict[str, str] = {}  # uploaded path -> file_id, so a file goes up once
+        self.sender: TelegramSender | None = None
         self._locales: dict[int, str | None] = {}  # member id -> language, read at claim time
         self._unreachable: set[int] = set()  # members marked unreachable when last claimed
         self._dropped: set[int] = set()  # held rows cancelled or taken over since the claim
@@ -162,6 +158,8 @@ class DeliveryWorker:
                 request=AiohttpRequest(connection_pool_size=32, pool_timeout=10, read_timeout=20),
             )
             await self.bot.initialize()
+        assert self.bot is not None
+        self.sender = TelegramSender(self.bot, self.runtime.texts)
         self.runtime.outbox_signal = self.wake
         self._task = asyncio.create_task(self._run(), name="delivery-worker")
         log.info("delivery worker %s started", self.worker_id)
@@ -556,79 +554,13 @@ class DeliveryWorker:
         )
 
     async def _deliver(self, row: Claimed) -> Message:
-        assert self.bot is not None
-        locale = self._locale(row)
-        text = self._render(row, locale)
-        markup = self._markup(row, locale)
-        attachment = row.attachment
-        if not attachment:
-            return await self.bot.send_message(chat_of(row.address), text, reply_markup=markup)
-        kind = attachment.get("type", "document")
-        fits = visible_len(text) <= CAPTION_LIMIT
-        caption = text if fits and text else None
-        file_markup = markup if fits else None
-        sender: Callable[..., Awaitable[Message]]
-        if kind == "photo":
-            sender, field_name = self.bot.send_photo, "photo"
-        else:
-            sender, field_name = self.bot.send_document, "document"
-        source, cache_key = self._file_source(attachment)
-        sent = await sender(
-            chat_of(row.address), **{field_name: source}, caption=caption, reply_markup=file_markup
-        )
-        if cache_key is not None:
-            file_id = _file_id(sent)
-            if file_id:
-                self._file_ids[cache_key] = file_id
-        if fits or not text:
-            return sent
-        # Longer than a caption: the file first, then the whole text with the buttons.
-        return await self.bot.send_message(chat_of(row.address), text, reply_markup=markup)
-
-    def _file_source(self, attachment: dict[str, Any]) -> tuple[Any, str | None]:
-        file_id = attachment.get("file_id")
-        if file_id:
-            return file_id, None
-        path = str(attachment.get("path") or "")
-        if path in self._file_ids:
-            return self._file_ids[path], None
-        data = Path(path).read_bytes()
-        return InputFile(data, filename=attachment.get("filename") or Path(path).name), path
+        assert self.sender is not None
+        return await self.sender.send(row, self._locale(row))
 
     def _locale(self, row: Claimed) -> str:
         texts = self.runtime.texts
         locale = self._locales.get(row.member_id) if row.member_id is not None else None
         return texts.resolve(locale)
-
-    def _render(self, row: Claimed, locale: str) -> str:
-        text = outbox_render.text_of(
-            self.runtime.texts,
-            locale,
-            template=row.template,
-            params=row.params,
-            text=row.text,
-            html=True,
-        )
-        if row.text is not None:
-            return text
-        # A schedule or digest listing many long titles could outgrow a message; shortened,
-        # it is delivered instead of being refused on every try.
-        return truncate_html(text, MAX_TEXT_LENGTH)
-
-    def _markup(self, row: Claimed, locale: str) -> InlineKeyboardMarkup | None:
-        if not row.buttons:
-            return None
-        rows = []
-        for spec_row in row.buttons:
-            buttons = []
-            for spec in spec_row:
-                label = outbox_render.label_of(self.runtime.texts, locale, spec)
-                if "url" in spec:
-                    buttons.append(InlineKeyboardButton(label, url=spec["url"]))
-                else:
-                    buttons.append(InlineKeyboardButton(label, callback_data=spec["data"]))
-            rows.append(buttons)
-        return InlineKeyboardMarkup(rows)
 
     async def _sleep(self, seconds: float) -> bool:
         """Sleep, but wake at once when stopping; False when stopping."""
@@ -643,14 +575,6 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore")
         value: Any = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def _file_id(message: Message) -> str | None:
-    if message.photo:
-        return message.photo[-1].file_id
-    if message.document:
-        return message.document.file_id
-    return None
 
 
 def create(runtime: Runtime) -> DeliveryWorker:
