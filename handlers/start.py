@@ -9,6 +9,7 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, U
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.context import BotContext
+from handlers.channel.telegram import TelegramTurn
 from handlers.replies import say
 from handlers.wiring import Access, Wiring
 from storage import bindings
@@ -29,17 +30,24 @@ async def start(update: Update, ctx: BotContext) -> None:
     if payload.startswith(INVITE_PREFIX):
         await _redeem_invite(update, ctx, payload)
         return
-    for prefix, handler in ctx.wiring.deeplinks.items():
+    wiring = ctx.wiring
+    for prefix in (*wiring.deeplinks, *wiring.turn_deeplinks):
         if payload.startswith(prefix):
             if ctx.viewer is None:
                 await ask_contact(update, ctx)
                 return
-            await handler(update, ctx, payload.removeprefix(prefix))
+            rest = payload.removeprefix(prefix)
+            if prefix in wiring.turn_deeplinks:
+                await wiring.turn_deeplinks[prefix](TelegramTurn(update, ctx), rest)
+            else:
+                await wiring.deeplinks[prefix](update, ctx, rest)
             return
     if ctx.viewer is not None:
         await show_menu(update, ctx, "start.welcome_back", name=ctx.viewer.name)
-        for hook in ctx.wiring.start_hooks:
+        for hook in wiring.start_hooks:
             await hook(update, ctx)
+        for turn_hook in wiring.turn_start_hooks:
+            await turn_hook(TelegramTurn(update, ctx))
         return
     await ask_contact(update, ctx)
 

@@ -42,6 +42,8 @@ InputHandler = Callable[[Update, BotContext, Dialog], Awaitable[Any]]
 TurnFlowHandler = Callable[[Turn, Dialog], Awaitable[Any]]
 TurnFreeHandler = Callable[[Turn], Awaitable[bool]]
 TurnButtonHandler = Callable[[Turn], Awaitable[Any]]
+TurnHandler = Callable[[Turn], Awaitable[Any]]  # a command, a menu button, a start hook
+TurnDeepLinkHandler = Callable[[Turn, str], Awaitable[Any]]
 DeepLinkHandler = Callable[[Update, BotContext, str], Awaitable[Any]]
 FreeMessageHandler = Callable[[Update, BotContext], Awaitable[bool]]
 ButtonHandler = Callable[[Update, BotContext, Callback], Awaitable[Any]]
@@ -118,9 +120,20 @@ class FreeMessage:
 @dataclass(frozen=True)
 class MenuEntry:
     key: str  # locale key of the button label
-    handler: Handler
+    handler: Handler | None  # Telegram-only
     staff_only: bool = False
     order: int = 100
+    turn: TurnHandler | None = None  # on the seam: every channel
+
+    @property
+    def access(self) -> Access:
+        return Access.staff if self.staff_only else Access.member
+
+
+@dataclass(frozen=True)
+class TurnCommand:
+    handler: TurnHandler
+    access: Access
 
 
 @dataclass
@@ -129,6 +142,9 @@ class Wiring:
     flows: dict[str, Flow] = field(default_factory=dict)
     cancel_hooks: dict[str, InputHandler] = field(default_factory=dict)
     deeplinks: dict[str, DeepLinkHandler] = field(default_factory=dict)
+    turn_deeplinks: dict[str, TurnDeepLinkHandler] = field(default_factory=dict)
+    turn_commands: dict[str, TurnCommand] = field(default_factory=dict)
+    turn_start_hooks: list[TurnHandler] = field(default_factory=list)
     free_message: list[FreeMessage] = field(default_factory=list)
     start_hooks: list[Handler] = field(default_factory=list)
     buttons: dict[tuple[str, str], ButtonRoute] = field(default_factory=dict)
@@ -172,6 +188,48 @@ class Wiring:
         self, key: str, handler: Handler, *, staff: bool = False, order: int = 100
     ) -> None:
         self.menu.append(MenuEntry(key, handler, staff, order))
+
+    # -- registration on the seam: these run on every channel ----------------------------
+    def add_turn_command(
+        self,
+        app: Application,  # type: ignore[type-arg]
+        name: str,
+        handler: TurnHandler,
+        *,
+        access: Access,
+    ) -> None:
+        """/name on every channel (`turn.args`: the words after it), for viewers with access."""
+        command = TurnCommand(handler, access)
+        self.turn_commands[name] = command
+
+        async def on_telegram(update: Update, ctx: BotContext) -> None:
+            await self.guarded(TelegramTurn(update, ctx), command.access, command.handler)
+
+        app.add_handler(CommandHandler(name, on_telegram))
+
+    def add_turn_menu(
+        self, key: str, handler: TurnHandler, *, staff: bool = False, order: int = 100
+    ) -> None:
+        """A main-menu button on every channel (members', or staff's with staff=True)."""
+        self.menu.append(MenuEntry(key, None, staff, order, turn=handler))
+
+    def add_turn_deeplink(self, prefix: str, handler: TurnDeepLinkHandler) -> None:
+        """A link opening the bot with payload <prefix><rest>: handler(turn, rest)."""
+        self.turn_deeplinks[prefix] = handler
+
+    def add_turn_start_hook(self, handler: TurnHandler) -> None:
+        """Run after a bound member's start shows the menu, on every channel."""
+        self.turn_start_hooks.append(handler)
+
+    async def guarded(self, turn: Turn, access: Access, handler: TurnHandler) -> None:
+        """handler(turn) when the viewer has access; the polite refusal otherwise."""
+        refusal = access.refusal(turn.viewer)
+        if refusal is None:
+            await handler(turn)
+        elif turn.action is not None:
+            await turn.notify(refusal, alert=True)
+        else:
+            await turn.reply(View.of(refusal))
 
     def add_flow(
         self, name: str, handler: InputHandler, *, on_cancel: InputHandler | None = None
@@ -221,15 +279,22 @@ class Wiring:
         """Add the menu buttons and the catch-all dialog router; call after every feature."""
         private = filters.ChatType.PRIVATE
         for entry in self.menu:
-            guard = staff_only if entry.staff_only else member_only
-            app.add_handler(
-                MessageHandler(
-                    private & filters.Text(texts.all_variants(entry.key)), guard(entry.handler)
-                )
-            )
+            labels = private & filters.Text(texts.all_variants(entry.key))
+            app.add_handler(MessageHandler(labels, self._menu_handler(entry)))
         app.add_handler(MessageHandler(private & ~filters.COMMAND & ~filters.CONTACT, self.route))
         app.add_handler(MessageHandler(private & filters.COMMAND, self.unknown_command))
         app.add_handler(CallbackQueryHandler(self.on_button))
+
+    def _menu_handler(self, entry: MenuEntry) -> Handler:
+        if entry.handler is not None:
+            return (staff_only if entry.staff_only else member_only)(entry.handler)
+        turn_handler = entry.turn
+        assert turn_handler is not None
+
+        async def on_telegram(update: Update, ctx: BotContext) -> None:
+            await self.guarded(TelegramTurn(update, ctx), entry.access, turn_handler)
+
+        return on_telegram
 
     async def unknown_command(self, update: Update, ctx: BotContext) -> None:
         """A /command no feature knows: say so, with the menu (or how to bind)."""
@@ -288,6 +353,8 @@ class Wiring:
     async def converse(self, turn: Turn) -> bool:
         """A message on any channel: the open dialog's answer, or a free message a feature
         takes; False when nothing took it (the channel says what the member can do)."""
+        if not isinstance(turn, TelegramTurn) and await self._command_or_menu(turn):
+            return True  # (Telegram's commands and menu buttons have handlers of their own)
         dialog = turn.dialog
         if dialog is not None:
             timeout = timedelta(minutes=turn.runtime.settings.dialog_timeout_minutes)
@@ -300,6 +367,22 @@ class Wiring:
                 await turn.reply(View.of("common.dialog_expired"))
         for free in self.free_message:
             if await free.offer(turn):
+                return True
+        return False
+
+    async def _command_or_menu(self, turn: Turn) -> bool:
+        """On channels without command or menu handlers of their own: "/name args" runs the
+        command, a main-menu label runs its entry."""
+        text = (turn.text or "").strip()
+        if text.startswith("/"):
+            name = text[1:].split(maxsplit=1)[0].lower() if len(text) > 1 else ""
+            command = self.turn_commands.get(name)
+            if command is not None:
+                await self.guarded(turn, command.access, command.handler)
+                return True
+        for entry in self.menu:
+            if entry.turn is not None and text in turn.runtime.texts.all_variants(entry.key):
+                await self.guarded(turn, entry.access, entry.turn)
                 return True
         return False
 

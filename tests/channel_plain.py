@@ -29,6 +29,7 @@ class Shown:
 
     text: str
     buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, encoded action)
+    file: tuple[str, bytes] | None = None  # (name, content) of a file sent with the text
 
     def labels(self) -> list[str]:
         return [label for label, _ in self.buttons]
@@ -43,12 +44,16 @@ class PlainTurn(Turn):
         texts = self.runtime.texts
         text = body_of(texts, self.locale, view, html=False)
         buttons = [b for row in labels_of(texts, self.locale, view) for b in row]
-        self.channel.show(self.account.address, Shown(text, buttons))
+        file = (view.file.name, view.file.content()) if view.file else None
+        self.channel.show(self.account.address, Shown(text, buttons, file))
 
     async def notify(self, key: str, /, *, alert: bool = False, **params: Any) -> None:
         # No pop-ups here: an acknowledgement is a short message of its own.
         text = self.runtime.texts.plain(self.locale, key, **params)
         self.channel.show(self.account.address, Shown(text))
+
+    def link(self, payload: str) -> str:
+        return f"plain://start/{payload}"
 
     async def download(self, media: dict[str, Any]) -> bytes:
         try:

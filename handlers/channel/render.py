@@ -6,19 +6,19 @@ from typing import Any
 
 from bot.i18n import Markup, Texts, escape
 from bot.outbox_render import plain_of
-from handlers.channel.views import Join, Text, View
+from handlers.channel.views import Join, Line, Text, View
 
 
-def text_of(texts: Texts, locale: str | None, item: Text | Join | str, *, html: bool) -> str:
+def text_of(texts: Texts, locale: str | None, item: Line, *, html: bool) -> str:
     """One text: Telegram HTML (typed values escaped, nested texts kept as markup), or its
     visible text (so a typed value that looks like a tag stays as typed)."""
     rendered = _html_of(texts, locale, item)
     return rendered if html else plain_of(rendered)
 
 
-def _html_of(texts: Texts, locale: str | None, item: Text | Join | str) -> str:
+def _html_of(texts: Texts, locale: str | None, item: Line) -> str:
     if isinstance(item, str):
-        return escape(item)
+        return escape(item)  # a Markup (our own HTML) passes unchanged
     if isinstance(item, Join):
         separator = _html_of(texts, locale, item.separator)
         return Markup(separator.join(_html_of(texts, locale, part) for part in item.items))

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import (
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.error import TelegramError
 
 from bot.context import BotContext
-from handlers.channel.render import body_of, labels_of
+from bot.telegram_text import MAX_CAPTION_LENGTH, visible_len
+from handlers.channel.render import body_of, labels_of, text_of
 from handlers.channel.turn import DownloadFailed, Turn
 from handlers.channel.views import Action, View
-from handlers.replies import answer_callback, inline, say, send_text
+from handlers.replies import Markup, answer_callback, edit_or_send, inline, say, send_text
 from storage.dialogs import Dialog
 
 
@@ -42,6 +51,11 @@ class TelegramTurn(Turn):
             text=(message.text or message.caption) if message and not query else None,
             action=Action.decode(query.data) if query else None,
             media=media_of(message) if message and not query else None,
+            location=(
+                (message.location.latitude, message.location.longitude)
+                if message and message.location and not query
+                else None
+            ),
         )
 
     # The dialog is the per-update context's, so Telegram-only handlers see every change.
@@ -55,10 +69,56 @@ class TelegramTurn(Turn):
 
     async def reply(self, view: View) -> None:
         text, markup = render(self.ctx, view)
-        if markup is None and view.menu:
-            await send_text(self.update, self.ctx, text, markup=self.ctx.wiring.keyboard(self.ctx))
+        keyboard: Markup = markup or self._keyboard(view)
+        if view.file is not None:
+            await self._send_file(view, text, keyboard)
             return
-        await send_text(self.update, self.ctx, text, markup=markup)
+        await send_text(self.update, self.ctx, text, markup=keyboard)
+
+    async def edit(self, view: View) -> None:
+        if view.file is not None or view.request is not None or view.menu:
+            await self.reply(view)
+            return
+        text, markup = render(self.ctx, view)
+        await edit_or_send(self.update, self.ctx, text, markup=markup)
+
+    def link(self, payload: str) -> str:
+        return self.ctx.deep_link(payload)
+
+    def _keyboard(self, view: View) -> Markup:
+        """A reply keyboard: the main menu, a one-tap contact or location request, or none."""
+        if view.request is not None:
+            label = text_of(self.ctx.texts, self.ctx.locale, view.request.label, html=False)
+            button = KeyboardButton(
+                label,
+                request_contact=view.request.what == "contact",
+                request_location=view.request.what == "location",
+            )
+            return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+        if view.menu:
+            return self.ctx.wiring.keyboard(self.ctx)
+        if view.close_request:
+            return ReplyKeyboardRemove()
+        return None
+
+    async def _send_file(self, view: View, text: str, keyboard: Markup) -> None:
+        """The file with the text as its caption where it fits; else the file, then the text."""
+        chat = self.update.effective_chat
+        assert view.file is not None and chat is not None
+        item = view.file
+        data = InputFile(item.content(), filename=item.name)
+        fits = bool(text) and visible_len(text) <= MAX_CAPTION_LENGTH
+        caption = text if fits else None
+        markup = keyboard if fits else None
+        bot = self.ctx.bot
+        if item.kind == "photo":
+            await bot.send_photo(chat.id, data, caption=caption, reply_markup=markup)
+        elif item.kind == "voice":
+            await bot.send_voice(chat.id, data, caption=caption, reply_markup=markup)
+        else:
+            await bot.send_document(chat.id, data, caption=caption, reply_markup=markup)
+        if text and not fits:
+            await send_text(self.update, self.ctx, text, markup=keyboard)
 
     async def download(self, media: dict[str, Any]) -> bytes:
         try:

@@ -13,9 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.context import NotBound
+from bot.i18n import Texts
 from bot.runtime import Runtime
+from bot.settings import Settings
 from handlers.channel.views import Action, View
 from storage import dialogs, members
+from storage.db import Database
 from storage.dialogs import Dialog
 from storage.identities import Account
 from storage.members import MemberRef
@@ -39,6 +42,7 @@ class Turn(abc.ABC):
         text: str | None = None,
         action: Action | None = None,
         media: dict[str, Any] | None = None,
+        location: tuple[float, float] | None = None,
     ) -> None:
         self.runtime = runtime
         self.account = account
@@ -50,11 +54,22 @@ class Turn(abc.ABC):
         # The file the message carries, as plain data: kind ("photo", "voice", "document",
         # "unsupported"), name, mime, size, and the channel's reference to fetch it ("file_id").
         self.media = media
+        self.location = location  # a position they sent (latitude, longitude)
 
     # -- what a channel provides ----------------------------------------------------------
     @abc.abstractmethod
     async def reply(self, view: View) -> None:
         """Send view to the account, as a new message."""
+
+    async def edit(self, view: View) -> None:
+        """Show view in place of the message the pressed button sits on (pages, cards);
+        channels that cannot edit a message send it anew."""
+        await self.reply(view)
+
+    @abc.abstractmethod
+    def link(self, payload: str) -> str:
+        """A link that opens this bot on the channel with payload (an invitation, a check-in
+        code in a QR code)."""
 
     @abc.abstractmethod
     async def notify(self, key: str, /, *, alert: bool = False, **params: Any) -> None:
@@ -76,6 +91,33 @@ class Turn(abc.ABC):
 
     def now(self) -> datetime:
         return self.runtime.clock()
+
+    @property
+    def args(self) -> list[str]:
+        """The words after a command ("/record 13800138000 2026" -> the two)."""
+        text = (self.text or "").strip()
+        return text.split()[1:] if text.startswith("/") else []
+
+    @property
+    def db(self) -> Database:
+        return self.runtime.db
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def texts(self) -> Texts:
+        return self.runtime.texts
+
+    def t(self, key: str, /, **params: Any) -> str:
+        """The text for key in the member's language, in the locale format (a `Markup`: it
+        nests in a view's line or another text unescaped; str parameters are escaped)."""
+        return self.runtime.texts.get(self.locale, key, **params)
+
+    def plain(self, key: str, /, **params: Any) -> str:
+        """The text for key, parameters as they are: for a file name or a label."""
+        return self.runtime.texts.plain(self.locale, key, **params)
 
     async def open_dialog(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
         """Start or move the account's dialog; its next free message goes to flow."""
