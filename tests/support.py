@@ -169,7 +169,7 @@ def make_settings(emu: BotApiEmulator, db_url: str, tmp_path: Path, **overrides:
         "office_contact": "OFFICE-PHONE-0591",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 async def bind_telegram(

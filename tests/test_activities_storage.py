@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from bot.channels import telegram_account
 from bot.i18n import Texts
 from storage import activities as acts
 from storage.activities import (
@@ -43,10 +44,11 @@ from storage.models import (
     member_committee,
 )
 from storage.outbox import button
+from tests.support import bind_telegram
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
-STAFF = Actor(member_id=None, telegram_id=1)
+STAFF = Actor.of(None, telegram_account(1))
 NOTIFY = Notify(TZ, lambda aid, kind: [[button("activities.btn_open", f"act:open:{aid}")]])
 RULES = CheckinRules(timedelta(minutes=60), timedelta(minutes=120), 500.0)
 
@@ -60,11 +62,13 @@ async def _members(db: Database, n: int, **fields: Any) -> list[int]:
         rows = []
         for _ in range(n):
             i = next(_serial)
-            values = {"name": f"委员{i:03d}", "chat_id": 10_000 + i, **fields}
-            rows.append(Member(phone=f"+86139{i:08d}", **values))
-        s.add_all(rows)
+            values = {"name": f"委员{i:03d}", **fields}
+            rows.append((10_000 + i, Member(phone=f"+86139{i:08d}", **values)))
+        s.add_all(m for _, m in rows)
         await s.flush()
-        return [m.id for m in rows]
+        for user_id, member in rows:
+            await bind_telegram(s, member.id, user_id)
+        return [m.id for _, m in rows]
 
 
 async def _activity(

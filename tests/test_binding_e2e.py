@@ -6,7 +6,10 @@ import re
 
 from sqlalchemy import func, select
 
-from storage.models import AuditLog, InviteCode, Member, Role
+from bot.channels import TELEGRAM, telegram_account
+from storage import identities
+from storage.identities import Account
+from storage.models import AuditLog, Identity, InviteCode, Member, Role
 from tests.support import ADMIN_ID, Harness
 
 
@@ -15,6 +18,12 @@ async def _member(bot: Harness, member_id: int) -> Member:
         member = await session.get(Member, member_id)
         assert member is not None
         return member
+
+
+async def _telegram(bot: Harness, member_id: int) -> Account | None:
+    """The member's Telegram account (who they are there, and the chat the bot writes to)."""
+    async with bot.db.transaction() as session:
+        return await identities.account_of(session, member_id, TELEGRAM)
 
 
 async def test_bind_by_own_contact_greets_by_name_and_shows_menu(bot: Harness) -> None:
@@ -26,10 +35,9 @@ async def test_bind_by_own_contact_greets_by_name_and_shows_menu(bot: Harness) -
 
     await user.send_contact("+86 138-0013-8000")
     greeting = await bot.emu.wait_for(1001, "林文华")
-    assert "绑定成功" in greeting.text
+    assert "绑定成功" in (greeting.text or "")
     assert any("语言" in label for label in greeting.keyboard_texts())
-    member = await _member(bot, member_id)
-    assert member.telegram_user_id == 1001 and member.chat_id == 1001
+    assert await _telegram(bot, member_id) == Account(TELEGRAM, "1001", "1001")
 
 
 async def test_bound_member_start_just_gets_menu(bot: Harness) -> None:
@@ -37,7 +45,7 @@ async def test_bound_member_start_just_gets_menu(bot: Harness) -> None:
     user = bot.emu.user(1002)
     await user.send_command("start")
     reply = await bot.emu.wait_for(1002, "陈静")
-    assert "分享手机号" not in reply.text
+    assert "分享手机号" not in (reply.text or "")
     assert reply.keyboard_texts()
 
 
@@ -47,7 +55,7 @@ async def test_invite_link_binds_once(bot: Harness) -> None:
     staff = bot.emu.user(2001)
     await staff.send_command("invite", "186 0018 6000")
     link_msg = await bot.emu.wait_for(2001, "t.me/")
-    code = re.search(r"start=(\S+)", link_msg.text)
+    code = re.search(r"start=(\S+)", link_msg.text or "")
     assert code is not None
 
     first = bot.emu.user(1003)
@@ -56,10 +64,9 @@ async def test_invite_link_binds_once(bot: Harness) -> None:
     second = bot.emu.user(1004)
     await second.send_command("start", code.group(1))
     refused = await bot.emu.wait_for(1004, "已经使用过")
-    assert "OFFICE-PHONE-0591" in refused.text
+    assert "OFFICE-PHONE-0591" in (refused.text or "")
 
-    member = await _member(bot, member_id)
-    assert member.telegram_user_id == 1003
+    assert await _telegram(bot, member_id) == telegram_account(1003)
     async with bot.db.transaction() as session:
         audits = await session.scalar(
             select(func.count()).select_from(AuditLog).where(AuditLog.action == "member.invite")
@@ -74,11 +81,11 @@ async def test_stranger_is_refused_and_nothing_is_written(bot: Harness) -> None:
     await bot.emu.wait_for(1005, "分享手机号")
     await stranger.send_contact("8613700137000")
     reply = await bot.emu.wait_for(1005, "没有在委员名册中找到")
-    assert "OFFICE-PHONE-0591" in reply.text
+    assert "OFFICE-PHONE-0591" in (reply.text or "")
     async with bot.db.transaction() as session:
         count = await session.scalar(select(func.count()).select_from(Member))
-        bound = await session.scalar(select(Member).where(Member.telegram_user_id == 1005))
-    assert count == 1 and bound is None
+        bound = await session.scalar(select(func.count()).select_from(Identity))
+    assert count == 1 and bound == 0
 
 
 async def test_someone_elses_contact_is_refused(bot: Harness) -> None:
@@ -86,8 +93,9 @@ async def test_someone_elses_contact_is_refused(bot: Harness) -> None:
     user = bot.emu.user(1006)
     await user.send_contact("+8613800138000", contact_user_id=4242)
     await bot.emu.wait_for(1006, "本人的手机号")
-    member = await _member(bot, member_id)
-    assert member.telegram_user_id is None
+    assert await _telegram(bot, member_id) is None
+    async with bot.db.transaction() as session:
+        assert await identities.member_of(session, TELEGRAM, "1006") is None
 
 
 async def test_member_cannot_use_staff_commands(bot: Harness) -> None:

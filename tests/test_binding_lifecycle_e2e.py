@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.channels import TELEGRAM
 from bot.tryout import SentMessage, SimUser
+from storage import identities
 from storage.models import AuditLog, BindingRequest, BindingRequestStatus, Member, Role
 from tests.support import ADMIN_ID, Harness, run_cli
 
@@ -40,10 +42,11 @@ async def _invite(bot: Harness, query: str) -> tuple[str, SentMessage]:
 
 
 async def _bound_to(bot: Harness, member_id: int) -> int | None:
+    """The Telegram user id the member is bound to (None when unbound there)."""
     async with bot.db.transaction() as s:
-        member = await s.get(Member, member_id)
-        assert member is not None
-        return member.telegram_user_id
+        assert await s.get(Member, member_id) is not None
+        account = await identities.account_of(s, member_id, TELEGRAM)
+    return int(account.external_id) if account is not None else None
 
 
 async def _audit(bot: Harness) -> list[tuple[str, str | None, dict[str, Any]]]:
@@ -190,10 +193,18 @@ async def test_link_used_by_a_second_account_moves_the_binding_only_when_staff_c
     actions = [(a, d) for a, o, d in await _audit(bot) if o == str(member_id)]
     request = await _request(bot)
     assert actions[1:] == [
-        ("member.move_request", {"request": request.id, "via": "invite", "old_telegram_id": OLD}),
+        (
+            "member.move_request",
+            {"request": request.id, "via": "invite", "channel": TELEGRAM, "old_account": str(OLD)},
+        ),
         (
             "member.move_confirm",
-            {"request": request.id, "old_telegram_id": OLD, "new_telegram_id": NEW},
+            {
+                "request": request.id,
+                "channel": TELEGRAM,
+                "old_account": str(OLD),
+                "new_account": str(NEW),
+            },
         ),
     ]
     assert request.status is BindingRequestStatus.confirmed
@@ -285,7 +296,7 @@ async def test_admin_unbinds_and_the_old_account_is_told(bot: Harness) -> None:
     assert await _bound_to(bot, member_id) is None
     assert not await _recognised(bot, bot.emu.user(OLD), "黄志强")
     unbind = [(o, d) for a, o, d in await _audit(bot) if a == "member.unbind"]
-    assert unbind == [(str(member_id), {"old_telegram_id": OLD})]
+    assert unbind == [(str(member_id), {"channel": TELEGRAM, "old_account": str(OLD)})]
 
     # The member binds again from their new phone: no request, no staff needed.
     new = bot.emu.user(NEW)
@@ -331,7 +342,8 @@ async def test_cli_member_unbind_tells_the_old_account_through_the_running_bot(
     async with bot.db.transaction() as s:
         row = await s.scalar(select(AuditLog).where(AuditLog.action == "member.unbind"))
     assert row is not None and row.object_id == str(member_id)
-    assert row.actor_member_id is None and row.actor_telegram_id is None  # the command line
+    assert row.actor_member_id is None  # the command line
+    assert row.actor_channel is None and row.actor_external_id is None
 
     again = await asyncio.to_thread(
         run_cli, tmp_path, "member", "unbind", PHONE, database_url=bot.db.url

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from storage import bindings, members
+from bot.channels import TELEGRAM, telegram_account
+from storage import bindings, identities, members
 from storage.audit import Actor
 from storage.bindings import Decision, Unbind
 from storage.db import Database
@@ -21,6 +22,7 @@ from storage.models import (
     OutboxMessage,
     Role,
 )
+from tests.support import bind_telegram
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 OFFICE = "office"
@@ -31,9 +33,11 @@ async def _add(
     db: Database, name: str, phone: str, role: Role = Role.member, tg: int | None = None
 ) -> int:
     async with db.transaction() as s:
-        member = Member(name=name, phone=phone, role=role, telegram_user_id=tg, chat_id=tg)
+        member = Member(name=name, phone=phone, role=role)
         s.add(member)
         await s.flush()
+        if tg is not None:
+            await bind_telegram(s, member.id, tg)
         return member.id
 
 
@@ -54,7 +58,7 @@ async def test_invite_expires_at_the_ttl_in_force_when_it_is_used(db: Database) 
     ttl = timedelta(days=7)
     async with db.transaction() as s:
         late = await bindings.redeem_invite(
-            s, code=code, telegram_user_id=NEW, chat_id=NEW, now=NOW + ttl, office=OFFICE, ttl=ttl
+            s, code=code, account=telegram_account(NEW), now=NOW + ttl, office=OFFICE, ttl=ttl
         )
     assert late.outcome is BindOutcome.expired_code
     # A longer TTL set afterwards revives it: expiry follows the setting in force.
@@ -62,8 +66,7 @@ async def test_invite_expires_at_the_ttl_in_force_when_it_is_used(db: Database) 
         revived = await bindings.redeem_invite(
             s,
             code=code,
-            telegram_user_id=NEW,
-            chat_id=NEW,
+            account=telegram_account(NEW),
             now=NOW + ttl,
             office=OFFICE,
             ttl=ttl * 2,
@@ -80,7 +83,7 @@ async def _pending_request(db: Database) -> tuple[int, int]:
     member_id = await _add(db, "黄志强", "+8618600186000", tg=OLD)
     async with db.transaction() as s:
         asked = await bindings.bind_by_contact(
-            s, telegram_user_id=NEW, chat_id=NEW, phone="18600186000", now=NOW, office=OFFICE
+            s, account=telegram_account(NEW), phone="18600186000", now=NOW, office=OFFICE
         )
     assert asked.outcome is BindOutcome.move_requested and asked.request_id is not None
     return member_id, asked.request_id
@@ -92,13 +95,16 @@ async def test_a_move_request_asks_every_staff_member_and_warns_the_old_account(
     member_id, request_id = await _pending_request(db)
     async with db.transaction() as s:
         again = await bindings.bind_by_contact(
-            s, telegram_user_id=NEW, chat_id=NEW, phone="18600186000", now=NOW, office=OFFICE
+            s, account=telegram_account(NEW), phone="18600186000", now=NOW, office=OFFICE
         )
-        chats = sorted(await s.scalars(select(OutboxMessage.chat_id)))
-        bound = await s.scalar(select(Member.telegram_user_id).where(Member.id == member_id))
+        chats = sorted(
+            (row.channel, int(row.address))
+            for row in await s.execute(select(OutboxMessage.channel, OutboxMessage.address))
+        )
+        bound = await identities.account_of(s, member_id, TELEGRAM)
     assert again.outcome is BindOutcome.move_pending and again.request_id == request_id
-    assert chats == [OLD, STAFF, STAFF2]  # asked once, not again
-    assert bound == OLD
+    assert chats == [(TELEGRAM, OLD), (TELEGRAM, STAFF), (TELEGRAM, STAFF2)]  # asked once only
+    assert bound is not None and bound.external_id == str(OLD)
 
 
 async def test_simultaneous_confirmations_move_the_binding_once(db: Database) -> None:
@@ -107,21 +113,30 @@ async def test_simultaneous_confirmations_move_the_binding_once(db: Database) ->
     async def press(telegram_id: int) -> Decision:
         async with db.transaction() as s:
             result = await bindings.decide(
-                s, request_id, by_telegram_id=telegram_id, confirm=True, now=NOW, office=OFFICE
+                s,
+                request_id,
+                by=telegram_account(telegram_id),
+                confirm=True,
+                now=NOW,
+                office=OFFICE,
             )
             return result.outcome
 
     outcomes = await asyncio.gather(press(STAFF), press(STAFF2))
     assert sorted(outcomes) == [Decision.already_decided, Decision.confirmed]
     async with db.transaction() as s:
-        bound = await s.scalar(select(Member.telegram_user_id).where(Member.id == member_id))
+        bound = await identities.account_of(s, member_id, TELEGRAM)
         request = await s.get(BindingRequest, request_id)
         told = sorted(
-            await s.scalars(
-                select(OutboxMessage.template).where(OutboxMessage.chat_id.in_([OLD, NEW]))
+            str(template)
+            for template in await s.scalars(
+                select(OutboxMessage.template).where(
+                    OutboxMessage.channel == TELEGRAM,
+                    OutboxMessage.address.in_([str(OLD), str(NEW)]),
+                )
             )
         )
-    assert bound == NEW and request is not None
+    assert bound is not None and bound.external_id == str(NEW) and request is not None
     assert request.status is BindingRequestStatus.confirmed
     assert told == ["binding.move_confirmed", "binding.moved_away", "binding.old_account_warning"]
     assert await _audit_count(db, "member.move_confirm") == 1
@@ -131,13 +146,13 @@ async def test_only_staff_decide_and_only_admins_unbind(db: Database) -> None:
     member_id, request_id = await _pending_request(db)
     async with db.transaction() as s:
         by_member = await bindings.decide(
-            s, request_id, by_telegram_id=OLD, confirm=True, now=NOW, office=OFFICE
+            s, request_id, by=telegram_account(OLD), confirm=True, now=NOW, office=OFFICE
         )
         by_stranger = await bindings.decide(
-            s, request_id, by_telegram_id=NEW, confirm=True, now=NOW, office=OFFICE
+            s, request_id, by=telegram_account(NEW), confirm=True, now=NOW, office=OFFICE
         )
         missing = await bindings.decide(
-            s, request_id + 100, by_telegram_id=STAFF, confirm=True, now=NOW, office=OFFICE
+            s, request_id + 100, by=telegram_account(STAFF), confirm=True, now=NOW, office=OFFICE
         )
     assert by_member.outcome is Decision.not_allowed
     assert by_stranger.outcome is Decision.not_allowed
@@ -145,10 +160,11 @@ async def test_only_staff_decide_and_only_admins_unbind(db: Database) -> None:
 
     async with db.transaction() as s:
         member = await s.get(Member, member_id)
-        staff = await members.by_telegram_id(s, STAFF)
+        staff = await members.by_account(s, telegram_account(STAFF))
         assert member is not None and staff is not None
         refused = await bindings.unbind(s, member, staff.actor, office=OFFICE)
-        assert member.telegram_user_id == OLD
+        still = await identities.account_of(s, member_id, TELEGRAM)
+        assert still is not None and still.external_id == str(OLD)
         done = await bindings.unbind(s, member, Actor.cli(), office=OFFICE)
         again = await bindings.unbind(s, member, Actor.cli(), office=OFFICE)
     assert (refused, done, again) == (Unbind.not_allowed, Unbind.unbound, Unbind.not_bound)

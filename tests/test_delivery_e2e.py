@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.channels import telegram_address
 from storage import outbox
 from storage.models import DeliveryStatus, Member, OutboxMessage, Priority
 from storage.outbox import button
@@ -60,7 +61,7 @@ async def test_template_is_rendered_in_the_members_language_with_buttons(bot: Ha
     member_id = await bot.add_member("Lin", "+8613800138000", telegram_user_id=1001, locale="en")
     row_id = await enqueue(
         bot,
-        chat_id=1001,
+        to=telegram_address(1001),
         member_id=member_id,
         template="common.text_too_long",
         params={"length": 5000, "limit": 4000},
@@ -70,14 +71,14 @@ async def test_template_is_rendered_in_the_members_language_with_buttons(bot: Ha
     assert message.buttons() == ["Yes", "No"]
     assert message.callback_for("Yes") == "t:yes"
     row = await wait_status(bot, row_id, DeliveryStatus.sent)
-    assert row.telegram_message_id == message.message_id
+    assert row.sent_message_id == str(message.message_id)
     assert row.attempts == 1
 
 
 async def test_default_language_and_raw_html_text(bot: Harness) -> None:
     member_id = await bot.add_member("陈静", "+8613900139000", telegram_user_id=1002)
-    await enqueue(bot, chat_id=1002, member_id=member_id, template="common.yes")
-    await enqueue(bot, chat_id=1002, text="<b>通知</b>：明天开会")
+    await enqueue(bot, to=telegram_address(1002), member_id=member_id, template="common.yes")
+    await enqueue(bot, to=telegram_address(1002), text="<b>通知</b>：明天开会")
     await bot.emu.wait_for(1002, lambda m: m.text == "是")
     notice = await bot.emu.wait_for(1002, "明天开会")
     assert notice.entities and notice.entities[0]["type"] == "bold"
@@ -86,8 +87,10 @@ async def test_default_language_and_raw_html_text(bot: Harness) -> None:
 async def test_scheduled_message_waits_for_its_time(bot: Harness) -> None:
     member_id = await bot.add_member("陈静", "+8613900139000", telegram_user_id=1003)
     later = bot.clock.now + timedelta(hours=2)
-    row_id = await enqueue(bot, chat_id=1003, member_id=member_id, text="later", not_before=later)
-    now_id = await enqueue(bot, chat_id=1003, member_id=member_id, text="right away")
+    row_id = await enqueue(
+        bot, to=telegram_address(1003), member_id=member_id, text="later", not_before=later
+    )
+    now_id = await enqueue(bot, to=telegram_address(1003), member_id=member_id, text="right away")
     await bot.emu.wait_for(1003, "right away")
     await wait_status(bot, now_id, DeliveryStatus.sent)
     assert (await outbox_row(bot, row_id)).status is DeliveryStatus.pending
@@ -102,7 +105,7 @@ async def test_blocked_member_is_marked_unreachable(bot: Harness) -> None:
     member_id = await bot.add_member("陈静", "+8613900139000", telegram_user_id=1004)
     bot.emu.user(1004)
     bot.emu.block(1004)
-    row_id = await enqueue(bot, chat_id=1004, member_id=member_id, text="hello")
+    row_id = await enqueue(bot, to=telegram_address(1004), member_id=member_id, text="hello")
     row = await wait_status(bot, row_id, DeliveryStatus.unreachable)
     assert row.last_error is not None and "blocked" in row.last_error
     async with bot.db.transaction() as session:
@@ -112,7 +115,7 @@ async def test_blocked_member_is_marked_unreachable(bot: Harness) -> None:
 
     # Unblocked later: the next message gets through and the member is reachable again.
     bot.emu.unblock(1004)
-    again = await enqueue(bot, chat_id=1004, member_id=member_id, text="hello again")
+    again = await enqueue(bot, to=telegram_address(1004), member_id=member_id, text="hello again")
     await bot.emu.wait_for(1004, "hello again")
     await wait_status(bot, again, DeliveryStatus.sent)
     async with bot.db.transaction() as session:
@@ -129,7 +132,7 @@ async def test_429_pauses_and_the_same_message_is_retried(bot: Harness) -> None:
         description="Too Many Requests: retry after 1",
         retry_after=1,
     )
-    row_id = await enqueue(bot, chat_id=1005, text="after the pause")
+    row_id = await enqueue(bot, to=telegram_address(1005), text="after the pause")
     await bot.emu.wait_for(1005, "after the pause")
     row = await wait_status(bot, row_id, DeliveryStatus.sent)
     assert row.attempts == 1  # a 429 is Telegram asking to wait, not a failed attempt
@@ -144,7 +147,7 @@ async def test_other_errors_retry_with_backoff(bot: Harness) -> None:
     bot.emu.fail_next(
         "sendMessage", chat_id=1006, error_code=500, description="Internal Server Error", times=2
     )
-    row_id = await enqueue(bot, chat_id=1006, text="eventually")
+    row_id = await enqueue(bot, to=telegram_address(1006), text="eventually")
     await bot.emu.wait_for_call("sendMessage", lambda c: c.chat_id == 1006)
     row = await eventually(lambda: _pending_with_error(bot, row_id, 1))
     assert "Internal Server Error" in (row.last_error or "")
@@ -175,12 +178,14 @@ async def test_urgent_message_overtakes_a_bulk_backlog(bot: Harness) -> None:
     async with bot.db.transaction() as session:
         for chat in range(5000, 5400):
             await outbox.enqueue(
-                session, kind="test", chat_id=chat, text="bulk", priority=Priority.bulk
+                session, kind="test", to=telegram_address(chat), text="bulk", priority=Priority.bulk
             )
     assert bot.app is not None
     bot.app.bot_data.outbox_signal()
     await bot.emu.wait_for(5000, "bulk")
-    await enqueue(bot, chat_id=1007, text="your report was adopted", priority=Priority.personal)
+    await enqueue(
+        bot, to=telegram_address(1007), text="your report was adopted", priority=Priority.personal
+    )
     await bot.emu.wait_for(1007, "adopted")
     sent_bulk = sum(bot.emu.stats.messages_sent[chat] for chat in range(5000, 5400))
     assert sent_bulk < 400  # it did not wait for the whole notice
@@ -194,7 +199,9 @@ async def test_restart_after_a_crash_loses_nothing(bot: Harness) -> None:
     await bot.stop()
     async with bot.db.transaction() as session:
         for chat in range(3001, 3011):
-            await outbox.enqueue(session, kind="test", chat_id=chat, text=f"hello {chat}")
+            await outbox.enqueue(
+                session, kind="test", to=telegram_address(chat), text=f"hello {chat}"
+            )
     async with bot.db.transaction() as session:
         dead = await outbox.claim(session, worker="dead-worker", now=bot.clock.now, limit=6)
     assert len(dead) == 6

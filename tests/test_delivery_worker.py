@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from telegram.error import TelegramError
 
+from bot.channels import telegram_address
 from bot.delivery import DeliveryWorker
 from bot.i18n import Texts
 from bot.runtime import Runtime
@@ -56,14 +57,14 @@ def make_runtime(db: Database, clock: FakeClock, **overrides: Any) -> Runtime:
         "delivery_per_chat_interval": 0.0,
     }
     values.update(overrides)
-    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, **values)
     return Runtime(settings=settings, db=db, texts=Texts(), clock=clock)
 
 
 async def fill(db: Database, chats: range, *, text: str = "notice") -> None:
     async with db.transaction() as session:
         for chat in chats:
-            await outbox.enqueue(session, kind="test", chat_id=chat, text=text)
+            await outbox.enqueue(session, kind="test", to=telegram_address(chat), text=text)
 
 
 async def status_counts(db: Database) -> Counter[DeliveryStatus]:
@@ -225,7 +226,7 @@ async def test_lease_is_refreshed_while_rows_wait(db: Database) -> None:
     clock = FakeClock()
     async with db.transaction() as session:
         for _ in range(3):
-            await outbox.enqueue(session, kind="test", chat_id=5, text="x")
+            await outbox.enqueue(session, kind="test", to=telegram_address(5), text="x")
     async with db.transaction() as session:
         rows = await outbox.claim(session, worker="a", now=clock(), limit=10)
         later = clock() + timedelta(seconds=30)

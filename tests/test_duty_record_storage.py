@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels import TELEGRAM
 from bot.i18n import Texts
 from handlers.duty_record.export import write_awards, write_year
 from storage import duty_record, reports
@@ -156,7 +157,8 @@ async def _notice(
         row = OutboxMessage(
             kind="notice",
             member_id=member_id,
-            chat_id=member_id,
+            channel=TELEGRAM,
+            address=str(member_id),
             template="notices.message",
             status=delivery,
             source_type="notice",

@@ -21,6 +21,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select, update
 
+from bot.channels import telegram_account
 from bot.exports.cells import add_run, append_row, cell
 from bot.tryout import SentMessage, SimUser
 from storage import dialogs, reports
@@ -49,6 +50,7 @@ from tests.support import Harness
 
 STAFF = 7001
 FIRST_MEMBER = 7100
+FIRST_ACCOUNT = telegram_account(FIRST_MEMBER).key  # whose dialog it is
 
 # What members type, or paste from Word, or what a hostile member types on purpose.
 HOSTILE: tuple[str, ...] = (
@@ -550,13 +552,13 @@ async def test_a_dialog_never_keeps_more_than_its_bound(db: Database) -> None:
     """The last line of defence behind the quick report's own limit: whatever a flow tries to
     keep, the state rewritten on every message stays small, and what was kept stays."""
     async with db.transaction() as s:
-        await dialogs.set(s, FIRST_MEMBER, "report_quick", "merge", {"pending": {"texts": ["a"]}})
+        await dialogs.set(s, FIRST_ACCOUNT, "report_quick", "merge", {"pending": {"texts": ["a"]}})
     with pytest.raises(dialogs.DialogStateTooLarge):
         async with db.transaction() as s:
             big = {"pending": {"texts": ["情况" * 20_000]}}
-            await dialogs.set(s, FIRST_MEMBER, "report_quick", "merge", big)
+            await dialogs.set(s, FIRST_ACCOUNT, "report_quick", "merge", big)
     async with db.transaction() as s:
-        kept = await dialogs.get(s, FIRST_MEMBER)
+        kept = await dialogs.get(s, FIRST_ACCOUNT)
     assert kept is not None and kept.data == {"pending": {"texts": ["a"]}}
 
 
@@ -565,7 +567,7 @@ async def test_a_dialog_never_keeps_more_than_its_bound(db: Database) -> None:
 
 async def _state_size(bot: Harness, user_id: int) -> int:
     async with bot.db.transaction() as s:
-        row = await s.get(DialogState, user_id)
+        row = await s.get(DialogState, telegram_account(user_id).key)
         return len(json.dumps(row.data if row else {}, ensure_ascii=False).encode())
 
 
@@ -630,7 +632,7 @@ async def test_a_refused_first_file_leaves_no_empty_draft(
     await bot.emu.wait_for(FIRST_MEMBER, "还没有提交过")
     async with bot.db.transaction() as s:
         assert await s.scalar(select(func.count(Report.id))) == 0
-        assert await s.get(DialogState, FIRST_MEMBER) is None
+        assert await s.get(DialogState, FIRST_ACCOUNT) is None
     assert not any("无标题" in (m.text or "") for m in bot.emu.messages_to(FIRST_MEMBER))
 
 

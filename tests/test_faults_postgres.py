@@ -110,9 +110,9 @@ async def test_bot_survives_a_postgres_restart(pg_bot: tuple[Harness, PrivatePos
     await asyncio.to_thread(server.stop)
     await user.send_command("help")
     down = await bot.emu.wait_for(1501, timeout=30)
-    assert "稍等片刻" in down.text
+    assert "稍等片刻" in (down.text or "")
 
     await asyncio.to_thread(server.start)
     await user.send_command("help")
     back = await bot.emu.wait_for(1501, timeout=30)
-    assert "本助手可以" in back.text
+    assert "本助手可以" in (back.text or "")

@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bot.channels import TELEGRAM
 from bot.i18n import Texts
 from bot.scheduler import SchedulerService
-from storage.models import Member, Role
+from storage.models import Identity, Role
 from tests.support import ADMIN_ID, Harness
 
 TEXTS = Texts("zh-CN")
@@ -108,7 +109,9 @@ async def test_an_admin_writing_first_in_a_group_is_not_bound_to_the_group(bot: 
     await bot.emu.wait_for(SUPERGROUP, PRIVATE_ONLY)
     async with bot.db.read() as session:
         in_group = await session.scalar(
-            select(func.count()).select_from(Member).where(Member.chat_id == SUPERGROUP)
+            select(func.count())
+            .select_from(Identity)
+            .where(Identity.channel == TELEGRAM, Identity.address == str(SUPERGROUP))
         )
     assert in_group == 0
     assert not bot.emu.messages_to(ADMIN_ID)

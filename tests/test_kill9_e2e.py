@@ -38,8 +38,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import delivery
+from bot.channels import TELEGRAM
 from bot.settings import Settings
 from bot.tryout import BotApiEmulator, SentMessage, SimUser
 from handlers.notices import ack_data
@@ -55,6 +57,7 @@ from storage.models import (
     ActivityType,
     AudienceKind,
     DeliveryStatus,
+    Identity,
     Member,
     OutboxMessage,
     Role,
@@ -62,7 +65,7 @@ from storage.models import (
     TargetKind,
     utcnow,
 )
-from tests.support import fresh_database
+from tests.support import bind_telegram, fresh_database
 
 ROUNDS = int(os.environ.get("KILL9_ROUNDS", "2"))
 SEED = int(os.environ.get("KILL9_SEED", "20261125"))
@@ -72,6 +75,27 @@ LEASE_SECONDS = 5  # the shortest lease the settings allow: a killed worker's ro
 PROBE = 8_000_001  # a member who writes while the bot is down
 HELP = "本助手可以"
 CONCURRENT_UPDATES = Settings.model_fields["concurrent_updates"].default
+
+
+async def bind_many(session: AsyncSession, user_ids: dict[str, int]) -> None:
+    """Bind the members with these phones (phone -> Telegram user id, whose private chat it
+    is) in one statement, as many bindings done one by one would leave them."""
+    found = await session.execute(
+        select(Member.phone, Member.id).where(Member.phone.in_(list(user_ids)))
+    )
+    member_ids = {phone: member_id for phone, member_id in found}
+    now = utcnow()
+    rows = [
+        {
+            "member_id": member_ids[phone],
+            "channel": TELEGRAM,
+            "external_id": str(user_id),
+            "address": str(user_id),
+            "bound_at": now,
+        }
+        for phone, user_id in user_ids.items()
+    ]
+    await session.execute(insert(Identity), rows)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -228,9 +252,10 @@ async def bot(
 ) -> AsyncIterator[BotProcess]:
     rng = random.Random(f"{SEED}:{request.node.name}")
     async with database.transaction() as session:
-        session.add(
-            Member(name="探针", phone="+8613800000000", telegram_user_id=PROBE, chat_id=PROBE)
-        )
+        probe = Member(name="探针", phone="+8613800000000")
+        session.add(probe)
+        await session.flush()
+        await bind_telegram(session, probe.id, PROBE)
     process = BotProcess(emulator, database.url, tmp_path, rng)
     try:
         yield process
@@ -388,12 +413,10 @@ async def test_conversation_keeps_every_acknowledged_answer(
     async with database.transaction() as session:
         for n in range(4):
             user_id = 8_100_000 + n
-            member = Member(
-                name=f"委员{n}", phone=f"+86139000000{n:02d}", telegram_user_id=user_id,
-                chat_id=user_id,
-            )  # fmt: skip
+            member = Member(name=f"委员{n}", phone=f"+86139000000{n:02d}")
             session.add(member)
             await session.flush()
+            await bind_telegram(session, member.id, user_id)
             writers.append((member.id, Writer(bot, bot.emu.user(user_id, f"委员{n}"), n)))
 
     trigger = asyncio.Event()
@@ -452,13 +475,13 @@ async def test_backlog_fetched_before_a_kill_is_not_lost(
             insert(Member),
             [
                 {
-                    "name": f"委员{n}", "phone": f"+86135{n:08d}", "telegram_user_id": first + n,
-                    "chat_id": first + n, "role": Role.member, "reachable": True,
-                    "active": True, "created_at": now, "updated_at": now,
+                    "name": f"委员{n}", "phone": f"+86135{n:08d}", "role": Role.member,
+                    "reachable": True, "active": True, "created_at": now, "updated_at": now,
                 }
                 for n in range(members)
             ],
         )  # fmt: skip
+        await bind_many(session, {f"+86135{n:08d}": first + n for n in range(members)})
     for n in range(members):  # while the bot is down
         await bot.emu.user(first + n).send_command("help")
 
@@ -511,12 +534,10 @@ async def test_signup_burst_never_overbooks(bot: BotProcess, database: Database)
         session.add(ActivityTarget(activity_id=activity_id, kind=TargetKind.everyone))
         for n in range(members):
             user_id = 8_200_000 + n
-            member = Member(
-                name=f"委员{n}", phone=f"+86137000000{n:02d}", telegram_user_id=user_id,
-                chat_id=user_id,
-            )  # fmt: skip
+            member = Member(name=f"委员{n}", phone=f"+86137000000{n:02d}")
             session.add(member)
             await session.flush()
+            await bind_telegram(session, member.id, user_id)
             ids[user_id] = member.id
 
     # Everyone opens the activity card (before any kill).
@@ -586,7 +607,7 @@ async def test_signup_burst_never_overbooks(bot: BotProcess, database: Database)
 BODY = "关于召开年度全体委员会议的通知：请于12月1日上午9点准时参加。"
 
 
-async def _in_flight(database: Database, counted: set[str]) -> int:
+async def _in_flight(database: Database, counted: set[str | None]) -> int:
     """Rows a worker killed just now left in `sending` (earlier dead workers' rows not again)."""
     async with database.snapshot() as session:
         rows = (
@@ -613,13 +634,13 @@ async def test_notice_reaches_everyone_after_kills(bot: BotProcess, database: Da
         now = utcnow()
         rows = [
             {
-                "name": f"委员{n}", "phone": f"+86136{n:08d}", "telegram_user_id": first + n,
-                "chat_id": first + n, "role": Role.member, "reachable": True, "active": True,
-                "created_at": now, "updated_at": now,
+                "name": f"委员{n}", "phone": f"+86136{n:08d}", "role": Role.member,
+                "reachable": True, "active": True, "created_at": now, "updated_at": now,
             }
             for n in range(members)
         ]  # fmt: skip
         await session.execute(insert(Member), rows)
+        await bind_many(session, {f"+86136{n:08d}": first + n for n in range(members)})
     delivered: list[float] = []
     bot.emu.add_listener(
         lambda event, m: (
@@ -647,7 +668,7 @@ async def test_notice_reaches_everyone_after_kills(bot: BotProcess, database: Da
         return int(count or 0)
 
     bound = 0  # rows the killed workers held in `sending`: the most that can be sent twice
-    counted: set[str] = set()
+    counted: set[str | None] = set()
     for _ in range(ROUNDS):
         before = len(delivered)
         await settle(bot, "delivery", partial(_more, delivered, before))

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot.channels import TELEGRAM, telegram_account
 from storage import dialogs, members
 from storage.audit import Actor
 from storage.db import Database
 from storage.members import BindOutcome
-from storage.models import AuditLog, DialogState, Member, Role
+from storage.models import AuditLog, DialogState, Identity, Member, Role
 
 
 async def _add(db: Database, name: str, phone: str) -> int:
@@ -25,28 +26,22 @@ async def _add(db: Database, name: str, phone: str) -> int:
 async def test_bind_by_phone_in_any_format_and_only_once(db: Database) -> None:
     member_id = await _add(db, "林文华", "+8613800138000")
     async with db.transaction() as s:
-        first = await members.bind_by_phone(
-            s, telegram_user_id=11, chat_id=11, phone="8613800138000"
-        )
+        first = await members.bind_by_phone(s, account=telegram_account(11), phone="8613800138000")
     assert first.outcome is BindOutcome.bound and first.member and first.member.id == member_id
     async with db.transaction() as s:
-        again = await members.bind_by_phone(
-            s, telegram_user_id=11, chat_id=11, phone="138 0013 8000"
-        )
+        again = await members.bind_by_phone(s, account=telegram_account(11), phone="138 0013 8000")
         other = await members.bind_by_phone(
-            s, telegram_user_id=12, chat_id=12, phone="+86-138-0013-8000"
+            s, account=telegram_account(12), phone="+86-138-0013-8000"
         )
-        unknown = await members.bind_by_phone(
-            s, telegram_user_id=13, chat_id=13, phone="13700137000"
-        )
-        garbage = await members.bind_by_phone(s, telegram_user_id=13, chat_id=13, phone="hello")
+        unknown = await members.bind_by_phone(s, account=telegram_account(13), phone="13700137000")
+        garbage = await members.bind_by_phone(s, account=telegram_account(13), phone="hello")
     assert again.outcome is BindOutcome.already_bound
     assert other.outcome is BindOutcome.taken
     assert unknown.outcome is BindOutcome.not_on_roster
     assert garbage.outcome is BindOutcome.bad_phone
     async with db.transaction() as s:
-        assert (await members.by_telegram_id(s, 11)) is not None
-        assert (await members.by_telegram_id(s, 12)) is None
+        assert (await members.by_account(s, telegram_account(11))) is not None
+        assert (await members.by_account(s, telegram_account(12))) is None
 
 
 async def test_invite_code_wins_once_under_simultaneous_redemption(db: Database) -> None:
@@ -57,7 +52,7 @@ async def test_invite_code_wins_once_under_simultaneous_redemption(db: Database)
     async def redeem(telegram_id: int) -> BindOutcome:
         async with db.transaction() as s:
             result = await members.redeem_invite(
-                s, code=code, telegram_user_id=telegram_id, chat_id=telegram_id
+                s, code=code, account=telegram_account(telegram_id)
             )
             return result.outcome
 
@@ -66,9 +61,9 @@ async def test_invite_code_wins_once_under_simultaneous_redemption(db: Database)
     assert set(outcomes) <= {BindOutcome.bound, BindOutcome.used_code, BindOutcome.taken}
     async with db.transaction() as s:
         bound = await s.scalar(
-            select(func.count()).select_from(Member).where(Member.telegram_user_id.is_not(None))
+            select(func.count()).select_from(Identity).where(Identity.channel == TELEGRAM)
         )
-        unknown = await members.redeem_invite(s, code="inv_nope", telegram_user_id=1, chat_id=1)
+        unknown = await members.redeem_invite(s, code="inv_nope", account=telegram_account(1))
     assert bound == 1
     assert unknown.outcome is BindOutcome.invalid_code
 
@@ -78,7 +73,7 @@ async def test_role_change_is_audited(db: Database) -> None:
     async with db.transaction() as s:
         member = await members.find(s, "139 0013 9000")
         assert member is not None and member.id == member_id
-        assert await members.set_role(s, member, Role.staff, Actor(member_id=None, telegram_id=5))
+        assert await members.set_role(s, member, Role.staff, Actor.of(None, telegram_account(5)))
         assert not await members.set_role(s, member, Role.staff, Actor.cli())
     async with db.transaction() as s:
         rows = list(await s.scalars(select(AuditLog).where(AuditLog.action == "member.role")))
@@ -87,19 +82,20 @@ async def test_role_change_is_audited(db: Database) -> None:
 
 async def test_a_dialog_moves_in_place_and_keeps_one_row_per_user(db: Database) -> None:
     opened = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+    first, second = telegram_account(501).key, telegram_account(502).key
     async with db.transaction() as s:
-        await dialogs.set(s, 501, "report", "title", {"edit": False}, now=opened)
+        await dialogs.set(s, first, "report", "title", {"edit": False}, now=opened)
     async with db.transaction() as s:
         moved = await dialogs.set(
-            s, 501, "report", "situation", {"edit": True}, now=opened + timedelta(minutes=3)
+            s, first, "report", "situation", {"edit": True}, now=opened + timedelta(minutes=3)
         )
-        await dialogs.set(s, 502, "leave", "reason", now=opened)
+        await dialogs.set(s, second, "leave", "reason", now=opened)
     async with db.transaction() as s:
-        assert await dialogs.get(s, 501) == moved
+        assert await dialogs.get(s, first) == moved
         assert moved.step == "situation" and moved.data == {"edit": True}
         assert moved.updated_at == opened + timedelta(minutes=3)
-        assert (await dialogs.get(s, 502)) is not None
+        assert (await dialogs.get(s, second)) is not None
         assert await s.scalar(select(func.count()).select_from(DialogState)) == 2
-        await dialogs.clear(s, 501)
+        await dialogs.clear(s, first)
     async with db.transaction() as s:
-        assert await dialogs.get(s, 501) is None
+        assert await dialogs.get(s, first) is None

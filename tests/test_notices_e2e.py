@@ -9,8 +9,10 @@ from typing import Any
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from bot.channels import TELEGRAM
 from bot.tryout import SentMessage
 from handlers.notices import ack_data
+from storage import identities
 from storage.models import (
     Activity,
     ActivitySignup,
@@ -27,7 +29,7 @@ from storage.models import (
     Sector,
     SignupStatus,
 )
-from tests.support import Harness
+from tests.support import Harness, bind_telegram
 from tests.test_delivery_e2e import eventually
 
 STAFF = 2001
@@ -118,14 +120,14 @@ async def test_notice_with_acknowledgement_to_a_sector(bot: Harness) -> None:
     staff = bot.emu.user(STAFF)
     summary = await to_economy_with_ack(bot, "明天上午九点在三楼会议室开会，请准时参加。")
     # The preview shows the count, and the one economy member without Telegram separately.
-    assert "接收人数：2" in summary.text and "另有 1 人" in summary.text
+    assert "接收人数：2" in (summary.text or "") and "另有 1 人" in (summary.text or "")
     preview = await bot.emu.wait_for(STAFF, "三楼会议室")
     assert preview.buttons() == ["✅ 收到"]
     await staff.tap(summary, "🚀 立即发送")
 
     lin_copy = await bot.emu.wait_for(1001, "三楼会议室")
     chen_copy = await bot.emu.wait_for(1002, "三楼会议室")
-    assert "通知" in lin_copy.text and lin_copy.buttons() == ["✅ 收到"]
+    assert "通知" in (lin_copy.text or "") and lin_copy.buttons() == ["✅ 收到"]
     assert not bot.emu.messages_to(1003)  # another sector
 
     # The press is recorded once and the button shows it.
@@ -148,14 +150,15 @@ async def test_notice_with_acknowledgement_to_a_sector(bot: Harness) -> None:
     # Progress for the sender ends in "done", then the summary arrives.
     await bot.emu.wait_for(STAFF, "发送完成", timeout=15)
     done = await bot.emu.wait_for(STAFF, "已全部处理完毕", timeout=15)
-    assert "送达 2" in done.text
+    assert "送达 2" in (done.text or "")
 
     # Statistics, then a reminder that reaches only the silent one.
     await staff.tap(done, "📊 查看统计")
     card = await bot.emu.wait_for(STAFF, "已回执 1 · 未回执 1")
     await staff.tap(card, "未回执")
     silent_list = await bot.emu.wait_for(STAFF, "未回执（1 人）")
-    assert "陈静" in silent_list.text and "林文华" not in silent_list.text
+    silent = silent_list.text or ""
+    assert "陈静" in silent and "林文华" not in silent
     await staff.tap(card, "🔔 提醒未回执的人")
     await bot.emu.wait_for(STAFF, "1 位未回执的委员")
     reminder = await bot.emu.wait_for(1002, "提醒")
@@ -188,7 +191,11 @@ async def test_buttons_from_before_the_rename_still_work(bot: Harness) -> None:
             sent = await session.scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(OutboxMessage.chat_id == 1001, OutboxMessage.status == DeliveryStatus.sent)
+                .where(
+                    OutboxMessage.channel == TELEGRAM,
+                    OutboxMessage.address == "1001",
+                    OutboxMessage.status == DeliveryStatus.sent,
+                )
             )
         return bool(sent)
 
@@ -217,7 +224,7 @@ async def test_scheduled_notice_fires_at_its_time(bot: Harness) -> None:
     ack = await bot.emu.wait_for(STAFF, "是否需要委员回执")
     await staff.tap(ack, "不需要回执")
     summary = await bot.emu.wait_for(STAFF, "接收人数")
-    assert "接收人数：4" in summary.text  # three members and the staff member
+    assert "接收人数：4" in (summary.text or "")  # three members and the staff member
     await staff.tap(summary, "🕘 定时发送")
     await bot.emu.wait_for(STAFF, "请输入发送时间")
     await staff.send_text("明天")
@@ -238,14 +245,10 @@ async def test_cancel_mid_send_stops_what_is_not_sent(bot: Harness) -> None:
     await bot.add_member("王干部", "+8615000150000", role=Role.staff, telegram_user_id=STAFF)
     async with bot.db.transaction() as session:
         for i in range(150):
-            session.add(
-                Member(
-                    name=f"委员{i}",
-                    phone=f"+86139{i:08d}",
-                    telegram_user_id=5000 + i,
-                    chat_id=5000 + i,
-                )
-            )
+            member = Member(name=f"委员{i}", phone=f"+86139{i:08d}")
+            session.add(member)
+            await session.flush()
+            await bind_telegram(session, member.id, 5000 + i)
     staff = bot.emu.user(STAFF)
     ask = await compose(bot, "大量通知")
     await staff.tap(ask, "全体委员")
@@ -255,7 +258,7 @@ async def test_cancel_mid_send_stops_what_is_not_sent(bot: Harness) -> None:
     await bot.emu.wait_for(5000, "大量通知")
     await staff.tap(progress, "⛔ 取消发送")
     cancelled = await bot.emu.wait_for(STAFF, "不再发送")
-    assert "已取消" in cancelled.text
+    assert "已取消" in (cancelled.text or "")
 
     nid = await notice_id(bot)
 
@@ -279,15 +282,16 @@ async def test_cancel_mid_send_stops_what_is_not_sent(bot: Harness) -> None:
         async with bot.db.transaction() as session:
             sent_to = set(
                 await session.scalars(
-                    select(OutboxMessage.chat_id).where(
+                    select(OutboxMessage.address).where(
                         OutboxMessage.source_id == nid,
                         OutboxMessage.source_type == "notice",
                         OutboxMessage.status == DeliveryStatus.sent,
-                        OutboxMessage.chat_id != STAFF,
+                        OutboxMessage.channel == TELEGRAM,
+                        OutboxMessage.address != str(STAFF),
                     )
                 )
             )
-        received = {c for c in range(5000, 5150) if bot.emu.messages_to(c)}
+        received = {str(c) for c in range(5000, 5150) if bot.emu.messages_to(c)}
         return received == sent_to and len(received) < 150
 
     await eventually(consistent)
@@ -304,16 +308,16 @@ async def test_blocked_member_shows_as_unreachable_in_statistics(bot: Harness) -
     await staff.tap(summary, "🚀 立即发送")
     await bot.emu.wait_for(1001, "请查收材料")
     done = await bot.emu.wait_for(STAFF, "已全部处理完毕", timeout=15)
-    assert "无法送达 1" in done.text
+    assert "无法送达 1" in (done.text or "")
     async with bot.db.transaction() as session:
-        chen = await session.scalar(select(Member).where(Member.telegram_user_id == 1002))
+        chen = await identities.member_of(session, TELEGRAM, "1002")
         assert chen is not None and chen.reachable is False
     await staff.tap(done, "📊 查看统计")
     card = await bot.emu.wait_for(STAFF, "接收 2 人")
-    assert "无法送达 1" in card.text
+    assert "无法送达 1" in (card.text or "")
     await staff.tap(card, "无法送达")
     listing = await bot.emu.wait_for(STAFF, "无法送达（1 人）")
-    assert "陈静" in listing.text and "blocked" in listing.text
+    assert "陈静" in (listing.text or "") and "blocked" in (listing.text or "")
 
     await staff.tap(card, "📥 导出 Excel")
     export = await bot.emu.wait_for(STAFF, lambda m: m.kind == "document")
@@ -338,7 +342,11 @@ async def test_members_list_the_notices_they_received(bot: Harness) -> None:
             sent = await session.scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(OutboxMessage.chat_id == 1001, OutboxMessage.status == DeliveryStatus.sent)
+                .where(
+                    OutboxMessage.channel == TELEGRAM,
+                    OutboxMessage.address == "1001",
+                    OutboxMessage.status == DeliveryStatus.sent,
+                )
             )
         return bool(sent)
 
@@ -461,14 +469,14 @@ async def test_uploaded_phone_list_with_photo_and_custom_options(bot: Harness) -
     listing = "手机号\n138 0013 8001\n13800138003\n13999999999\n".encode()
     await staff.send_document(listing, "名单.csv", "text/csv")
     matched = await bot.emu.wait_for(STAFF, "名单匹配到 2 位委员")
-    assert "13999999999" in matched.text
+    assert "13999999999" in (matched.text or "")
     await staff.tap(await bot.emu.wait_for(STAFF, "是否需要委员回执"), "自定义回复选项")
     await bot.emu.wait_for(STAFF, "请输入回复选项")
     await staff.send_text("参加")
     await bot.emu.wait_for(STAFF, "至少输入 2 个")
     await staff.send_text("参加\n不能参加")
     summary = await bot.emu.wait_for(STAFF, "接收人数：2")
-    assert "参加 / 不能参加" in summary.text
+    assert "参加 / 不能参加" in (summary.text or "")
     await staff.tap(summary, "🚀 立即发送")
 
     photo = await bot.emu.wait_for(1003, "走进政协")
@@ -482,7 +490,7 @@ async def test_uploaded_phone_list_with_photo_and_custom_options(bot: Harness) -
     recent = await bot.emu.wait_for(STAFF, "最近的通知")
     await staff.tap(recent, recent.buttons()[0])
     card = await bot.emu.wait_for(STAFF, "接收 2 人")
-    assert "参加：0" in card.text and "不能参加：1" in card.text
+    assert "参加：0" in (card.text or "") and "不能参加：1" in (card.text or "")
 
 
 async def test_members_signed_up_for_an_activity(bot: Harness) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from openpyxl import Workbook
 from sqlalchemy import func, select, update
 
+from bot.channels import TELEGRAM
 from storage import notices, outbox
 from storage.db import Database
 from storage.members import MemberRef
@@ -33,6 +34,7 @@ from storage.models import (
     member_committee,
 )
 from storage.notices import AckOutcome, Category, NoticeView, Problem
+from tests.support import bind_telegram
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
@@ -49,21 +51,22 @@ async def roster(db: Database) -> dict[str, int]:
         session.add_all([economy, farming, committee, point])
         await session.flush()
         people = {
-            "staff": Member(name="王干部", phone="+8615000150000", role=Role.staff, chat_id=9),
-            "a": Member(name="甲", phone="+8613800000001", chat_id=101, sector_id=economy.id),
+            "staff": Member(name="王干部", phone="+8615000150000", role=Role.staff),
+            "a": Member(name="甲", phone="+8613800000001", sector_id=economy.id),
             "b": Member(
                 name="乙",
                 phone="+8613800000002",
-                chat_id=102,
                 sector_id=economy.id,
                 liaison_point_id=point.id,
             ),
-            "c": Member(name="丙", phone="+8613800000003", chat_id=103, sector_id=farming.id),
+            "c": Member(name="丙", phone="+8613800000003", sector_id=farming.id),
             "d": Member(name="丁", phone="+8613800000004", sector_id=economy.id),
-            "gone": Member(name="戊", phone="+8613800000005", chat_id=105, active=False),
+            "gone": Member(name="戊", phone="+8613800000005", active=False),
         }
         session.add_all(people.values())
         await session.flush()
+        for key, chat in {"staff": 9, "a": 101, "b": 102, "c": 103, "gone": 105}.items():
+            await bind_telegram(session, people[key].id, chat)
         await session.execute(
             member_committee.insert().values(member_id=people["c"].id, committee_id=committee.id)
         )
@@ -115,9 +118,15 @@ async def rows_of(db: Database, notice_id: int) -> list[OutboxMessage]:
             await session.scalars(
                 select(OutboxMessage)
                 .where(OutboxMessage.source_id == notice_id, OutboxMessage.source_type == "notice")
-                .order_by(OutboxMessage.chat_id)
+                .order_by(OutboxMessage.id)
             )
         )
+
+
+def chats_of(rows: list[OutboxMessage]) -> set[int]:
+    """The Telegram chats the rows go to (every row must go to Telegram)."""
+    assert {r.channel for r in rows} <= {TELEGRAM}
+    return {int(r.address) for r in rows}
 
 
 async def deliver_all(db: Database) -> None:
@@ -127,7 +136,7 @@ async def deliver_all(db: Database) -> None:
         await outbox.record(
             session,
             [
-                outbox.Outcome(c.id, outbox.Result.sent, telegram_message_id=c.id, at=NOW)
+                outbox.Outcome(c.id, outbox.Result.sent, sent_message_id=str(c.id), at=NOW)
                 for c in claimed
             ],
             worker="w",
@@ -147,7 +156,7 @@ async def test_audiences_pick_the_right_bound_active_members(db: Database) -> No
     for kind, (audience, chats) in cases.items():
         view = await send(db, staff, await draft(db, staff, kind, audience))
         rows = await rows_of(db, view.id)
-        assert {r.chat_id for r in rows} == chats, kind
+        assert chats_of(rows) == chats, kind
         assert view.recipient_count == len(chats)
         assert all(
             r.priority == Priority.bulk and r.template == "notices.message_ack" for r in rows
@@ -195,7 +204,7 @@ async def test_activity_sign_ups_are_an_audience(db: Database) -> None:
         choices = await notices.choices(session, AudienceKind.activity)
     assert [c.name for c in choices] == ["协商会"]
     view = await send(db, staff, await draft(db, staff, AudienceKind.activity, [activity_id]))
-    assert {r.chat_id for r in await rows_of(db, view.id)} == {101, 103}
+    assert chats_of(await rows_of(db, view.id)) == {101, 103}
 
 
 async def test_forged_or_bad_input_changes_nothing(db: Database) -> None:
@@ -323,7 +332,8 @@ async def test_stats_lists_and_reminder_only_for_delivered_silent_members(db: Da
                 select(OutboxMessage).where(OutboxMessage.source_type == "notice_remind")
             )
         )
-    assert [r.chat_id for r in reminders] == [101] and reminders[0].template == "notices.reminder"
+    assert [(r.channel, r.address) for r in reminders] == [(TELEGRAM, "101")]
+    assert reminders[0].template == "notices.reminder"
 
     member = await staff_ref(db, ids, "a")
     async with db.transaction() as session:
@@ -375,6 +385,7 @@ async def test_scheduled_notice_waits_and_finishes_once(db: Database) -> None:
     assert {r.not_before for r in rows} == {at}
     async with db.transaction() as session:
         # Nobody has it yet: an answer (from forged button data) is refused and not recorded.
+        assert rows[0].member_id is not None
         early = await notices.acknowledge(session, view.id, rows[0].member_id, 0, now=NOW)
         acked = await session.scalar(
             select(func.count())

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from bot.channels import TELEGRAM, telegram_address
 from storage import notices, outbox
 from storage.db import Database
 from storage.members import MemberRef
@@ -36,7 +37,11 @@ async def settle(db: Database, notice_id: int, by_chat: dict[int, DeliveryStatus
         for chat, status in by_chat.items():
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.source_id == notice_id, OutboxMessage.chat_id == chat)
+                .where(
+                    OutboxMessage.source_id == notice_id,
+                    OutboxMessage.channel == TELEGRAM,
+                    OutboxMessage.address == str(chat),
+                )
                 .values(status=status, last_error="NetworkError: Bad Gateway")
             )
 
@@ -62,14 +67,14 @@ async def test_staff_resend_only_the_failed_rows_once_audited(db: Database) -> N
         assert await notices.resend_failed(session, staff, notice_id, now=clock()) == 2
     async with db.transaction() as session:
         rows = {
-            chat: (status, not_before, attempts)
+            int(chat): (status, not_before, attempts)
             for chat, status, not_before, attempts in await session.execute(
                 select(
-                    OutboxMessage.chat_id,
+                    OutboxMessage.address,
                     OutboxMessage.status,
                     OutboxMessage.not_before,
                     OutboxMessage.attempts,
-                ).where(OutboxMessage.source_id == notice_id)
+                ).where(OutboxMessage.source_id == notice_id, OutboxMessage.channel == TELEGRAM)
             )
         }
         audit = list(
@@ -84,7 +89,10 @@ async def test_staff_resend_only_the_failed_rows_once_audited(db: Database) -> N
     # Claimed again, the horizon counts from the resend.
     async with db.transaction() as session:
         claimed = await outbox.claim(session, worker="w", now=clock(), limit=10)
-    assert {c.chat_id: c.due_at for c in claimed} == {101: clock(), 103: clock()}
+    assert {c.to: c.due_at for c in claimed} == {
+        telegram_address(101): clock(),
+        telegram_address(103): clock(),
+    }
 
     async with db.transaction() as session:
         again = await notices.resend_failed(session, staff, notice_id, now=clock())
@@ -114,24 +122,29 @@ async def test_re_remind_reaches_those_the_notice_failed_to_reach(db: Database) 
         )
     async with db.transaction() as session:
         n = await notices.remind(session, staff, notice_id, now=clock(), ack_data=ack_data)
-        chats = set(
-            await session.scalars(
-                select(OutboxMessage.chat_id).where(
+        chats = {
+            (channel, address)
+            for channel, address in await session.execute(
+                select(OutboxMessage.channel, OutboxMessage.address).where(
                     OutboxMessage.source_type == notices.REMIND_SOURCE
                 )
             )
-        )
+        }
     # The silent one who got it and the one it failed to reach; not who answered, not who
     # blocked the bot.
-    assert n == 2 and chats == {101, 102}
+    assert n == 2 and chats == {(TELEGRAM, "101"), (TELEGRAM, "102")}
 
 
 async def test_the_horizon_fails_what_waited_too_long_and_nothing_else(db: Database) -> None:
     clock = FakeClock()
     async with db.transaction() as session:
-        old = await outbox.enqueue(session, kind="t", chat_id=1, text="old")
+        old = await outbox.enqueue(session, kind="t", to=telegram_address(1), text="old")
         later = await outbox.enqueue(
-            session, kind="t", chat_id=2, text="scheduled", not_before=clock() + timedelta(hours=30)
+            session,
+            kind="t",
+            to=telegram_address(2),
+            text="scheduled",
+            not_before=clock() + timedelta(hours=30),
         )
         assert old is not None and later is not None
         await session.execute(

@@ -18,5 +18,5 @@ async def test_redelivered_update_is_handled_once(bot: Harness) -> None:
     await user.send_command("menu")  # a later update proves the redelivery was consumed
     await bot.emu.wait_for(1301, "请选择下方菜单")
     await asyncio.sleep(0.2)
-    helps = [m for m in bot.emu.messages_to(1301) if "本助手可以" in m.text]
+    helps = [m for m in bot.emu.messages_to(1301) if "本助手可以" in (m.text or "")]
     assert len(helps) == 1

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.channels import TELEGRAM
 from storage import reminders
 from storage.db import Database
 from storage.models import DeliveryStatus, Member, OutboxMessage, Role
@@ -20,6 +21,7 @@ from storage.models.activities import (
 )
 from storage.reminders import ReminderPolicy
 from storage.timing import QuietHours
+from tests.support import bind_telegram
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -46,9 +48,10 @@ async def _setup(db: Database, starts_at: datetime, members: int = 2) -> int:
         s.add(activity)
         await s.flush()
         for i in range(members):
-            member = Member(name=f"委员{i}", phone=None, chat_id=100 + i)
+            member = Member(name=f"委员{i}", phone=None)
             s.add(member)
             await s.flush()
+            await bind_telegram(s, member.id, 100 + i)
             s.add(
                 ActivitySignup(
                     activity_id=activity.id,
@@ -179,9 +182,10 @@ async def _invite_setup(db: Database, starts_at: datetime, deadline: datetime) -
         s.add(ActivityTarget(activity_id=activity.id, kind=TargetKind.sector, ref_id=economy.id))
         for i, name in enumerate("甲乙丙丁"):
             sector = farming if name == "丁" else economy
-            member = Member(name=name, chat_id=200 + i, sector_id=sector.id)
+            member = Member(name=name, sector_id=sector.id)
             s.add(member)
             await s.flush()
+            await bind_telegram(s, member.id, 200 + i)
             ids[name] = member.id
         s.add(
             ActivitySignup(
@@ -196,9 +200,10 @@ async def _invite_setup(db: Database, starts_at: datetime, deadline: datetime) -
                 activity_id=activity.id, member_id=ids["乙"], status=SignupStatus.leave, position=2
             )
         )
-        staff = Member(name="工作人员", chat_id=299, role=Role.staff)
+        staff = Member(name="工作人员", role=Role.staff)
         s.add(staff)
         await s.flush()
+        await bind_telegram(s, staff.id, 299)
         ids["staff"] = staff.id
     return ids
 
@@ -283,12 +288,13 @@ async def test_silent_notice_recipients_are_re_reminded_after_the_delay_at_most_
         await s.flush()
         silent_id = 0
         for i, acked in enumerate([False, True]):
-            member = Member(name=f"委员{i}", chat_id=300 + i)
+            member = Member(name=f"委员{i}")
             s.add(member)
             await s.flush()
+            await bind_telegram(s, member.id, 300 + i)
             delivered = OutboxMessage(
-                kind="notice", chat_id=300 + i, member_id=member.id, text="x",
-                status=DeliveryStatus.sent,
+                kind="notice", channel=TELEGRAM, address=str(300 + i), member_id=member.id,
+                text="x", status=DeliveryStatus.sent,
             )  # fmt: skip
             s.add(delivered)
             await s.flush()

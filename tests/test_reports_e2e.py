@@ -62,7 +62,7 @@ async def _attach_photo(bot: Harness, member_id: int, report_id: int) -> None:
             mime_type="image/jpeg",
             size=len(PHOTO),
             path=relative,
-            telegram_file_id=None,
+            file_ref=None,
             limits=Limits(),
         )
     assert result.ok

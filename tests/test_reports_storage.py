@@ -190,7 +190,7 @@ async def test_attachment_rules(db: Database, tmp_path: Path) -> None:
                 mime_type=None,
                 size=size,
                 path=reports.attachment_path(draft.id, name),
-                telegram_file_id=None,
+                file_ref=None,
                 limits=LIMITS,
             )
             return result.outcome
@@ -211,7 +211,7 @@ async def test_review_workflow_history_and_audit(db: Database) -> None:
     author, staff = await _members(db, 2)
     report_id = await _complete_draft(db, author)
     await _submit(db, author, report_id)
-    actor = Actor(member_id=staff, telegram_id=None)
+    actor = Actor(member_id=staff)
     later = NOW + timedelta(hours=1)
     async with db.transaction() as session:
         no_reason = await reports.review(

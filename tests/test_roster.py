@@ -16,12 +16,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import selectinload
 
+from bot.channels import TELEGRAM, telegram_account
+from storage import identities
+from storage.audit import Actor
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models.base import utcnow
 from storage.models.members import (
     AuditLog,
     Committee,
+    Identity,
     LiaisonPoint,
     Member,
     Sector,
@@ -88,7 +92,7 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
 async def run_import(db: Database, rows: list[RosterRow], source: str = "test") -> ImportReport:
     async with db.transaction() as session:
         return await import_roster(
-            session, rows, actor_member_id=None, actor_telegram_id=42, source=source
+            session, rows, actor=Actor.of(None, telegram_account(42)), source=source
         )
 
 
@@ -120,6 +124,11 @@ async def snapshot(db: Database) -> dict[str, tuple[Any, ...]]:
             .scalars()
             .all()
         )
+        bindings: dict[int, list[tuple[str, str, str]]] = {}
+        for identity in await session.scalars(select(Identity).order_by(Identity.id)):
+            bindings.setdefault(identity.member_id, []).append(
+                (identity.channel, identity.external_id, identity.address)
+            )
         return {
             m.phone or "": (
                 m.id,
@@ -130,7 +139,7 @@ async def snapshot(db: Database) -> dict[str, tuple[Any, ...]]:
                 m.updated_at,
                 m.created_at,
                 tuple(c.id for c in m.committees),
-                m.telegram_user_id,
+                tuple(bindings.get(m.id, [])),
             )
             for m in members
         }
@@ -337,7 +346,8 @@ async def test_import_sample(db: Database, sample: Path) -> None:
     assert [c.name for c in wang.committees] == sorted(["文化文史和学习委", "社会和法制委"])
     assert wang.liaison_point is not None and wang.liaison_point.name == "台江区茶亭街道委员联系点"
     assert wang.organisation == "福州大学 教授"
-    assert wang.telegram_user_id is None and wang.active and wang.role == "member"
+    assert wang.active and wang.role == "member"
+    assert await count(db, Identity) == 0  # nobody is bound by an import
 
     full_width = await member_by_phone(db, "+8613805910013")  # written in full-width digits
     assert full_width.name == "蔡金花"
@@ -346,7 +356,7 @@ async def test_import_sample(db: Database, sample: Path) -> None:
         logs = (await session.execute(select(AuditLog))).scalars().all()
     assert len(logs) == 1
     assert logs[0].action == "roster.import"
-    assert logs[0].actor_telegram_id == 42
+    assert (logs[0].actor_channel, logs[0].actor_external_id) == (TELEGRAM, "42")
     assert logs[0].details["source"] == sample.name
     assert logs[0].details["created"] == 30
     assert logs[0].details["rejected"] == 0
@@ -475,15 +485,21 @@ async def test_telegram_binding_survives_reimport(db: Database) -> None:
         await session.execute(
             update(Member)
             .where(Member.phone == "+8613805910001")
-            .values(telegram_user_id=777001, chat_id=777001, bound_at=bound_at, locale="zh-CN")
+            .values(bound_at=bound_at, locale="zh-CN")
         )
+        bound = await session.scalar(select(Member.id).where(Member.phone == "+8613805910001"))
+        assert bound is not None
+        await identities.attach(session, bound, telegram_account(777001), now=bound_at)
     rows = parse_roster(SAMPLE_XLSX)
     rows[0] = RosterRow(3, "林志刚", "+86 138 0591 0001", "经济界", ("经济委",), None, "新单位")
     report = await run_import(db, rows)
     assert report.updated == 1
     member = await member_by_phone(db, "+8613805910001")
     assert member.name == "林志刚"
-    assert (member.telegram_user_id, member.chat_id, member.locale) == (777001, 777001, "zh-CN")
+    assert member.locale == "zh-CN"
+    async with db.transaction() as session:
+        account = await identities.account_of(session, member.id, TELEGRAM)
+    assert account is not None and (account.external_id, account.address) == ("777001", "777001")
     assert member.bound_at is not None
     assert abs((member.bound_at - bound_at).total_seconds()) < 1
 

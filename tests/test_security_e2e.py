@@ -21,6 +21,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select, update
 
+from bot.channels import TELEGRAM, telegram_account
 from bot.i18n import Texts
 from bot.scheduler import SchedulerService
 from bot.tryout import SimUser
@@ -163,7 +164,7 @@ async def build_world(bot: Harness) -> World:
 
     async def notice(*, at: datetime | None = None, send: bool = True) -> int:
         async with bot.db.transaction() as s:
-            author = await members.by_telegram_id(s, STAFF)
+            author = await members.by_account(s, telegram_account(STAFF))
             assert author is not None
             view = await notices.open_draft(s, author)
             assert not isinstance(view, notices.Problem)
@@ -269,7 +270,9 @@ class Watch:
         after = await snapshot(self.bot)
         assert not changed_tables(self.before, after), changed_tables(self.before, after)
         async with self.bot.db.transaction() as s:
-            assert await dialogs.get(s, self.user_id) is None, "a dialog was left open"
+            assert await dialogs.get(s, telegram_account(self.user_id).key) is None, (
+                "a dialog was left open"
+            )
         for chat, count in self.counts.items():
             if chat != self.user_id:
                 assert len(self.bot.emu.messages_to(chat)) == count, f"chat {chat} was told"
@@ -574,7 +577,9 @@ async def test_staff_action_is_refused_and_changes_nothing(
         if action.dialog is not None:
             flow, step, data = action.dialog
             async with bot.db.transaction() as s:
-                await dialogs.set(s, user_id, flow, step, data(world), now=bot.clock.now)
+                await dialogs.set(
+                    s, telegram_account(user_id).key, flow, step, data(world), now=bot.clock.now
+                )
         watch = await Watch(bot, user_id).start()
         refusal = t(action.refusal(role))
         pressed = await action.send(user, world)
@@ -603,7 +608,7 @@ def test_the_table_names_every_staff_command_and_menu_button() -> None:
             return None
 
     for feature in handlers.FEATURES:
-        feature.register(Recorder(), wiring)  # type: ignore[arg-type]
+        feature.register(Recorder(), wiring)
     staff_commands = {f"/{c}" for c in commands - MEMBER_COMMANDS}
     named = {a.name.split()[0] for a in STAFF_ACTIONS if a.name.startswith("/")}
     assert staff_commands <= named, (
@@ -731,7 +736,8 @@ async def test_every_export_is_audited(bot: Harness) -> None:
         async with bot.db.transaction() as s:
             row = await s.scalar(select(AuditLog).order_by(AuditLog.id.desc()).limit(1))
         assert row is not None and row.action == action, data
-        assert row.actor_member_id == world.staff and row.actor_telegram_id == STAFF
+        assert row.actor_member_id == world.staff
+        assert (row.actor_channel, row.actor_external_id) == (TELEGRAM, str(STAFF))
     async with bot.db.transaction() as s:
         rows = list(await s.scalars(select(AuditLog).where(AuditLog.action == "report.export")))
     assert [r.details.get("format") for r in rows] == ["xlsx", "docx", "docx"]

@@ -22,9 +22,11 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bot.channels import telegram_account
 from bot.runner import build_web_app
 from bot.tryout import BotApiEmulator, Fault, SimUser
 from handlers.notices import ack_data
+from storage import members as roster_members
 from storage import notices
 from storage.members import MemberRef
 from storage.models import (
@@ -36,7 +38,7 @@ from storage.models import (
     Role,
 )
 from storage.models.notices import AckMode, AudienceKind
-from tests.support import FakeClock, Harness, fresh_database, make_settings
+from tests.support import FakeClock, Harness, bind_telegram, fresh_database, make_settings
 from tests.test_delivery_e2e import eventually
 
 STAFF = 2001
@@ -64,13 +66,13 @@ async def roster(bot: Harness, members: int) -> MemberRef:
     await bot.add_member("王干部", "+8615000150000", role=Role.staff, telegram_user_id=STAFF)
     async with bot.db.transaction() as session:
         for i in range(members):
-            uid = FIRST + i
-            session.add(
-                Member(name=f"委员{i}", phone=f"+86139{i:08d}", telegram_user_id=uid, chat_id=uid)
-            )
-        staff = await session.scalar(select(Member).where(Member.telegram_user_id == STAFF))
+            member = Member(name=f"委员{i}", phone=f"+86139{i:08d}")
+            session.add(member)
+            await session.flush()
+            await bind_telegram(session, member.id, FIRST + i)
+        staff = await roster_members.by_account(session, telegram_account(STAFF))
         assert staff is not None
-        return MemberRef.of(staff)
+        return staff
 
 
 async def queue_notice(bot: Harness, staff: MemberRef, *, ack: AckMode = AckMode.none) -> int:
