@@ -49,6 +49,9 @@ async def _upgrade_sqlite(url: str, revision: str) -> None:
     engine = create_async_engine(url, poolclass=NullPool)
     try:
         async with engine.begin() as conn:
+            # WAL is a property of the file: set it now, as the app's connections would, so the
+            # app never has to switch it later while another process holds a lock.
+            await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             await conn.run_sync(_upgrade, url, revision)
             broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
