@@ -4,7 +4,9 @@ recipient's language, as Telegram HTML or as the plain text a member reads.
 A row carries no markup of its own: a parameter is shown as typed, or is itself a locale key
 ({"key": ..., "params": ...}, e.g. a status name, shown in the recipient's language too), or is
 text already formatted in Telegram's HTML ({"formatted": ...}, a notice body as staff wrote
-it). Each channel's delivery renders rows through here at send time. Plain text is the HTML's
+it), or the start of such text as the recipient reads it, on one line ({"preview": ...,
+"length": n}), or lines, each a locale key with parameters ({"lines": [...]}; "—" when none).
+Each channel's delivery renders rows through here at send time. Plain text is the HTML's
 visible text, so a typed value that looks like a tag stays as typed.
 """
 
@@ -26,6 +28,12 @@ def params_of(texts: Texts, locale: str, params: dict[str, Any]) -> dict[str, An
         elif isinstance(value, dict) and "key" in value:
             inner = params_of(texts, locale, dict(value.get("params") or {}))
             out[name] = texts.get(locale, str(value["key"]), **inner)
+        elif isinstance(value, dict) and "preview" in value:
+            visible = " ".join(plain_of(str(value["preview"])).split("\n")).strip()
+            out[name] = visible[: int(value.get("length", 30))]
+        elif isinstance(value, dict) and "lines" in value:
+            lines = [params_of(texts, locale, {"line": line})["line"] for line in value["lines"]]
+            out[name] = Markup("\n".join(lines)) if lines else "—"
         else:
             out[name] = value
     return out

@@ -8,8 +8,6 @@ and `cancel_stale` withdraws the pending ones that no longer fit.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -265,11 +263,19 @@ WEEKLY_USEFUL_FOR = timedelta(days=2)
 DIGEST_USEFUL_FOR = timedelta(hours=10)
 
 
-def _schedule_line(activity: Activity, tz: ZoneInfo, mark: str) -> str:
+def _schedule_line(activity: Activity, tz: ZoneInfo, kind: str, **more: Any) -> dict[str, Any]:
+    """One activity in a schedule, as a line the recipient's channel renders in their
+    language (reminders.line_<kind>: signed, invited, staff, digest)."""
     assert activity.starts_at is not None
-    when = activity.starts_at.astimezone(tz).strftime("%m-%d %H:%M")
-    place = f" @ {activity.place}" if activity.place else ""
-    return f"{mark} {when} {activity.title}{place}"
+    params: dict[str, Any] = {
+        "when": activity.starts_at.astimezone(tz).strftime("%m-%d %H:%M"),
+        "title": activity.title,
+        "place": {"key": "reminders.at_place", "params": {"place": activity.place}}
+        if activity.place
+        else "",
+        **more,
+    }
+    return {"key": f"reminders.line_{kind}", "params": params}
 
 
 async def weekly_schedule(session: AsyncSession, now: datetime, policy: ReminderPolicy) -> int:
@@ -324,12 +330,14 @@ async def weekly_schedule(session: AsyncSession, now: datetime, policy: Reminder
         if member_id in done:
             continue
         if role.is_staff:
-            lines = [_schedule_line(a, policy.tz, "•") for a in week]
+            lines = [_schedule_line(a, policy.tz, "staff") for a in week]
             template = "reminders.weekly_staff"
         else:
             mine = signed.get(member_id, set()) | invited.get(member_id, set())
             lines = [
-                _schedule_line(a, policy.tz, "✅" if a.id in signed.get(member_id, set()) else "✉️")
+                _schedule_line(
+                    a, policy.tz, "signed" if a.id in signed.get(member_id, set()) else "invited"
+                )
                 for a in week
                 if a.id in mine
             ]
@@ -342,7 +350,7 @@ async def weekly_schedule(session: AsyncSession, now: datetime, policy: Reminder
             member_id=member_id,
             kind="schedule",
             template=template,
-            params={"week": week_start, "lines": "\n".join(lines), "count": len(lines)},
+            params={"week": week_start, "lines": {"lines": lines}, "count": len(lines)},
             priority=Priority.normal,
             source_type=WEEKLY_SCHEDULE,
             dedupe_key=f"weekly:{stamp}:{member_id}",
@@ -406,13 +414,20 @@ async def staff_digest(session: AsyncSession, now: datetime, policy: ReminderPol
         taken = counts.get(SignupStatus.signed_up, 0) + counts.get(SignupStatus.checked_in, 0)
         capacity = "∞" if activity.capacity is None else str(activity.capacity)
         lines.append(
-            f"{_schedule_line(activity, policy.tz, '•')}  {taken}/{capacity}"
-            f" (+{counts.get(SignupStatus.waiting, 0)}, -{counts.get(SignupStatus.leave, 0)})"
+            _schedule_line(
+                activity,
+                policy.tz,
+                "digest",
+                taken=taken,
+                capacity=capacity,
+                waiting=counts.get(SignupStatus.waiting, 0),
+                leave=counts.get(SignupStatus.leave, 0),
+            )
         )
     params = {
         "date": stamp,
         "reports_waiting": waiting or 0,
-        "activities": "\n".join(lines) if lines else "—",
+        "activities": {"lines": lines},
         "notices": await _low_ack_lines(session, now),
     }
     enqueued = 0
@@ -438,7 +453,7 @@ async def staff_digest(session: AsyncSession, now: datetime, policy: ReminderPol
 LOW_ACK_RATIO = 0.8
 
 
-async def _low_ack_lines(session: AsyncSession, now: datetime) -> str:
+async def _low_ack_lines(session: AsyncSession, now: datetime) -> dict[str, Any]:
     """Notices of the last week asking for acknowledgement, below 80% acknowledged."""
     from storage.models.notices import AckMode, Notice, NoticeRecipient  # the notices feature
 
@@ -457,16 +472,20 @@ async def _low_ack_lines(session: AsyncSession, now: datetime) -> str:
         )
     ).all()
     lines = [
-        f"• #{notice_id} {_plain(body)[:30]}  {acked}/{total}"
+        {
+            "key": "reminders.line_low_ack",
+            "params": {
+                "id": notice_id,
+                # The start of the body as the recipient reads it, on one line.
+                "preview": {"preview": body, "length": 30},
+                "acked": acked,
+                "total": total,
+            },
+        }
         for notice_id, body, total, acked in rows
         if total and acked / total < LOW_ACK_RATIO
     ]
-    return "\n".join(lines) if lines else "—"
-
-
-def _plain(html_text: str) -> str:
-    """Notice bodies are Telegram HTML; the digest quotes their start as plain text."""
-    return html.unescape(re.sub(r"<[^>]+>", "", html_text)).replace("\n", " ").strip()
+    return {"lines": lines}
 
 
 async def notice_reminders(session: AsyncSession, now: datetime, policy: ReminderPolicy) -> int:

@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot import outbox_render
 from bot.channels import TELEGRAM
+from bot.i18n import Texts
 from storage import reminders
 from storage.db import Database
 from storage.models import DeliveryStatus, Member, OutboxMessage, Role
@@ -67,6 +69,14 @@ async def _scan(db: Database, now: datetime, p: ReminderPolicy | None = None) ->
     async with db.transaction() as s:
         await reminders.cancel_stale(s)
         return await reminders.activity_reminders(s, now, p or policy())
+
+
+def _shown(row: OutboxMessage) -> str:
+    """The message as the member reads it (rendered as the delivery worker renders it)."""
+    texts = Texts("zh-CN")
+    return outbox_render.text_of(
+        texts, "zh-CN", template=row.template, params=row.params, text=row.text, html=False
+    )
 
 
 async def _queued(db: Database) -> list[OutboxMessage]:
@@ -246,9 +256,9 @@ async def test_weekly_schedule_gives_each_member_their_part_and_staff_all(db: Da
     by_member = {r.member_id: r for r in await _queued(db)}
     assert sent == len(by_member) == 5  # 甲 乙 丙 (invited), 委员0 (signed up), staff; not 丁
     assert ids["丁"] not in by_member
-    assert "✅" in by_member[ids["甲"]].params["lines"]
-    assert "专题协商会" in by_member[ids["丙"]].params["lines"]
-    assert "走进政协" not in by_member[ids["丙"]].params["lines"]
+    assert "✅" in _shown(by_member[ids["甲"]])
+    assert "专题协商会" in _shown(by_member[ids["丙"]])
+    assert "走进政协" not in _shown(by_member[ids["丙"]])
     staff = by_member[ids["staff"]]
     assert staff.template == "reminders.weekly_staff" and staff.params["count"] == 2
     assert other
@@ -264,11 +274,44 @@ async def test_staff_digest_once_a_day_with_tomorrows_numbers(db: Database) -> N
         assert await reminders.staff_digest(s, morning + timedelta(hours=1), policy()) == 0
     digest = (await _queued(db))[0]
     assert digest.member_id == ids["staff"]
-    assert (
-        "专题协商会" in digest.params["activities"]
-        and "1/∞ (+0, -1)" in digest.params["activities"]
-    )
+    assert "专题协商会 @ 三楼会议室  1/∞ (+0, -1)" in _shown(digest)
     assert digest.params["reports_waiting"] == 0
+    assert "回执率偏低的通知：\n—" in _shown(digest)  # no notice asked for acknowledgement
+
+
+async def test_staff_digest_quotes_notices_acknowledged_by_too_few(db: Database) -> None:
+    from storage.models.notices import AckMode, Notice, NoticeRecipient, NoticeStatus
+
+    morning = local(SHANGHAI, 2026, 12, 1, 8, 30)
+    async with db.transaction() as s:
+        staff = Member(name="王秘书", phone="+8613600136000", role=Role.staff)
+        people = [Member(name=f"委员{i}", phone=f"+86137001370{i:02d}") for i in range(10)]
+        s.add_all([staff, *people])
+        await s.flush()
+        await bind_telegram(s, staff.id, 901)
+        notice = Notice(
+            author_id=staff.id,
+            status=NoticeStatus.done,
+            body="<b>周五</b> 全体会议 &lt;务必&gt;\n请准时参加，带好材料和笔记本电脑，迟到请提前请假",
+            ack_mode=AckMode.received,
+            queued_at=morning - timedelta(days=1),
+        )
+        s.add(notice)
+        await s.flush()
+        s.add_all(
+            NoticeRecipient(
+                notice_id=notice.id,
+                member_id=person.id,
+                acked_at=morning if i < 7 else None,
+            )
+            for i, person in enumerate(people)
+        )
+    async with db.transaction() as s:
+        assert await reminders.staff_digest(s, morning, policy()) == 1
+    shown = _shown((await _queued(db))[0])
+    # The body's start as the staff member reads it, on one line, tags gone, `<务必>` as typed.
+    # ... and at most 30 characters of it.
+    assert f"• #{notice.id} 周五 全体会议 <务必> 请准时参加，带好材料和笔记本电脑，  7/10" in shown
 
 
 async def test_silent_notice_recipients_are_re_reminded_after_the_delay_at_most_twice(
