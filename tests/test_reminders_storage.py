@@ -292,7 +292,10 @@ async def test_staff_digest_quotes_notices_acknowledged_by_too_few(db: Database)
         notice = Notice(
             author_id=staff.id,
             status=NoticeStatus.done,
-            body="<b>周五</b> 全体会议 &lt;务必&gt;\n请准时参加，带好材料和笔记本电脑，迟到请提前请假",
+            body=(
+                "<b>周五</b> 全体会议 &lt;务必&gt;\n"
+                "请准时参加，带好材料和笔记本电脑，迟到请提前请假"
+            ),
             ack_mode=AckMode.received,
             queued_at=morning - timedelta(days=1),
         )
