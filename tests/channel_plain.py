@@ -52,6 +52,16 @@ class PlainTurn(Turn):
         text = self.runtime.texts.plain(self.locale, key, **params)
         self.channel.show(self.account.address, Shown(text))
 
+    async def drop_buttons(self) -> None:
+        # The message showing the pressed button keeps its text and loses its buttons.
+        if self.action is None:
+            return
+        data = self.action.encode()
+        for message in reversed(self.channel.shown.get(self.account.address, [])):
+            if any(shown == data for _, shown in message.buttons):
+                message.buttons = []
+                return
+
     def link(self, payload: str) -> str:
         return f"plain://start/{payload}"
 

@@ -7,6 +7,8 @@ stay reachable (`update`, `ctx`) for the flows not yet written against the seam.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any
 
 from telegram import (
@@ -27,6 +29,8 @@ from handlers.channel.turn import DownloadFailed, Turn
 from handlers.channel.views import Action, View
 from handlers.replies import Markup, answer_callback, edit_or_send, inline, say, send_text
 from storage.dialogs import Dialog
+
+log = logging.getLogger(__name__)
 
 
 def render(ctx: BotContext, view: View) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -81,6 +85,21 @@ class TelegramTurn(Turn):
             return
         text, markup = render(self.ctx, view)
         await edit_or_send(self.update, self.ctx, text, markup=markup)
+
+    async def try_reply(self, view: View) -> bool:
+        try:
+            await self.reply(view)
+        except TelegramError as exc:
+            log.warning("a message could not be sent: %s", exc)
+            return False
+        return True
+
+    async def drop_buttons(self) -> None:
+        query = self.update.callback_query
+        if query is None:
+            return
+        with contextlib.suppress(TelegramError):  # cosmetic: the buttons re-check anyway
+            await query.edit_message_reply_markup(None)
 
     def link(self, payload: str) -> str:
         return self.ctx.deep_link(payload)

@@ -66,6 +66,18 @@ class Turn(abc.ABC):
         channels that cannot edit a message send it anew."""
         await self.reply(view)
 
+    async def try_reply(self, view: View) -> bool:
+        """Send view; False when the channel refused it or could not deliver it (e.g. a stored
+        file it will not take), so the flow can say so and go on. Channels whose sending cannot
+        fail that way keep this default."""
+        await self.reply(view)
+        return True
+
+    async def drop_buttons(self) -> None:
+        """Take the buttons off the message the pressed button sits on (cosmetic, e.g. a
+        preview just confirmed); channels that cannot change a sent message leave them."""
+        return None  # the buttons stay; every handler re-checks a press anyway
+
     @abc.abstractmethod
     def link(self, payload: str) -> str:
         """A link that opens this bot on the channel with payload (an invitation, a check-in

@@ -9,12 +9,15 @@ query and search: staff search; export: xlsx and Word.
 
 from __future__ import annotations
 
-from telegram.ext import Application
+from typing import TYPE_CHECKING
 
 from handlers.reports import coauthors, export, member, mine, preview, quick, review, search
 from handlers.reports.cards import FEATURE, REVIEW_FEATURE
 from handlers.reports.drafts import FLOW, QUICK_FLOW
 from handlers.wiring import Access, Wiring
+
+if TYPE_CHECKING:  # the app is only handed on to the wiring (for /reports on Telegram)
+    from telegram.ext import Application
 
 # Old action name -> new, for buttons that outlive a dialog (in chats, in the outbox).
 MEMBER_ALIASES = {"op": "open", "ls": "list", "rev": "revise", "cont": "continue", "dc": "discard"}
@@ -22,34 +25,39 @@ STAFF_ALIASES = {"op": "open", "nx": "next", "ls": "list"}
 
 
 def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
+    # Every flow runs on the channel seam: the same code serves every channel.
     # Members.
-    for buttons in (member.BUTTONS, preview.BUTTONS, coauthors.BUTTONS, mine.BUTTONS):
-        wiring.add_buttons(FEATURE, buttons, access=Access.member)
-    # The quick report runs on the channel seam: the same code serves every channel.
-    wiring.add_turn_buttons(FEATURE, quick.BUTTONS, access=Access.member)
+    for buttons in (
+        member.BUTTONS,
+        preview.BUTTONS,
+        coauthors.BUTTONS,
+        mine.BUTTONS,
+        quick.BUTTONS,
+    ):
+        wiring.add_turn_buttons(FEATURE, buttons, access=Access.member)
     # Buttons from before their renaming, still in members' chats (status notices, saved
     # drafts) and in messages queued to be sent: they keep working.
     member_actions = {**member.BUTTONS, **preview.BUTTONS, **mine.BUTTONS}
-    wiring.add_buttons(
+    wiring.add_turn_buttons(
         FEATURE,
         {old: member_actions[new] for old, new in MEMBER_ALIASES.items()},
         access=Access.member,
     )
-    wiring.add_menu("reports.menu_submit", member.submit_menu, order=10)
-    wiring.add_menu("reports.menu_mine", mine.my_reports, order=20)
-    wiring.add_flow(FLOW, member.on_input)
+    wiring.add_turn_menu("reports.menu_submit", member.submit_menu, order=10)
+    wiring.add_turn_menu("reports.menu_mine", mine.my_reports, order=20)
+    wiring.add_turn_flow(FLOW, member.on_input)
     wiring.add_turn_flow(QUICK_FLOW, quick.on_quick)
     wiring.add_turn_free_message(quick.quick_message)
-    wiring.add_start_hook(member.start_hook)
+    wiring.add_turn_start_hook(member.start_hook)
     # Staff.
     for buttons in (review.BUTTONS, search.BUTTONS, export.BUTTONS):
-        wiring.add_buttons(REVIEW_FEATURE, buttons, access=Access.staff)
+        wiring.add_turn_buttons(REVIEW_FEATURE, buttons, access=Access.staff)
     staff_actions = {**review.BUTTONS, **search.BUTTONS}
-    wiring.add_buttons(
+    wiring.add_turn_buttons(
         REVIEW_FEATURE,
         {old: staff_actions[new] for old, new in STAFF_ALIASES.items()},
         access=Access.staff,
     )
-    wiring.add_command(app, "reports", search.search_command, access=Access.staff)
-    wiring.add_menu("reports.review.menu", review.review_home, staff=True, order=950)
-    wiring.add_flow(review.FLOW, review.on_input)
+    wiring.add_turn_command(app, "reports", search.search_command, access=Access.staff)
+    wiring.add_turn_menu("reports.review.menu", review.review_home, staff=True, order=950)
+    wiring.add_turn_flow(review.FLOW, review.on_input)

@@ -1,21 +1,21 @@
 """A report as the member and staff see it: its card (title, facts, the three sections, files),
 its history, labels of categories and statuses, and sending a long card as several messages.
 
-Shared by the member side and the staff side; the callback data prefixes of both live here.
+Shared by the member side and the staff side; the action prefixes of both live here. Written
+against the channel seam (handlers/channel): it runs unchanged on every channel.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from telegram import Message, Update
-
-from bot.context import BotContext
-from bot.i18n import escape
+from bot.i18n import Markup, escape
 from bot.telegram_text import MAX_TEXT_LENGTH, split_html, truncate_html, visible_len
-from handlers import callbacks
-from handlers.replies import Markup, answer_callback, send_text
+from handlers.callbacks import Callback
+from handlers.channel.turn import Turn
+from handlers.channel.views import Action, Button, Text, View
 from handlers.reports.files import limits_of
 from storage.models import ReportStatus
 from storage.reports import SECTIONS, Limits, ReportView
@@ -27,85 +27,103 @@ OPEN = "open"  # a member's "open this report", also on the review decisions sen
 MESSAGE_LIMIT = MAX_TEXT_LENGTH
 
 
-def limits(ctx: BotContext) -> Limits:
-    return limits_of(ctx.settings)
+def limits(turn: Turn) -> Limits:
+    return limits_of(turn.settings)
 
 
-def category_label(ctx: BotContext, key: str | None) -> str:
-    """A configured category: translated when the locale knows it, else shown as configured."""
+def pressed(turn: Turn) -> Callback:
+    """The pressed button's arguments, read with the same checks as always (int_arg, arg)."""
+    action = turn.action
+    if action is None:
+        return Callback("", "")
+    return Callback(action.feature, action.name, action.args)
+
+
+def category_text(turn: Turn, key: str | None) -> Text | str:
+    """A configured category for a view: translated when the locale knows it, else shown as
+    configured (typed by the office, so never markup)."""
     if not key:
-        return ctx.t("reports.empty_value")
+        return Text("reports.empty_value")
     locale_key = f"reports.category.{key}"
-    return ctx.t(locale_key) if ctx.texts.has(locale_key) else key
+    return Text(locale_key) if turn.texts.has(locale_key) else key
 
 
-def status_label(ctx: BotContext, status: ReportStatus) -> str:
-    return ctx.t(f"reports.status.{status.value}")
+def category_label(turn: Turn, key: str | None) -> str:
+    """The same in the locale format (for cards composed as HTML)."""
+    if not key:
+        return turn.t("reports.empty_value")
+    locale_key = f"reports.category.{key}"
+    return turn.t(locale_key) if turn.texts.has(locale_key) else key
 
 
-def local_time(ctx: BotContext, moment: datetime | None) -> str:
+def status_label(turn: Turn, status: ReportStatus) -> str:
+    return turn.t(f"reports.status.{status.value}")
+
+
+def local_time(turn: Turn, moment: datetime | None) -> str:
     if moment is None:
         return "-"
-    return moment.astimezone(ctx.settings.tz).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(turn.settings.tz).strftime("%Y-%m-%d %H:%M")
 
 
-def title(ctx: BotContext, view: ReportView) -> str:
-    return view.title if view.title else ctx.t("reports.untitled")
+def title(view: ReportView) -> Text | str:
+    """A report's title as a view's parameter: as typed, or "(untitled)"."""
+    return view.title if view.title else Text("reports.untitled")
 
 
-def report_blocks(ctx: BotContext, view: ReportView, *, staff: bool = False) -> list[str]:
+def report_blocks(turn: Turn, view: ReportView, *, staff: bool = False) -> list[str]:
     """The whole report as HTML blocks: title, facts, the three sections, files."""
-    none = ctx.t("reports.empty_value")
-    sep = ctx.t("reports.list_sep")
+    none = turn.t("reports.empty_value")
+    sep = turn.t("reports.list_sep")
     facts = []
     if view.receipt_no:
-        facts.append(ctx.t("reports.meta.receipt", receipt=view.receipt_no))
-    status = status_label(ctx, view.status) + (" ⭐" if view.excellent else "")
-    facts.append(ctx.t("reports.meta.status", status=status))
-    facts.append(ctx.t("reports.meta.category", category=category_label(ctx, view.category)))
+        facts.append(turn.t("reports.meta.receipt", receipt=view.receipt_no))
+    status = status_label(turn, view.status) + (" ⭐" if view.excellent else "")
+    facts.append(turn.t("reports.meta.status", status=status))
+    facts.append(turn.t("reports.meta.category", category=category_label(turn, view.category)))
     if staff:
         facts.append(
-            ctx.t(
+            turn.t(
                 "reports.meta.author",
                 name=view.author_name,
                 sector=view.author_sector or "-",
             )
         )
     if view.submitted_at is not None:
-        facts.append(ctx.t("reports.meta.submitted", time=local_time(ctx, view.submitted_at)))
+        facts.append(turn.t("reports.meta.submitted", time=local_time(turn, view.submitted_at)))
     if view.coauthors:
         names = sep.join(p.name for p in view.coauthors)
-        facts.append(ctx.t("reports.meta.coauthors", names=names))
+        facts.append(turn.t("reports.meta.coauthors", names=names))
     blocks = [f"📝 <b>{escape(view.title) if view.title else none}</b>", "\n".join(facts)]
     for name in SECTIONS:
         value = view.value(name)
-        label = ctx.t(f"reports.label.{name}")
+        label = turn.t(f"reports.label.{name}")
         blocks.append(f"<b>{label}</b>\n{escape(value) if value else none}")
     if view.attachments:
         names = sep.join(a.file_name for a in view.attachments)
-        blocks.append(ctx.t("reports.meta.attachments", count=len(view.attachments), names=names))
+        blocks.append(turn.t("reports.meta.attachments", count=len(view.attachments), names=names))
     return blocks
 
 
-def history_blocks(ctx: BotContext, view: ReportView, *, staff: bool = False) -> list[str]:
+def history_blocks(turn: Turn, view: ReportView, *, staff: bool = False) -> list[str]:
     """Each status change with its time and what staff wrote; the latest feedback first."""
     blocks = []
     feedback = view.latest_feedback
     if feedback is not None and feedback.note:
-        blocks.append(ctx.t("reports.feedback", note=feedback.note))
-    lines = [ctx.t("reports.history_title")]
+        blocks.append(turn.t("reports.feedback", note=feedback.note))
+    lines = [turn.t("reports.history_title")]
     for event in view.events:
-        line = ctx.t(
+        line = turn.t(
             "reports.history_line",
-            time=local_time(ctx, event.at),
-            action=ctx.t(f"reports.history.{event.action}"),
+            time=local_time(turn, event.at),
+            action=turn.t(f"reports.history.{event.action}"),
         )
         if staff and event.actor_name:
-            line += ctx.t("reports.history_by_staff", name=event.actor_name)
+            line += turn.t("reports.history_by_staff", name=event.actor_name)
         if event.instructed_by:
-            line += "\n" + ctx.t("reports.history_instructed_by", name=event.instructed_by)
+            line += "\n" + turn.t("reports.history_instructed_by", name=event.instructed_by)
         if event.note:
-            line += "\n" + ctx.t("reports.history_note", note=event.note)
+            line += "\n" + turn.t("reports.history_note", note=event.note)
         lines.append(line)
     if view.events:
         blocks.append("\n".join(lines))
@@ -137,40 +155,36 @@ def pack(blocks: list[str], *, shorten: bool = False) -> list[str]:
 
 
 async def send_blocks(
-    update: Update,
-    ctx: BotContext,
+    turn: Turn,
     blocks: list[str],
     *,
-    markup: Markup = None,
+    buttons: Sequence[Sequence[Button]] = (),
     shorten: bool = False,
-) -> Message | None:
-    """Send blocks as one or more messages; the buttons go on the last one."""
+) -> None:
+    """Send blocks (HTML composed by report_blocks and friends from escaped pieces) as one or
+    more messages; the buttons go on the last one."""
     messages = pack(blocks, shorten=shorten)
-    last: Message | None = None
     for index, text in enumerate(messages):
         is_last = index == len(messages) - 1
-        last = await send_text(update, ctx, text, markup=markup if is_last else None)
-    return last
+        await turn.reply(View([Markup(text)], buttons if is_last else ()))
 
 
-def button(ctx: BotContext, key: str, action: str, *args: object, **params: Any) -> tuple[str, str]:
-    """A member's button (rep:...)."""
-    # A label is plain text (Telegram does not parse HTML on buttons): names go in as typed.
-    return ctx.plain(key, **params), callbacks.make(FEATURE, action, *args)
+def button(key: str, action: str, *args: object, **params: Any) -> Button:
+    """A member's button (rep:...); a label's parameters (names) are shown as typed."""
+    return Button(Text(key, params), Action.of(FEATURE, action, *args))
 
 
 def open_data(report_id: int) -> str:
     """The data of a member's "open this report" button."""
-    return callbacks.make(FEATURE, OPEN, report_id)
+    return Action.of(FEATURE, OPEN, report_id).encode()
 
 
-def staff_button(ctx: BotContext, key: str, action: str, *args: object) -> tuple[str, str]:
+def staff_button(key: str, action: str, *args: object) -> Button:
     """A staff button (rrv:...)."""
-    return ctx.t(key), callbacks.make(REVIEW_FEATURE, action, *args)
+    return Button(Text(key), Action.of(REVIEW_FEATURE, action, *args))
 
 
-async def refuse(
-    update: Update, ctx: BotContext, key: str = "common.stale_button", **params: Any
-) -> None:
-    """The pop-up for a button that did nothing: stale, forged, or not allowed now."""
-    await answer_callback(update, ctx, key, alert=True, **params)
+async def refuse(turn: Turn, key: str = "common.stale_button", **params: Any) -> None:
+    """The pop-up for a button that did nothing: stale, forged, or not allowed now (parameters
+    shown as they are: pop-ups are plain text)."""
+    await turn.notify(key, alert=True, **params)

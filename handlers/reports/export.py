@@ -25,14 +25,13 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
 
-from bot.context import BotContext
 from bot.exports.cells import add_run, append_row, docx_text
-from handlers.callbacks import Callback
-from handlers.reports.cards import category_label, refuse
+from handlers.channel.turn import Turn
+from handlers.channel.views import OutFile, Text, View
+from handlers.reports.cards import category_label, pressed, refuse
 from handlers.reports.query import Query, decode, encode
-from handlers.wiring import ButtonHandler
+from handlers.wiring import TurnButtonHandler
 from storage import audit, reports
 from storage.reports import SECTIONS, ReportView
 
@@ -222,26 +221,24 @@ def build_docx(views: Sequence[ReportView], labels: Labels) -> bytes:
 # -- the staff buttons -------------------------------------------------------------------------
 
 
-def labels(ctx: BotContext) -> Labels:
+def labels(turn: Turn) -> Labels:
     return Labels(
-        t=lambda key: ctx.t(key),
-        category=lambda key: category_label(ctx, key),
-        status=lambda value: ctx.t(f"reports.status.{value}"),
-        action=lambda value: ctx.t(f"reports.history.{value}"),
-        tz=ctx.settings.tz,
+        t=lambda key: turn.t(key),
+        category=lambda key: category_label(turn, key),
+        status=lambda value: turn.t(f"reports.status.{value}"),
+        action=lambda value: turn.t(f"reports.history.{value}"),
+        tz=turn.settings.tz,
     )
 
 
-async def _send_file(update: Update, ctx: BotContext, data: bytes, name: str, key: str) -> None:
-    chat = update.effective_chat
-    if chat is None:
-        return
-    await ctx.bot.send_document(chat.id, data, filename=name, caption=ctx.t(key))
+async def _send_file(turn: Turn, data: bytes, name: str, key: str) -> None:
+    """The file with its caption."""
+    await turn.reply(View([Text(key)], file=OutFile(name, data=data)))
 
 
 async def _audit_export(
     session: AsyncSession,
-    ctx: BotContext,
+    turn: Turn,
     kind: str,
     query: Query | None,
     views: list[ReportView],
@@ -250,7 +247,7 @@ async def _audit_export(
     transaction (a search by filter, or one report's document)."""
     await audit.record(
         session,
-        ctx.member.actor,
+        turn.member.actor,
         "report.export",
         object_type="report",
         object_id=views[0].id if query is None and views else None,
@@ -260,50 +257,54 @@ async def _audit_export(
     )
 
 
-async def export_xlsx(update: Update, ctx: BotContext, cb: Callback) -> None:
-    query = decode(cb.arg(0))
+def _stamp(turn: Turn) -> str:
+    return turn.now().astimezone(turn.settings.tz).strftime("%Y%m%d-%H%M")
+
+
+async def export_xlsx(turn: Turn) -> None:
+    query = decode(pressed(turn).arg(0))
     if query is None:
-        await refuse(update, ctx)
+        await refuse(turn)
         return
     # A long read: a snapshot keeps it off the event loop's thread; audited before it is sent.
-    async with ctx.db.snapshot() as session:
-        views = await reports.export(session, query.to_filter(ctx))
-    async with ctx.db.transaction() as session:
-        await _audit_export(session, ctx, "xlsx", query, views)
-    data = await asyncio.to_thread(build_xlsx, views, labels(ctx))
-    stamp = ctx.now().astimezone(ctx.settings.tz).strftime("%Y%m%d-%H%M")
-    await _send_file(update, ctx, data, f"reports-{stamp}.xlsx", "reports.review.xlsx_caption")
+    async with turn.db.snapshot() as session:
+        views = await reports.export(session, query.to_filter(turn.settings))
+    async with turn.db.transaction() as session:
+        await _audit_export(session, turn, "xlsx", query, views)
+    data = await asyncio.to_thread(build_xlsx, views, labels(turn))
+    name = f"reports-{_stamp(turn)}.xlsx"
+    await _send_file(turn, data, name, "reports.review.xlsx_caption")
 
 
-async def export_compilation(update: Update, ctx: BotContext, cb: Callback) -> None:
-    query = decode(cb.arg(0))
+async def export_compilation(turn: Turn) -> None:
+    query = decode(pressed(turn).arg(0))
     if query is None:
-        await refuse(update, ctx)
+        await refuse(turn)
         return
-    async with ctx.db.snapshot() as session:
-        views = await reports.export(session, query.to_filter(ctx), limit=DOCX_LIMIT)
-    async with ctx.db.transaction() as session:
-        await _audit_export(session, ctx, "docx", query, views)
-    data = await asyncio.to_thread(build_docx, views, labels(ctx))
-    stamp = ctx.now().astimezone(ctx.settings.tz).strftime("%Y%m%d-%H%M")
-    await _send_file(update, ctx, data, f"reports-{stamp}.docx", "reports.review.docx_caption")
+    async with turn.db.snapshot() as session:
+        views = await reports.export(session, query.to_filter(turn.settings), limit=DOCX_LIMIT)
+    async with turn.db.transaction() as session:
+        await _audit_export(session, turn, "docx", query, views)
+    data = await asyncio.to_thread(build_docx, views, labels(turn))
+    name = f"reports-{_stamp(turn)}.docx"
+    await _send_file(turn, data, name, "reports.review.docx_caption")
 
 
-async def export_report(update: Update, ctx: BotContext, cb: Callback) -> None:
-    report_id = cb.int_arg(0)
-    async with ctx.db.transaction() as session:
+async def export_report(turn: Turn) -> None:
+    report_id = pressed(turn).int_arg(0)
+    async with turn.db.transaction() as session:
         view = await reports.get(session, report_id) if report_id else None
         if view is not None:
-            await _audit_export(session, ctx, "docx", None, [view])
+            await _audit_export(session, turn, "docx", None, [view])
     if view is None:
-        await refuse(update, ctx)
+        await refuse(turn)
         return
-    data = await asyncio.to_thread(build_docx, [view], labels(ctx))
+    data = await asyncio.to_thread(build_docx, [view], labels(turn))
     name = f"{view.receipt_no or view.id}.docx"
-    await _send_file(update, ctx, data, name, "reports.review.docx_caption")
+    await _send_file(turn, data, name, "reports.review.docx_caption")
 
 
-BUTTONS: dict[str, ButtonHandler] = {
+BUTTONS: dict[str, TurnButtonHandler] = {
     "xlsx": export_xlsx,
     "compilation": export_compilation,
     "docx": export_report,

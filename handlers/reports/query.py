@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from bot.context import BotContext
+from bot.i18n import Texts
+from bot.settings import Settings
+from handlers.channel.turn import Turn
 from storage import reports
 from storage.models import ReportStatus
 from storage.reports import ReportFilter
@@ -28,9 +30,9 @@ class Query:
     member_id: int | None = None
     sector_id: int | None = None
 
-    def to_filter(self, ctx: BotContext) -> ReportFilter:
-        tz = ctx.settings.tz
-        names = ctx.settings.report_categories
+    def to_filter(self, settings: Settings) -> ReportFilter:
+        tz = settings.tz
+        names = settings.report_categories
         start = datetime.combine(self.date_from, time(), tz) if self.date_from else None
         end = (
             datetime.combine(self.date_to + timedelta(days=1), time(), tz) if self.date_to else None
@@ -98,23 +100,23 @@ class QueryError(Exception):
         self.params = params
 
 
-def filter_keys(ctx: BotContext) -> dict[str, str]:
+def filter_keys(texts: Texts) -> dict[str, str]:
     """Every word a staff member may type for a key (English or Chinese), lowercased -> the
     key's name."""
     keys = {}
     for name in FILTER_NAMES:
         keys[name] = name
-        for variant in ctx.texts.all_variants(f"reports.review.filter.{name}"):
+        for variant in texts.all_variants(f"reports.review.filter.{name}"):
             for word in variant.split(","):
                 if word.strip():
                     keys[word.strip().lower()] = name
     return keys
 
 
-async def parse_query(ctx: BotContext, args: list[str]) -> Query:
+async def parse_query(turn: Turn, args: list[str]) -> Query:
     """key=value words (English or Chinese keys) into a Query; QueryError says what is wrong."""
     values: dict[str, object] = {}
-    keys = filter_keys(ctx)
+    keys = filter_keys(turn.texts)
     for word in args:
         key, sep, value = word.replace("＝", "=").partition("=")
         name = keys.get(key.strip().lower())
@@ -122,9 +124,9 @@ async def parse_query(ctx: BotContext, args: list[str]) -> Query:
         if not sep or name is None or not value:
             raise QueryError("reports.review.search_usage")
         if name == "status":
-            values["status"] = _status_named(ctx, value)
+            values["status"] = _status_named(turn.texts, value)
         elif name == "category":
-            values["category"] = _category_named(ctx, value)
+            values["category"] = _category_named(turn, value)
         elif name in ("from", "to"):
             try:
                 day = datetime.strptime(value.replace("/", "-"), "%Y-%m-%d").date()
@@ -132,9 +134,9 @@ async def parse_query(ctx: BotContext, args: list[str]) -> Query:
                 raise QueryError("reports.review.bad_date", value=value) from None
             values["date_from" if name == "from" else "date_to"] = day
         elif name == "member":
-            values["member_id"] = await _member_named(ctx, value)
+            values["member_id"] = await _member_named(turn, value)
         else:
-            async with ctx.db.transaction() as session:
+            async with turn.db.transaction() as session:
                 sector = await reports.find_sector(session, value)
             if sector is None:
                 raise QueryError("reports.review.no_sector", value=value)
@@ -142,32 +144,32 @@ async def parse_query(ctx: BotContext, args: list[str]) -> Query:
     return Query(**values)  # type: ignore[arg-type]
 
 
-def _status_named(ctx: BotContext, value: str) -> ReportStatus:
+def _status_named(texts: Texts, value: str) -> ReportStatus:
     wanted = value.lower()
     for status in STATUSES:
         names = {
             status.value,
-            *(v.lower() for v in ctx.texts.all_variants(f"reports.status.{status.value}")),
+            *(v.lower() for v in texts.all_variants(f"reports.status.{status.value}")),
         }
         if wanted in names and status is not ReportStatus.draft:
             return status
     raise QueryError("reports.review.bad_status", value=value)
 
 
-def _category_named(ctx: BotContext, value: str) -> int:
+def _category_named(turn: Turn, value: str) -> int:
     wanted = value.lower()
-    for index, key in enumerate(ctx.settings.report_categories):
+    for index, key in enumerate(turn.settings.report_categories):
         names = {key.lower()}
         locale_key = f"reports.category.{key}"
-        if ctx.texts.has(locale_key):
-            names |= {v.lower() for v in ctx.texts.all_variants(locale_key)}
+        if turn.texts.has(locale_key):
+            names |= {v.lower() for v in turn.texts.all_variants(locale_key)}
         if wanted in names:
             return index
     raise QueryError("reports.review.bad_category", value=value)
 
 
-async def _member_named(ctx: BotContext, value: str) -> int:
-    async with ctx.db.transaction() as session:
+async def _member_named(turn: Turn, value: str) -> int:
+    async with turn.db.transaction() as session:
         found = await reports.find_members(session, value, limit=6)
     exact = [p for p in found if p.name == value]
     if len(exact) == 1 or len(found) == 1:

@@ -2,7 +2,8 @@
 decisions (adopt, forward, leader's instruction, return, excellent) with the text they need.
 
 Each decision is one transaction: the status change, its history line, the audit row and the
-message to the author (through the outbox) commit together.
+message to the author (through the outbox) commit together. Written against the channel seam
+(handlers/channel): staff can decide on any channel.
 """
 
 from __future__ import annotations
@@ -12,25 +13,21 @@ import logging
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
-from telegram.error import TelegramError
 
-from bot.context import BotContext
-from handlers import callbacks
-from handlers.callbacks import Callback
-from handlers.replies import inline, say
+from handlers.channel.turn import Turn
+from handlers.channel.views import Action, Button, OutFile, Text, View
 from handlers.reports.cards import (
     REVIEW_FEATURE,
     history_blocks,
     open_data,
+    pressed,
     refuse,
     report_blocks,
     send_blocks,
     staff_button,
-    status_label,
 )
 from handlers.reports.query import STATUSES, Query, encode
-from handlers.wiring import ButtonHandler, close_dialog, open_dialog
+from handlers.wiring import TurnButtonHandler
 from storage import outbox, reports
 from storage.dialogs import Dialog
 from storage.models import Priority, ReportStatus
@@ -91,172 +88,162 @@ async def notify_author(session: AsyncSession, view: ReportView) -> bool:
 # -- the queue and the card --------------------------------------------------------------------
 
 
-async def review_home(update: Update, ctx: BotContext) -> None:
+def _status(status: ReportStatus) -> Text:
+    return Text(f"reports.status.{status.value}")
+
+
+async def review_home(turn: Turn) -> None:
     """Staff menu: how many wait, the next one, and filters by status."""
-    async with ctx.db.transaction() as session:
+    async with turn.db.transaction() as session:
         waiting = await reports.queue_count(session)
-    rows = [[staff_button(ctx, "reports.review.btn.next", "next")]]
+    rows = [[staff_button("reports.review.btn.next", "next")]]
     statuses = [
-        (status_label(ctx, s), callbacks.make(REVIEW_FEATURE, "list", 0, encode(Query(status=s))))
+        Button(_status(s), Action.of(REVIEW_FEATURE, "list", 0, encode(Query(status=s))))
         for s in STATUSES
         if s is not ReportStatus.draft
     ]
     rows += [statuses[i : i + 3] for i in range(0, len(statuses), 3)]
-    rows.append([staff_button(ctx, "reports.review.btn.all", "list", 0, "-")])
-    await say(update, ctx, "reports.review.home", markup=inline(rows), count=waiting)
+    rows.append([staff_button("reports.review.btn.all", "list", 0, "-")])
+    await turn.reply(View([Text.of("reports.review.home", count=waiting)], rows))
 
 
-async def show_card(update: Update, ctx: BotContext, view: ReportView) -> None:
+async def show_card(turn: Turn, view: ReportView) -> None:
     """A report for review: its files, then the full text with the actions allowed now."""
-    await _send_attachments(update, ctx, view)
-    rows: list[list[tuple[str, str]]] = []
+    await _send_attachments(turn, view)
+    rows: list[list[Button]] = []
     actions = [
-        staff_button(ctx, key, "decide", view.id, action.value)
+        staff_button(key, "decide", view.id, action.value)
         for action, key in ACTION_ICONS.items()
         if view.status in ALLOWED[action]
     ]
     rows += [actions[i : i + 2] for i in range(0, len(actions), 2)]
-    extra = [staff_button(ctx, "reports.review.btn.docx", "docx", view.id)]
+    extra = [staff_button("reports.review.btn.docx", "docx", view.id)]
     if view.status in ALLOWED[ReviewAction.excellent]:
         key = "reports.review.btn.unexcellent" if view.excellent else "reports.review.btn.excellent"
-        extra.insert(0, staff_button(ctx, key, "decide", view.id, ReviewAction.excellent.value))
+        extra.insert(0, staff_button(key, "decide", view.id, ReviewAction.excellent.value))
     rows.append(extra)
-    rows.append([staff_button(ctx, "reports.review.btn.next", "next", view.id)])
-    blocks = [*report_blocks(ctx, view, staff=True), *history_blocks(ctx, view, staff=True)]
-    await send_blocks(update, ctx, blocks, markup=inline(rows))
+    rows.append([staff_button("reports.review.btn.next", "next", view.id)])
+    blocks = [*report_blocks(turn, view, staff=True), *history_blocks(turn, view, staff=True)]
+    await send_blocks(turn, blocks, buttons=rows)
 
 
-async def _send_attachments(update: Update, ctx: BotContext, view: ReportView) -> None:
-    chat = update.effective_chat
-    if chat is None:
-        return
+async def _send_attachments(turn: Turn, view: ReportView) -> None:
     for item in view.attachments:
-        path = Path(ctx.settings.data_dir) / item.path
+        path = Path(turn.settings.data_dir) / item.path
         try:
             data = await asyncio.to_thread(path.read_bytes)
         except OSError:
-            await say(update, ctx, "reports.review.file_missing", name=item.file_name)
+            await turn.reply(View.of("reports.review.file_missing", name=item.file_name))
             continue
-        caption = f"{view.receipt_no or ''} · {item.file_name}"[:1000]
-        try:
-            if item.kind == "photo":
-                await ctx.bot.send_photo(chat.id, data, caption=caption)
-            elif item.kind == "voice":
-                await ctx.bot.send_voice(chat.id, data, caption=caption)
-            else:
-                await ctx.bot.send_document(chat.id, data, filename=item.file_name, caption=caption)
-        except TelegramError as exc:
-            log.warning("could not send report attachment %s: %s", item.id, exc)
-            await say(update, ctx, "reports.review.file_missing", name=item.file_name)
+        caption = f"{view.receipt_no or ''} · {item.file_name}"[:1000]  # shown as typed
+        kind = item.kind if item.kind in ("photo", "voice") else "document"
+        file = OutFile(item.file_name, data=data, kind=kind)
+        if not await turn.try_reply(View([caption], file=file)):
+            log.warning("could not send report attachment %s", item.id)
+            await turn.reply(View.of("reports.review.file_missing", name=item.file_name))
 
 
-async def next_report(update: Update, ctx: BotContext, cb: Callback) -> None:
-    async with ctx.db.transaction() as session:
-        view = await reports.next_in_queue(session, cb.int_arg(0))
+async def next_report(turn: Turn) -> None:
+    async with turn.db.transaction() as session:
+        view = await reports.next_in_queue(session, pressed(turn).int_arg(0))
     if view is None:
-        await say(update, ctx, "reports.review.queue_empty")
+        await turn.reply(View.of("reports.review.queue_empty"))
         return
-    await show_card(update, ctx, view)
+    await show_card(turn, view)
 
 
-async def open_card(update: Update, ctx: BotContext, cb: Callback) -> None:
-    report_id = cb.int_arg(0)
-    async with ctx.db.transaction() as session:
+async def open_card(turn: Turn) -> None:
+    report_id = pressed(turn).int_arg(0)
+    async with turn.db.transaction() as session:
         view = await reports.get(session, report_id) if report_id else None
     if view is None:
-        await refuse(update, ctx)
+        await refuse(turn)
         return
-    await show_card(update, ctx, view)
+    await show_card(turn, view)
 
 
 # -- decisions ---------------------------------------------------------------------------------
 
 
-async def decide(update: Update, ctx: BotContext, cb: Callback) -> None:
+async def decide(turn: Turn) -> None:
     """A decision button: excellent at once; the others ask for their text first."""
+    cb = pressed(turn)
     report_id, name = cb.int_arg(0), cb.arg(1)
     if report_id is None or name not in {a.value for a in ReviewAction}:
-        await refuse(update, ctx)
+        await refuse(turn)
         return
     action = ReviewAction(str(name))
-    async with ctx.db.transaction() as session:
+    async with turn.db.transaction() as session:
         view = await reports.get(session, report_id)
     if view is None:
-        await refuse(update, ctx)
+        await refuse(turn)
         return
     if view.status not in ALLOWED[action]:
-        await refuse(
-            update, ctx, "reports.review.not_allowed", status=status_label(ctx, view.status)
-        )
+        status = turn.plain(f"reports.status.{view.status.value}")  # a pop-up: plain text
+        await refuse(turn, "reports.review.not_allowed", status=status)
         return
     if action is ReviewAction.excellent:
-        await perform(update, ctx, report_id, action, note=None)
+        await perform(turn, report_id, action, note=None)
         return
     data = {"report_id": report_id, "action": action.value}
     receipt = view.receipt_no or ""
     if action is ReviewAction.return_:
-        await open_dialog(update, ctx, FLOW, "reason", data)
-        await say(update, ctx, "reports.review.ask_reason", receipt=receipt)
+        await turn.open_dialog(FLOW, "reason", data)
+        await turn.reply(View.of("reports.review.ask_reason", receipt=receipt))
     elif action is ReviewAction.instruct:
-        await open_dialog(update, ctx, FLOW, "leader", data)
-        await say(update, ctx, "reports.review.ask_leader", receipt=receipt)
+        await turn.open_dialog(FLOW, "leader", data)
+        await turn.reply(View.of("reports.review.ask_leader", receipt=receipt))
     else:
-        await open_dialog(update, ctx, FLOW, "note", data)
-        rows = [[staff_button(ctx, "reports.review.btn.no_note", "no_note")]]
-        await say(
-            update,
-            ctx,
+        await turn.open_dialog(FLOW, "note", data)
+        rows = [[staff_button("reports.review.btn.no_note", "no_note")]]
+        question = Text.of(
             "reports.review.ask_note",
-            markup=inline(rows),
             receipt=receipt,
-            action=ctx.t(f"reports.history.{action.value}"),
+            action=Text(f"reports.history.{action.value}"),
         )
+        await turn.reply(View([question], rows))
 
 
-async def no_note(update: Update, ctx: BotContext, cb: Callback) -> None:
-    dialog = ctx.dialog
+async def no_note(turn: Turn) -> None:
+    dialog = turn.dialog
     if dialog is None or dialog.flow != FLOW or dialog.step != "note":
-        await refuse(update, ctx)
+        await refuse(turn)
         return
-    await perform(
-        update, ctx, int(dialog.data["report_id"]), ReviewAction(dialog.data["action"]), note=None
-    )
+    action = ReviewAction(dialog.data["action"])
+    await perform(turn, int(dialog.data["report_id"]), action, note=None)
 
 
-async def on_input(update: Update, ctx: BotContext, dialog: Dialog) -> None:
+async def on_input(turn: Turn, dialog: Dialog) -> None:
     """The text a decision needs: feedback, the reason, who instructed, the instruction."""
-    message = update.effective_message
     # A dialog is not behind the router's access check: staff may have been demoted meanwhile.
-    if ctx.viewer is None or not ctx.viewer.is_staff:
-        await close_dialog(update, ctx)
-        await say(update, ctx, "common.staff_only")
+    if turn.viewer is None or not turn.viewer.is_staff:
+        await turn.close_dialog()
+        await turn.reply(View.of("common.staff_only"))
         return
-    text = (message.text or "") if message is not None else ""
+    # Only a message's own text counts (not a file's caption), as it always did.
+    text = (turn.text or "") if turn.media is None else ""
     report_id = int(dialog.data.get("report_id", 0))
     action = ReviewAction(dialog.data.get("action", ReviewAction.adopt.value))
     if not text.strip():
         key = "reports.review.reason_required" if dialog.step == "reason" else "common.text_empty"
-        await say(update, ctx, key)
+        await turn.reply(View.of(key))
         return
     if dialog.step == "leader":
         checked = reports.clean_text(text, reports.MAX_INSTRUCTED_BY_CHARS, single_line=True)
         if not checked.ok:
-            await say(
-                update, ctx, "common.text_too_long", length=checked.length, limit=checked.limit
+            await turn.reply(
+                View.of("common.text_too_long", length=checked.length, limit=checked.limit)
             )
             return
-        await open_dialog(
-            update, ctx, FLOW, "instruction", {**dialog.data, "leader": checked.field}
-        )
-        await say(update, ctx, "reports.review.ask_instruction", leader=checked.field or "")
+        await turn.open_dialog(FLOW, "instruction", {**dialog.data, "leader": checked.field})
+        await turn.reply(View.of("reports.review.ask_instruction", leader=checked.field or ""))
         return
     leader = dialog.data.get("leader") if dialog.step == "instruction" else None
-    await perform(update, ctx, report_id, action, note=text, instructed_by=leader)
+    await perform(turn, report_id, action, note=text, instructed_by=leader)
 
 
 async def perform(
-    update: Update,
-    ctx: BotContext,
+    turn: Turn,
     report_id: int,
     action: ReviewAction,
     *,
@@ -264,57 +251,57 @@ async def perform(
     instructed_by: str | None = None,
 ) -> None:
     """Record the decision and queue the author's message in one transaction, then answer."""
-    async with ctx.db.transaction() as session:
+    async with turn.db.transaction() as session:
         result = await reports.review(
             session,
-            ctx.member.actor,
+            turn.member.actor,
             report_id,
             action,
             note=note,
             instructed_by=instructed_by,
-            now=ctx.now(),
+            now=turn.now(),
         )
         notified = False
         if result.ok and result.report is not None:
             notified = await notify_author(session, result.report)
     if result.outcome is Outcome.reason_required:
-        await say(update, ctx, "reports.review.reason_required")
+        await turn.reply(View.of("reports.review.reason_required"))
         return
     if result.outcome in (Outcome.too_long, Outcome.empty):
         if result.outcome is Outcome.too_long:
-            await say(update, ctx, "common.text_too_long", length=result.length, limit=result.limit)
+            await turn.reply(
+                View.of("common.text_too_long", length=result.length, limit=result.limit)
+            )
         else:
-            await say(update, ctx, "common.text_empty")
+            await turn.reply(View.of("common.text_empty"))
         return
-    if ctx.dialog is not None and ctx.dialog.flow == FLOW:
-        await close_dialog(update, ctx)
+    if turn.dialog is not None and turn.dialog.flow == FLOW:
+        await turn.close_dialog()
     view = result.report
     if result.outcome is Outcome.not_allowed and view is not None:
-        await say(update, ctx, "reports.review.not_allowed", status=status_label(ctx, view.status))
+        await turn.reply(View.of("reports.review.not_allowed", status=_status(view.status)))
         return
     if not result.ok or view is None or result.event is None:
-        await say(update, ctx, "common.stale_button")
+        await turn.reply(View.of("common.stale_button"))
         return
     if notified:
-        ctx.runtime.outbox_signal()
+        turn.runtime.outbox_signal()
     rows = [
         [
-            staff_button(ctx, "reports.review.btn.next", "next"),
-            staff_button(ctx, "reports.review.btn.open", "open", view.id),
+            staff_button("reports.review.btn.next", "next"),
+            staff_button("reports.review.btn.open", "open", view.id),
         ]
     ]
-    await say(
-        update,
-        ctx,
+    done = Text.of(
         "reports.review.done" if notified else "reports.review.done_silent",
-        markup=inline(rows),
         receipt=view.receipt_no or "",
-        action=ctx.t(f"reports.history.{result.event.action}"),
-        status=status_label(ctx, view.status),
+        action=Text(f"reports.history.{result.event.action}"),
+        status=_status(view.status),
     )
+    await turn.reply(View([done], rows))
 
 
-BUTTONS: dict[str, ButtonHandler] = {
+BUTTONS: dict[str, TurnButtonHandler] = {
     "next": next_report,
     "open": open_card,
     "decide": decide,
