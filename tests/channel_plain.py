@@ -8,16 +8,17 @@ own outbox rows. Nothing in storage/ or in a feature's code knows it exists.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot import outbox_render
 from bot.runtime import Runtime
 from handlers.channel.render import body_of, labels_of
-from handlers.channel.turn import DownloadFailed, Turn, identify
-from handlers.channel.views import Action, View
+from handlers.channel.turn import DownloadFailed, Posted, Turn, identify
+from handlers.channel.views import Action, Button, View
 from storage import outbox
-from storage.identities import Account
+from storage.identities import Account, Address
 from storage.outbox import Outcome, Result
 
 PLAIN = "plain"
@@ -36,31 +37,48 @@ class Shown:
 
 
 class PlainTurn(Turn):
-    def __init__(self, channel: PlainChannel, account: Account, **kwargs: Any) -> None:
+    # No formatting here: `formatted_text` stays None.
+    def __init__(
+        self,
+        channel: PlainChannel,
+        account: Account,
+        *,
+        pressed: Shown | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(channel.runtime, account, **kwargs)
         self.channel = channel
+        self.pressed = pressed  # the message whose button was pressed
 
-    async def reply(self, view: View) -> None:
+    def _shown(self, view: View) -> Shown:
         texts = self.runtime.texts
         text = body_of(texts, self.locale, view, html=False)
         buttons = [b for row in labels_of(texts, self.locale, view) for b in row]
-        file = (view.file.name, view.file.content()) if view.file else None
-        self.channel.show(self.account.address, Shown(text, buttons, file))
+        file = None
+        if view.file is not None:
+            item = view.file
+            content = self.channel.files[item.ref] if item.ref is not None else item.content()
+            file = (item.name, content)
+        return Shown(text, buttons, file)
+
+    async def reply(self, view: View) -> Posted:
+        address = self.account.address
+        self.channel.show(address, self._shown(view))
+        index = len(self.channel.shown[address]) - 1
+        return Posted(Address(PLAIN, address), str(index))
+
+    async def edit_buttons(self, buttons: Sequence[Sequence[Button]]) -> None:
+        if self.pressed is not None:
+            self.pressed.buttons = self._shown(View([], buttons)).buttons
+
+    async def edit_posted(self, posted: Posted, view: View) -> None:
+        if posted.at.channel == PLAIN:
+            self.channel.shown[posted.at.address][int(posted.message_id)] = self._shown(view)
 
     async def notify(self, key: str, /, *, alert: bool = False, **params: Any) -> None:
         # No pop-ups here: an acknowledgement is a short message of its own.
         text = self.runtime.texts.plain(self.locale, key, **params)
         self.channel.show(self.account.address, Shown(text))
-
-    async def drop_buttons(self) -> None:
-        # The message showing the pressed button keeps its text and loses its buttons.
-        if self.action is None:
-            return
-        data = self.action.encode()
-        for message in reversed(self.channel.shown.get(self.account.address, [])):
-            if any(shown == data for _, shown in message.buttons):
-                message.buttons = []
-                return
 
     def link(self, payload: str) -> str:
         return f"plain://start/{payload}"
@@ -114,9 +132,8 @@ class PlainChannel:
         for message in reversed(self.shown.get(user, [])):
             for shown_label, data in message.buttons:
                 if shown_label == label:
-                    await self.runtime.wiring.press(
-                        await self._turn(user, action=Action.decode(data))
-                    )
+                    turn = await self._turn(user, action=Action.decode(data), pressed=message)
+                    await self.runtime.wiring.press(turn)
                     return
         raise LookupError(f"no button {label!r} shown to {user}")
 

@@ -7,8 +7,8 @@ stay reachable (`update`, `ctx`) for the flows not yet written against the seam.
 
 from __future__ import annotations
 
-import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import (
@@ -20,13 +20,14 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
+from bot.channels import TELEGRAM, chat_of, telegram_address
 from bot.context import BotContext
 from bot.telegram_text import MAX_CAPTION_LENGTH, visible_len
 from handlers.channel.render import body_of, labels_of, text_of
-from handlers.channel.turn import DownloadFailed, Turn
-from handlers.channel.views import Action, View
+from handlers.channel.turn import DownloadFailed, Posted, Turn
+from handlers.channel.views import Action, Button, View
 from handlers.replies import Markup, answer_callback, edit_or_send, inline, say, send_text
 from storage.dialogs import Dialog
 
@@ -53,6 +54,7 @@ class TelegramTurn(Turn):
             dialog=ctx.dialog,
             locale=ctx.locale,
             text=(message.text or message.caption) if message and not query else None,
+            formatted_text=formatted_of(message) if message and not query else None,
             action=Action.decode(query.data) if query else None,
             media=media_of(message) if message and not query else None,
             location=(
@@ -71,13 +73,16 @@ class TelegramTurn(Turn):
     def dialog(self, value: Dialog | None) -> None:
         self.ctx.dialog = value
 
-    async def reply(self, view: View) -> None:
+    async def reply(self, view: View) -> Posted | None:
         text, markup = render(self.ctx, view)
         keyboard: Markup = markup or self._keyboard(view)
         if view.file is not None:
             await self._send_file(view, text, keyboard)
-            return
-        await send_text(self.update, self.ctx, text, markup=keyboard)
+            return None
+        sent = await send_text(self.update, self.ctx, text, markup=keyboard)
+        if sent is None:
+            return None
+        return Posted(telegram_address(sent.chat_id), str(sent.message_id))
 
     async def edit(self, view: View) -> None:
         if view.file is not None or view.request is not None or view.menu:
@@ -94,12 +99,32 @@ class TelegramTurn(Turn):
             return False
         return True
 
-    async def drop_buttons(self) -> None:
+    async def edit_buttons(self, buttons: Sequence[Sequence[Button]]) -> None:
         query = self.update.callback_query
         if query is None:
             return
-        with contextlib.suppress(TelegramError):  # cosmetic: the buttons re-check anyway
-            await query.edit_message_reply_markup(None)
+        rows = labels_of(self.ctx.texts, self.ctx.locale, View([], buttons))
+        try:
+            await query.edit_message_reply_markup(inline(rows) if rows else None)
+        except BadRequest as exc:
+            # "not modified": it already shows them (a double tap); others: the message is
+            # gone or too old, and the pop-up already said what changed.
+            if "not modified" not in str(exc).lower():
+                log.debug("buttons of the pressed message could not be changed: %s", exc)
+
+    async def edit_posted(self, posted: Posted, view: View) -> None:
+        if posted.at.channel != TELEGRAM:
+            return
+        text, markup = render(self.ctx, view)
+        try:
+            await self.ctx.bot.edit_message_text(
+                text,
+                chat_id=chat_of(posted.at.address),
+                message_id=int(posted.message_id),
+                reply_markup=markup,
+            )
+        except BadRequest as exc:
+            log.debug("message %s could not be edited: %s", posted.message_id, exc)
 
     def link(self, payload: str) -> str:
         return self.ctx.deep_link(payload)
@@ -125,7 +150,8 @@ class TelegramTurn(Turn):
         chat = self.update.effective_chat
         assert view.file is not None and chat is not None
         item = view.file
-        data = InputFile(item.content(), filename=item.name)
+        # A file Telegram already holds goes again by its file_id (nothing is uploaded).
+        data = item.ref if item.ref is not None else InputFile(item.content(), filename=item.name)
         fits = bool(text) and visible_len(text) <= MAX_CAPTION_LENGTH
         caption = text if fits else None
         markup = keyboard if fits else None
@@ -151,6 +177,16 @@ class TelegramTurn(Turn):
             await answer_callback(self.update, self.ctx, key, alert=alert, **params)
         else:
             await say(self.update, self.ctx, key, **params)
+
+
+def formatted_of(message: Message) -> str | None:
+    """The message's text (or its file's caption) as Telegram HTML, with the sender's own
+    formatting (bold, links...) kept."""
+    if message.text is not None:
+        return message.text_html
+    if message.caption is not None:
+        return message.caption_html
+    return None
 
 
 def media_of(message: Message) -> dict[str, Any] | None:

@@ -9,6 +9,8 @@ the same on every channel and lives here.
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,16 +18,25 @@ from bot.context import NotBound
 from bot.i18n import Texts
 from bot.runtime import Runtime
 from bot.settings import Settings
-from handlers.channel.views import Action, View
+from handlers.channel.views import Action, Button, View
 from storage import dialogs, members
 from storage.db import Database
 from storage.dialogs import Dialog
-from storage.identities import Account
+from storage.identities import Account, Address
 from storage.members import MemberRef
 
 
 class DownloadFailed(Exception):
     """A channel could not give the content of a file a member sent."""
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A message the bot sent, as its channel names it, to be edited later (e.g. a progress
+    message whose place is kept in the database)."""
+
+    at: Address
+    message_id: str
 
 
 class Turn(abc.ABC):
@@ -40,6 +51,7 @@ class Turn(abc.ABC):
         dialog: Dialog | None,
         locale: str | None,
         text: str | None = None,
+        formatted_text: str | None = None,
         action: Action | None = None,
         media: dict[str, Any] | None = None,
         location: tuple[float, float] | None = None,
@@ -50,6 +62,9 @@ class Turn(abc.ABC):
         self.dialog = dialog
         self.locale = locale
         self.text = text  # what they wrote (a message's text or a file's caption)
+        # The same with the formatting they gave it (bold, links...), in the locale format
+        # (Telegram HTML); None where the channel has no formatting (then: escape(text)).
+        self.formatted_text = formatted_text
         self.action = action  # what they pressed
         # The file the message carries, as plain data: kind ("photo", "voice", "document",
         # "unsupported"), name, mime, size, and the channel's reference to fetch it ("file_id").
@@ -58,8 +73,9 @@ class Turn(abc.ABC):
 
     # -- what a channel provides ----------------------------------------------------------
     @abc.abstractmethod
-    async def reply(self, view: View) -> None:
-        """Send view to the account, as a new message."""
+    async def reply(self, view: View) -> Posted | None:
+        """Send view to the account, as a new message; where it went when the channel can edit
+        it later (`edit_posted`), else None."""
 
     async def edit(self, view: View) -> None:
         """Show view in place of the message the pressed button sits on (pages, cards);
@@ -73,10 +89,17 @@ class Turn(abc.ABC):
         await self.reply(view)
         return True
 
-    async def drop_buttons(self) -> None:
-        """Take the buttons off the message the pressed button sits on (cosmetic, e.g. a
-        preview just confirmed); channels that cannot change a sent message leave them."""
-        return None  # the buttons stay; every handler re-checks a press anyway
+    async def edit_buttons(self, buttons: Sequence[Sequence[Button]]) -> None:
+        """Replace the buttons under the message the pressed button sits on, its text (or
+        photo) unchanged: a choice ticked, an answer on record. Channels that cannot edit a
+        message leave it as it was (the acknowledgement of the press says what changed)."""
+        return None
+
+    async def edit_posted(self, posted: Posted, view: View) -> None:
+        """Show view in place of a message sent earlier (`reply` said where), e.g. a progress
+        message once the notice is cancelled. Nothing happens where the channel cannot edit
+        it (another channel's message, one too old or deleted)."""
+        return None
 
     @abc.abstractmethod
     def link(self, payload: str) -> str:

@@ -72,12 +72,14 @@ class Button:
 
 @dataclass(frozen=True)
 class OutFile:
-    """A file to send with a view: its bytes, or a stored file's path (read when sent)."""
+    """A file to send with a view: its bytes, a stored file's path (read when sent), or a
+    file the channel already holds (`ref`: a received media's "file_id", sent again as is)."""
 
     name: str
     data: bytes | None = None
     path: Path | None = None
     kind: str = "document"  # "document", "photo" or "voice"
+    ref: str | None = None
 
     def content(self) -> bytes:
         if self.data is not None:

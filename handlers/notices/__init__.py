@@ -6,6 +6,9 @@ time (sending.py); a progress message with a cancel button follows the delivery 
 a service bot/app.py starts); 📋 lists recent notices with their statistics (recent.py), lists
 (acks.py), xlsx export (export.py) and a reminder to the silent ones.
 Members: the acknowledgement buttons on a notice; 📬 lists the notices they received (acks.py).
+
+Every handler is written against the channel seam (handlers/channel), so the same flows run on
+every channel; only the progress service edits a Telegram message on its own.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from telegram.ext import Application
 
 from handlers.notices import acks, audience, compose, export, recent, sending
 from handlers.notices.common import FEATURE, FLOW, ack_data
-from handlers.wiring import Access, Wiring
+from handlers.wiring import Access, TurnButtonHandler, Wiring
 
 __all__ = ["FEATURE", "ack_data", "register"]
 
@@ -34,9 +37,9 @@ STAFF_ALIASES = {
 
 
 def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
-    wiring.add_command(app, "notice", compose.compose, access=Access.staff)
-    wiring.add_command(app, "notices", recent.recent, access=Access.staff)
-    staff = {
+    wiring.add_turn_command(app, "notice", compose.compose, access=Access.staff)
+    wiring.add_turn_command(app, "notices", recent.recent, access=Access.staff)
+    staff: dict[str, TurnButtonHandler] = {
         # composing
         "start_over": compose.start_over,
         "resume": compose.resume,
@@ -59,22 +62,22 @@ def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg
         "remind": recent.remind,
         "resend_failed": sending.resend_failed,
     }
-    member = {
+    member: dict[str, TurnButtonHandler] = {
         "acknowledge": acks.acknowledge,
         "acknowledged": acks.acknowledged,
         "mine": acks.show_mine,
     }
-    wiring.add_buttons(FEATURE, staff, access=Access.staff)
-    wiring.add_buttons(FEATURE, member, access=Access.member)
-    wiring.add_buttons(
+    wiring.add_turn_buttons(FEATURE, staff, access=Access.staff)
+    wiring.add_turn_buttons(FEATURE, member, access=Access.member)
+    wiring.add_turn_buttons(
         FEATURE, {old: staff[new] for old, new in STAFF_ALIASES.items()}, access=Access.staff
     )
-    wiring.add_buttons(
+    wiring.add_turn_buttons(
         FEATURE, {old: member[new] for old, new in MEMBER_ALIASES.items()}, access=Access.member
     )
     # The acknowledgement buttons on the preview: they only say they are a preview.
-    wiring.add_buttons(FEATURE, {"preview": sending.preview_only}, access=Access.anyone)
-    wiring.add_flow(FLOW, compose.flow)
-    wiring.add_menu("notices.menu_button", compose.compose, staff=True, order=500)
-    wiring.add_menu("notices.staff_menu_button", recent.recent, staff=True, order=510)
-    wiring.add_menu("notices.my_button", acks.my_notices, order=300)
+    wiring.add_turn_buttons(FEATURE, {"preview": sending.preview_only}, access=Access.anyone)
+    wiring.add_turn_flow(FLOW, compose.flow)
+    wiring.add_turn_menu("notices.menu_button", compose.compose, staff=True, order=500)
+    wiring.add_turn_menu("notices.staff_menu_button", recent.recent, staff=True, order=510)
+    wiring.add_turn_menu("notices.my_button", acks.my_notices, order=300)

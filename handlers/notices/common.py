@@ -1,20 +1,23 @@
-"""What every part of the notices feature shares: its callback data, refusals, time and text
-helpers, and the notice as a member sees it (body, photo or file, acknowledgement buttons)."""
+"""What every part of the notices feature shares: its actions, refusals, time and text helpers,
+and the notice as a member sees it (body, photo or file, acknowledgement buttons).
+
+Written against the channel seam (handlers/channel), like the rest of the feature except the
+Telegram progress service (progress.py)."""
 
 from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-
-from bot.context import BotContext
-from bot.telegram_text import MAX_CAPTION_LENGTH, truncate_utf16, visible_len
+from bot.i18n import Markup, escape
+from bot.telegram_text import truncate_utf16
 from handlers import callbacks
 from handlers.callbacks import Callback
-from handlers.replies import answer_callback, send_text
+from handlers.channel.turn import Turn
+from handlers.channel.views import Action, Button, Line, OutFile, Text, View, buttons_of
 from storage import notices
 from storage.models import AckMode
 from storage.notices import AckData, NoticeView, Problem
@@ -36,6 +39,19 @@ def ack_data(notice_id: int, option: int) -> str:
     return cb("acknowledge", notice_id, option)
 
 
+def button(label: Text | str, action: str, *args: object) -> Button:
+    """A notices button: a label (a locale text, or a str shown as typed) and its action."""
+    return Button(label, Action.of(FEATURE, action, *args))
+
+
+def pressed(turn: Turn) -> Callback:
+    """The pressed button's action with its arguments, read with the same checks as before the
+    seam (`int_arg`: a positive int or None, so a forged button gets the stale answer)."""
+    action = turn.action
+    assert action is not None  # buttons are routed only with their action
+    return Callback(action.feature, action.name, action.args)
+
+
 def enum_arg(data: Callback, index: int, kind: type[E]) -> E | None:
     """The index-th argument as a member of kind, or None (a forged button)."""
     try:
@@ -44,26 +60,35 @@ def enum_arg(data: Callback, index: int, kind: type[E]) -> E | None:
         return None
 
 
-async def explain(update: Update, ctx: BotContext, problem: Problem, **params: Any) -> None:
+def typed(turn: Turn) -> str | None:
+    """What the member typed as a message of its own; a file's caption is not an answer."""
+    return turn.text if turn.media is None else None
+
+
+def formatted(turn: Turn) -> str:
+    """The message's text (or caption) in the locale format with the member's formatting, as
+    staff compose a notice; escaped as typed where the channel has no formatting."""
+    if turn.formatted_text is not None:
+        return turn.formatted_text
+    return escape(turn.text or "")
+
+
+async def explain(turn: Turn, problem: Problem, **params: Any) -> None:
     """Explain why nothing changed: an alert on a button, a message otherwise."""
     params.setdefault("max", notices.MAX_OPTION_CHARS)
     params.setdefault("limit", notices.MAX_BODY_CHARS)
     params.setdefault("length", "")
-    key = f"notices.error_{problem.value}"
-    if update.callback_query is not None:
-        await answer_callback(update, ctx, key, alert=True, **params)
-    else:
-        await send_text(update, ctx, ctx.t(key, **params))
+    await turn.notify(f"notices.error_{problem.value}", alert=True, **params)
 
 
-async def stale(update: Update, ctx: BotContext) -> None:
-    await answer_callback(update, ctx, "common.stale_button", alert=True)
+async def stale(turn: Turn) -> None:
+    await turn.notify("common.stale_button", alert=True)
 
 
-def local(ctx: BotContext, moment: datetime | None) -> str:
+def local(turn: Turn, moment: datetime | None) -> str:
     if moment is None:
         return ""
-    return moment.astimezone(ctx.settings.tz).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(turn.settings.tz).strftime("%Y-%m-%d %H:%M")
 
 
 def first_line(body: str, limit: int = 24) -> str:
@@ -73,49 +98,38 @@ def first_line(body: str, limit: int = 24) -> str:
     return truncate_utf16(line, limit)
 
 
-def answer_label(ctx: BotContext, view: NoticeView, option: int) -> str:
+def answer_label(turn: Turn, view: NoticeView, option: int) -> str:
     """What a member answered: the option's label, or "received"."""
     if view.ack_mode is AckMode.options and 0 <= option < len(view.ack_options):
         return view.ack_options[option]
-    return ctx.t("notices.received_answer")
+    return turn.t("notices.received_answer")
 
 
-def member_markup(ctx: BotContext, view: NoticeView, data: AckData) -> InlineKeyboardMarkup | None:
+def member_buttons(view: NoticeView, data: AckData) -> list[list[Button]]:
     """The acknowledgement buttons as members see them (labels in the viewer's language)."""
     rows = notices.ack_buttons(view, data)
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
+    return buttons_of(
         [
-            [
-                InlineKeyboardButton(
-                    ctx.t(spec["key"]) if "key" in spec else spec["label"],
-                    callback_data=spec["data"],
-                )
-                for spec in row
-            ]
+            [(Text(spec["key"]) if "key" in spec else spec["label"], spec["data"]) for spec in row]
             for row in rows
         ]
     )
 
 
-async def send_notice_copy(
-    update: Update, ctx: BotContext, view: NoticeView, text: str, markup: Any
-) -> None:
-    """The notice as a member gets it, with its photo or file (caption when it fits)."""
-    chat = update.effective_chat
-    assert chat is not None
+def notice_copy(
+    view: NoticeView, lines: Sequence[Line], buttons: Sequence[Sequence[Button]]
+) -> View:
+    """The notice as a member gets it, with its photo or file (the text its caption when it
+    fits, else sent after it)."""
     attachment = view.attachment
+    file = None
     if attachment:
-        fits = visible_len(text) <= MAX_CAPTION_LENGTH
-        sender = ctx.bot.send_photo if attachment.get("type") == "photo" else ctx.bot.send_document
-        field = "photo" if attachment.get("type") == "photo" else "document"
-        await sender(
-            chat.id,
-            **{field: attachment["file_id"]},
-            caption=text if fits else None,
-            reply_markup=markup if fits else None,
-        )
-        if fits:
-            return
-    await send_text(update, ctx, text, markup=markup)
+        kind = "photo" if attachment.get("type") == "photo" else "document"
+        name = attachment.get("filename") or ""
+        file = OutFile(name, ref=attachment["file_id"], kind=kind)
+    return View(lines, buttons, file=file)
+
+
+def body_of(view: NoticeView) -> Markup:
+    """The notice's body: the author's own formatting, shown as it is."""
+    return Markup(view.body)

@@ -9,128 +9,122 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import Message, Update
-
-from bot.context import BotContext
 from bot.i18n import Markup
 from bot.telegram_text import utf16_len
-from handlers.callbacks import Callback
+from handlers.channel.turn import Turn
+from handlers.channel.views import Text, View
 from handlers.notices import audience, sending
-from handlers.notices.common import FLOW, cb, explain, stale
-from handlers.replies import inline, say
-from handlers.wiring import close_dialog, open_dialog
+from handlers.notices.common import FLOW, button, explain, formatted, pressed, stale
 from storage import notices
 from storage.dialogs import Dialog
 from storage.models import AudienceKind, NoticeStatus
 from storage.notices import Problem
 
 
-async def compose(update: Update, ctx: BotContext) -> None:
+async def compose(turn: Turn) -> None:
     """📢 / /notice: start a notice, or offer the unsent draft."""
-    async with ctx.db.transaction() as session:
-        view = await notices.open_draft(session, ctx.member)
+    async with turn.db.transaction() as session:
+        view = await notices.open_draft(session, turn.member)
     if isinstance(view, Problem):
-        await explain(update, ctx, view)
+        await explain(turn, view)
         return
     if view.body or view.attachment:
         kind = (view.attachment or {}).get("type")
         body = view.body or ""
         if kind:
-            label = ctx.t(f"notices.attachment_{'photo' if kind == 'photo' else 'document'}")
-            body = f"{body}\n{ctx.t('notices.draft_attachment', kind=label)}".strip()
+            label = turn.t(f"notices.attachment_{'photo' if kind == 'photo' else 'document'}")
+            body = f"{body}\n{turn.t('notices.draft_attachment', kind=label)}".strip()
         # The body is the staff member's own formatting (Telegram HTML), shown as it is.
-        markup = inline(
-            [
-                [(ctx.t("notices.resume_button"), cb("resume", view.id))],
-                [(ctx.t("notices.new_button"), cb("start_over"))],
-            ]
-        )
-        await say(update, ctx, "notices.draft_found", body=Markup(body), markup=markup)
+        buttons = [
+            [button(Text("notices.resume_button"), "resume", view.id)],
+            [button(Text("notices.new_button"), "start_over")],
+        ]
+        await turn.reply(View([Text.of("notices.draft_found", body=Markup(body))], buttons))
         return
-    await open_dialog(update, ctx, FLOW, "text", {"id": view.id})
-    await say(update, ctx, "notices.ask_text")
+    await turn.open_dialog(FLOW, "text", {"id": view.id})
+    await turn.reply(View.of("notices.ask_text"))
 
 
-async def resume(update: Update, ctx: BotContext, data: Callback) -> None:
+async def resume(turn: Turn) -> None:
     """Continue the unsent draft: on to choosing recipients."""
-    notice_id = data.int_arg(0)
+    notice_id = pressed(turn).int_arg(0)
     if notice_id is None:
-        await stale(update, ctx)
+        await stale(turn)
         return
-    async with ctx.db.transaction() as session:
-        draft = await notices.get(session, ctx.member, notice_id)
+    async with turn.db.transaction() as session:
+        draft = await notices.get(session, turn.member, notice_id)
     if (
         isinstance(draft, Problem)
         or draft.status is not NoticeStatus.draft
-        or draft.author_id != ctx.member.id
+        or draft.author_id != turn.member.id
     ):
-        await explain(update, ctx, Problem.not_draft)
+        await explain(turn, Problem.not_draft)
         return
-    await open_dialog(update, ctx, FLOW, "audience", {"id": notice_id})
-    await audience.ask_audience(update, ctx, notice_id)
+    await turn.open_dialog(FLOW, "audience", {"id": notice_id})
+    await audience.ask_audience(turn, notice_id)
 
 
-async def start_over(update: Update, ctx: BotContext, data: Callback) -> None:
+async def start_over(turn: Turn) -> None:
     """Drop the unsent draft's content and ask for the text again."""
-    async with ctx.db.transaction() as session:
-        view = await notices.start_over(session, ctx.member)
+    async with turn.db.transaction() as session:
+        view = await notices.start_over(session, turn.member)
     if isinstance(view, Problem):
-        await explain(update, ctx, view)
+        await explain(turn, view)
         return
-    await open_dialog(update, ctx, FLOW, "text", {"id": view.id})
-    await say(update, ctx, "notices.ask_text")
+    await turn.open_dialog(FLOW, "text", {"id": view.id})
+    await turn.reply(View.of("notices.ask_text"))
 
 
-async def flow(update: Update, ctx: BotContext, dialog: Dialog) -> None:
+async def flow(turn: Turn, dialog: Dialog) -> None:
     """Messages during composing: the text, typed names, a list file, options, a time."""
-    if ctx.viewer is None or not ctx.viewer.is_staff:
-        await close_dialog(update, ctx)
-        await say(update, ctx, "common.staff_only")
+    if turn.viewer is None or not turn.viewer.is_staff:
+        await turn.close_dialog()
+        await turn.reply(View.of("common.staff_only"))
         return
     notice_id = int(dialog.data.get("id", 0))
-    message = update.effective_message
-    if message is None:
-        return
     step = dialog.step
     if step == "text":
-        await take_text(update, ctx, notice_id, message)
+        await take_text(turn, notice_id)
     elif step == "names":
         kind = AudienceKind(dialog.data["kind"])
-        await audience.take_names(update, ctx, notice_id, kind, message)
+        await audience.take_names(turn, notice_id, kind)
     elif step == "file":
-        await audience.take_list(update, ctx, notice_id, message)
+        await audience.take_list(turn, notice_id)
     elif step == "options":
-        await sending.take_options(update, ctx, notice_id, message)
+        await sending.take_options(turn, notice_id)
     elif step == "time":
-        await sending.take_time(update, ctx, notice_id, message)
+        await sending.take_time(turn, notice_id)
     else:
-        await say(update, ctx, "common.not_understood")
+        await turn.reply(View.of("common.not_understood"))
 
 
-async def take_text(update: Update, ctx: BotContext, notice_id: int, message: Message) -> None:
+async def take_text(turn: Turn, notice_id: int) -> None:
+    """The notice itself: formatted text, or a photo or file with its caption."""
+    media = turn.media
     attachment: dict[str, Any] | None = None
-    if message.photo:
-        attachment = {"type": "photo", "file_id": message.photo[-1].file_id}
-    elif message.document:
-        attachment = {
-            "type": "document",
-            "file_id": message.document.file_id,
-            "filename": message.document.file_name,
-        }
+    if media is not None and media["kind"] == "photo":
+        attachment = {"type": "photo", "file_id": media["file_id"]}
+    elif media is not None and media["kind"] == "document":
+        attachment = {"type": "document", "file_id": media["file_id"], "filename": media["name"]}
     if attachment is not None:
         # Telegram limits the visible text in UTF-16 units (an emoji counts 2).
-        html, visible = message.caption_html or "", utf16_len(message.caption or "")
-    elif message.text is not None:
-        html, visible = message.text_html, utf16_len(message.text.strip())
+        html, visible = formatted(turn), utf16_len(turn.text or "")
+    elif media is None and turn.text is not None:
+        html, visible = formatted(turn), utf16_len(turn.text.strip())
     else:
-        await say(update, ctx, "notices.need_content")
+        await turn.reply(View.of("notices.need_content"))
         return
-    async with ctx.db.transaction() as session:
+    async with turn.db.transaction() as session:
         view = await notices.set_body(
-            session, ctx.member, notice_id, html=html, visible_length=visible, attachment=attachment
+            session,
+            turn.member,
+            notice_id,
+            html=html,
+            visible_length=visible,
+            attachment=attachment,
         )
     if isinstance(view, Problem):
-        await explain(update, ctx, view, length=visible)
+        await explain(turn, view, length=visible)
         return
-    await open_dialog(update, ctx, FLOW, "audience", {"id": notice_id})
-    await audience.ask_audience(update, ctx, notice_id)
+    await turn.open_dialog(FLOW, "audience", {"id": notice_id})
+    await audience.ask_audience(turn, notice_id)

@@ -11,13 +11,12 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from telegram import InputFile, Update
 
-from bot.context import BotContext
 from bot.exports.cells import append_row
 from bot.i18n import Texts
-from handlers.callbacks import Callback
-from handlers.notices.common import explain, stale
+from handlers.channel.turn import Turn
+from handlers.channel.views import OutFile, Text, View
+from handlers.notices.common import explain, pressed, stale
 from storage import audit, notices
 from storage.models import AckMode
 from storage.notices import NoticeView, Problem, RecipientLine
@@ -76,28 +75,23 @@ def build_xlsx(
     return out.getvalue()
 
 
-async def export(update: Update, ctx: BotContext, data: Callback) -> None:
+async def export(turn: Turn) -> None:
     """📥 on the statistics card: the xlsx, in the staff member's language."""
-    notice_id = data.int_arg(0)
+    notice_id = pressed(turn).int_arg(0)
     if notice_id is None:
-        await stale(update, ctx)
+        await stale(turn)
         return
-    async with ctx.db.transaction() as session:
-        view = await notices.get(session, ctx.member, notice_id)
+    async with turn.db.transaction() as session:
+        view = await notices.get(session, turn.member, notice_id)
         if isinstance(view, Problem):
-            await explain(update, ctx, view)
+            await explain(turn, view)
             return
         lines = await notices.recipients(session, notice_id)
         await audit.record(
-            session, ctx.member.actor, "notice.export", object_type="notice", object_id=notice_id
+            session, turn.member.actor, "notice.export", object_type="notice", object_id=notice_id
         )
     content = await asyncio.to_thread(
-        build_xlsx, ctx.texts, ctx.locale, ctx.settings.tz, view, lines
+        build_xlsx, turn.texts, turn.locale, turn.settings.tz, view, lines
     )
-    chat = update.effective_chat
-    assert chat is not None
-    await ctx.bot.send_document(
-        chat.id,
-        InputFile(content, filename=f"notice-{notice_id}.xlsx"),
-        caption=ctx.t("notices.export_caption", id=notice_id),
-    )
+    xlsx = OutFile(f"notice-{notice_id}.xlsx", data=content)
+    await turn.reply(View([Text.of("notices.export_caption", id=notice_id)], file=xlsx))

@@ -4,74 +4,80 @@ the silent ones, resending the failed and cancelling), which refreshes in place.
 
 from __future__ import annotations
 
-from telegram import Update
-
-from bot.context import BotContext
 from bot.i18n import Markup
-from handlers.callbacks import Callback
-from handlers.notices.common import ack_data, cb, explain, first_line, local, stale
-from handlers.replies import edit_or_send, inline, say, send_text
+from handlers.channel.turn import Turn
+from handlers.channel.views import Button, Text, View
+from handlers.notices.common import (
+    ack_data,
+    button,
+    explain,
+    first_line,
+    local,
+    pressed,
+    stale,
+)
 from storage import notices
 from storage.models import AckMode, NoticeStatus
 from storage.notices import Category, Problem
 
 
-async def recent(update: Update, ctx: BotContext) -> None:
+async def recent(turn: Turn) -> None:
     """📋 / /notices: the latest notices, each opening its statistics."""
-    async with ctx.db.transaction() as session:
-        items = await notices.recent(session, ctx.member)
+    async with turn.db.transaction() as session:
+        items = await notices.recent(session, turn.member)
     if not items:
-        await say(update, ctx, "notices.recent_empty")
+        await turn.reply(View.of("notices.recent_empty"))
         return
     rows = []
     for view in items:
-        when = local(ctx, view.scheduled_at or view.queued_at)
-        label = ctx.t(
+        when = local(turn, view.scheduled_at or view.queued_at)
+        label = turn.plain(
             "notices.recent_line",
             id=view.id,
             when=when,
-            status=ctx.t(f"notices.status_{view.status.value}"),
+            status=turn.plain(f"notices.status_{view.status.value}"),
         )
-        rows.append([(f"{label} {first_line(view.body, 16)}", cb("stats", view.id))])
-    await say(update, ctx, "notices.recent_title", markup=inline(rows))
+        rows.append([button(f"{label} {first_line(view.body, 16)}", "stats", view.id)])
+    await turn.reply(View([Text("notices.recent_title")], rows))
 
 
-async def open_stats(update: Update, ctx: BotContext, data: Callback) -> None:
+async def open_stats(turn: Turn) -> None:
     """The statistics card, as a new message."""
-    await _stats(update, ctx, data, edit=False)
+    await _stats(turn, edit=False)
 
 
-async def refresh_stats(update: Update, ctx: BotContext, data: Callback) -> None:
+async def refresh_stats(turn: Turn) -> None:
     """🔄 on the card: the same card, counted again, in place."""
-    await _stats(update, ctx, data, edit=True)
+    await _stats(turn, edit=True)
 
 
-async def _stats(update: Update, ctx: BotContext, data: Callback, *, edit: bool) -> None:
-    notice_id = data.int_arg(0)
+async def _stats(turn: Turn, *, edit: bool) -> None:
+    notice_id = pressed(turn).int_arg(0)
     if notice_id is None:
-        await stale(update, ctx)
+        await stale(turn)
         return
-    async with ctx.db.transaction() as session:
-        view = await notices.get(session, ctx.member, notice_id)
+    async with turn.db.transaction() as session:
+        view = await notices.get(session, turn.member, notice_id)
         if isinstance(view, Problem):
-            await explain(update, ctx, view)
+            await explain(turn, view)
             return
         stats = await notices.stats(session, notice_id)
     ack_part = ""
     if view.asks_ack:
-        ack_part = ctx.t("notices.stats_ack", acked=stats.acknowledged, silent=stats.silent)
+        ack_part = turn.t("notices.stats_ack", acked=stats.acknowledged, silent=stats.silent)
         if view.ack_mode is AckMode.options:
             for index, label in enumerate(view.ack_options):
                 n = stats.by_option[index] if index < len(stats.by_option) else 0
-                ack_part += ctx.t("notices.stats_option", label=label, n=n)
+                ack_part += turn.t("notices.stats_option", label=label, n=n)
     if view.status is NoticeStatus.scheduled:
-        when = ctx.t("notices.stats_when_scheduled", at=local(ctx, view.scheduled_at))
+        when = turn.t("notices.stats_when_scheduled", at=local(turn, view.scheduled_at))
     else:
-        when = ctx.t("notices.stats_when_sent", at=local(ctx, view.scheduled_at or view.queued_at))
-    text = ctx.t(
+        at = local(turn, view.scheduled_at or view.queued_at)
+        when = turn.t("notices.stats_when_sent", at=at)
+    text = turn.t(
         "notices.stats",
         id=view.id,
-        status=ctx.t(f"notices.status_{view.status.value}"),
+        status=turn.t(f"notices.status_{view.status.value}"),
         when=when,
         total=stats.total,
         delivered=stats.delivered,
@@ -86,41 +92,41 @@ async def _stats(update: Update, ctx: BotContext, data: Callback, *, edit: bool)
     categories += [Category.delivered] if not view.asks_ack else []
     categories += [Category.unreachable, Category.failed, Category.waiting]
     buttons = [
-        (ctx.t(f"notices.category_{c.value}"), cb("list", view.id, c.value)) for c in categories
+        button(Text(f"notices.category_{c.value}"), "list", view.id, c.value) for c in categories
     ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([(ctx.t("notices.export_button"), cb("export", view.id))])
+    rows: list[list[Button]] = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([button(Text("notices.export_button"), "export", view.id)])
     if (
         view.asks_ack
         and (stats.silent or stats.failed)
         and view.status is not NoticeStatus.cancelled
     ):
-        rows.append([(ctx.t("notices.remind_button"), cb("remind", view.id))])
+        rows.append([button(Text("notices.remind_button"), "remind", view.id)])
     if stats.failed and view.status in (NoticeStatus.sending, NoticeStatus.done):
-        rows.append(
-            [(ctx.t("notices.resend_failed_button", n=stats.failed), cb("resend_failed", view.id))]
-        )
+        resend = Text.of("notices.resend_failed_button", n=stats.failed)
+        rows.append([button(resend, "resend_failed", view.id)])
     if view.status in notices.OPEN:
-        rows.append([(ctx.t("notices.cancel_button"), cb("cancel", view.id))])
-    rows.append([(ctx.t("notices.refresh_button"), cb("refresh_stats", view.id))])
+        rows.append([button(Text("notices.cancel_button"), "cancel", view.id)])
+    rows.append([button(Text("notices.refresh_button"), "refresh_stats", view.id)])
+    card = View([Markup(text)], rows)
     if edit:
-        await edit_or_send(update, ctx, text, markup=inline(rows))
+        await turn.edit(card)
     else:
-        await send_text(update, ctx, text, markup=inline(rows))
+        await turn.reply(card)
 
 
-async def remind(update: Update, ctx: BotContext, data: Callback) -> None:
+async def remind(turn: Turn) -> None:
     """🔔 on the card: the silent recipients get the notice's buttons again."""
-    notice_id = data.int_arg(0)
+    notice_id = pressed(turn).int_arg(0)
     if notice_id is None:
-        await stale(update, ctx)
+        await stale(turn)
         return
-    async with ctx.db.transaction(bulk=True) as session:
+    async with turn.db.transaction(bulk=True) as session:
         result = await notices.remind(
-            session, ctx.member, notice_id, now=ctx.now(), ack_data=ack_data
+            session, turn.member, notice_id, now=turn.now(), ack_data=ack_data
         )
     if isinstance(result, Problem):
-        await explain(update, ctx, result)
+        await explain(turn, result)
         return
-    ctx.runtime.outbox_signal()
-    await say(update, ctx, "notices.reminded", n=result)
+    turn.runtime.outbox_signal()
+    await turn.reply(View.of("notices.reminded", n=result))

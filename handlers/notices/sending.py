@@ -4,193 +4,185 @@ then cancelling a notice being sent or scheduled, and resending the failed messa
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
-
-from bot.channels import TELEGRAM, chat_of, telegram_address
-from bot.context import BotContext
-from bot.i18n import Markup
-from handlers.callbacks import Callback
+from bot.i18n import Markup, Texts
+from handlers.channel.turn import Posted, Turn
+from handlers.channel.views import Button, Text, View
 from handlers.notices import progress
 from handlers.notices.common import (
     FLOW,
     ack_data,
+    body_of,
+    button,
     cb,
     enum_arg,
     explain,
     local,
-    member_markup,
-    send_notice_copy,
+    member_buttons,
+    notice_copy,
+    pressed,
     stale,
+    typed,
 )
-from handlers.replies import answer_callback, inline, say, send_text
-from handlers.wiring import close_dialog, open_dialog
 from storage import notices
 from storage.models import AckMode, NoticeStatus
 from storage.notices import NoticeView, Problem
 
-log = logging.getLogger(__name__)
-
-
 # -- acknowledgement and preview --------------------------------------------------------------
 
 
-async def ask_ack(update: Update, ctx: BotContext, notice_id: int) -> None:
-    await open_dialog(update, ctx, FLOW, "ack", {"id": notice_id})
-    markup = inline(
-        [
-            [(ctx.t(f"notices.ack_{mode.value}"), cb("ack_mode", notice_id, mode.value))]
-            for mode in AckMode
-        ]
-    )
-    await say(update, ctx, "notices.ask_ack", markup=markup)
+async def ask_ack(turn: Turn, notice_id: int) -> None:
+    await turn.open_dialog(FLOW, "ack", {"id": notice_id})
+    rows = [
+        [button(Text(f"notices.ack_{mode.value}"), "ack_mode", notice_id, mode.value)]
+        for mode in AckMode
+    ]
+    await turn.reply(View([Text("notices.ask_ack")], rows))
 
 
-async def choose_ack(update: Update, ctx: BotContext, data: Callback) -> None:
+async def choose_ack(turn: Turn) -> None:
     """How members answer: "received", options (typed next), or no acknowledgement."""
+    data = pressed(turn)
     notice_id, mode = data.int_arg(0), enum_arg(data, 1, AckMode)
     if notice_id is None or mode is None:
-        await stale(update, ctx)
+        await stale(turn)
         return
     if mode is AckMode.options:
-        async with ctx.db.transaction() as session:
-            draft = await notices.get(session, ctx.member, notice_id)
+        async with turn.db.transaction() as session:
+            draft = await notices.get(session, turn.member, notice_id)
         if isinstance(draft, Problem) or draft.status is not NoticeStatus.draft:
-            await explain(update, ctx, Problem.not_draft)
+            await explain(turn, Problem.not_draft)
             return
-        await open_dialog(update, ctx, FLOW, "options", {"id": notice_id})
-        await say(update, ctx, "notices.ask_options", max=notices.MAX_OPTION_CHARS)
+        await turn.open_dialog(FLOW, "options", {"id": notice_id})
+        await turn.reply(View.of("notices.ask_options", max=notices.MAX_OPTION_CHARS))
         return
-    async with ctx.db.transaction() as session:
-        view = await notices.set_ack(session, ctx.member, notice_id, mode)
+    async with turn.db.transaction() as session:
+        view = await notices.set_ack(session, turn.member, notice_id, mode)
     if isinstance(view, Problem):
-        await explain(update, ctx, view)
+        await explain(turn, view)
         return
-    await _preview(update, ctx, view)
+    await _preview(turn, view)
 
 
-async def take_options(update: Update, ctx: BotContext, notice_id: int, message: Message) -> None:
-    lines = (message.text or "").splitlines()
-    async with ctx.db.transaction() as session:
-        view = await notices.set_ack(session, ctx.member, notice_id, AckMode.options, lines)
+async def take_options(turn: Turn, notice_id: int) -> None:
+    lines = (typed(turn) or "").splitlines()
+    async with turn.db.transaction() as session:
+        view = await notices.set_ack(session, turn.member, notice_id, AckMode.options, lines)
     if isinstance(view, Problem):
-        await explain(update, ctx, view)
+        await explain(turn, view)
         return
-    await _preview(update, ctx, view)
+    await _preview(turn, view)
 
 
-async def _preview(update: Update, ctx: BotContext, view: NoticeView) -> None:
-    await close_dialog(update, ctx)
-    async with ctx.db.transaction() as session:
+async def _preview(turn: Turn, view: NoticeView) -> None:
+    await turn.close_dialog()
+    async with turn.db.transaction() as session:
         count = await notices.count_audience(session, view.id)
-    await say(update, ctx, "notices.preview_header")
-    text = ctx.t(notices.message_template(view), body=Markup(view.body))
-    await send_notice_copy(
-        update, ctx, view, text, member_markup(ctx, view, lambda n, o: cb("preview", n))
-    )
+    await turn.reply(View.of("notices.preview_header"))
+    copy = Text.of(notices.message_template(view), body=body_of(view))
+    buttons = member_buttons(view, lambda n, o: cb("preview", n))
+    await turn.reply(notice_copy(view, [copy], buttons))
     if view.ack_mode is AckMode.options:
-        ack = ctx.t("notices.ack_desc_options", options=" / ".join(view.ack_options))
+        ack = Text.of("notices.ack_desc_options", options=" / ".join(view.ack_options))
     else:
-        ack = ctx.t(f"notices.ack_desc_{view.ack_mode.value}")
-    not_bound = ctx.t("notices.not_bound_part", count=count.not_bound) if count.not_bound else ""
-    markup = inline(
+        ack = Text(f"notices.ack_desc_{view.ack_mode.value}")
+    not_bound = Text.of("notices.not_bound_part", count=count.not_bound) if count.not_bound else ""
+    rows = [
         [
-            [
-                (ctx.t("notices.send_now_button"), cb("send_now", view.id)),
-                (ctx.t("notices.schedule_button"), cb("schedule", view.id)),
-            ],
-            [(ctx.t("notices.change_audience_button"), cb("change_audience", view.id))],
-            [(ctx.t("notices.discard_button"), cb("discard", view.id))],
-        ]
+            button(Text("notices.send_now_button"), "send_now", view.id),
+            button(Text("notices.schedule_button"), "schedule", view.id),
+        ],
+        [button(Text("notices.change_audience_button"), "change_audience", view.id)],
+        [button(Text("notices.discard_button"), "discard", view.id)],
+    ]
+    summary = Text.of(
+        "notices.preview_summary", count=count.recipients, not_bound=not_bound, ack=ack
     )
-    await say(
-        update,
-        ctx,
-        "notices.preview_summary",
-        count=count.recipients,
-        not_bound=not_bound,
-        ack=ack,
-        markup=markup,
-    )
+    await turn.reply(View([summary], rows))
 
 
-async def preview_only(update: Update, ctx: BotContext, data: Callback) -> None:
+async def preview_only(turn: Turn) -> None:
     """An acknowledgement button on the preview: it does nothing, and says so."""
-    await answer_callback(update, ctx, "notices.preview_only")
+    await turn.notify("notices.preview_only")
 
 
 # -- send now, later, or discard ----------------------------------------------------------------
 
 
-async def send_now(update: Update, ctx: BotContext, data: Callback) -> None:
+async def send_now(turn: Turn) -> None:
     """🚀: every recipient's message goes into the outbox; a progress message follows it."""
-    notice_id = data.int_arg(0)
+    notice_id = pressed(turn).int_arg(0)
     if notice_id is None:
-        await stale(update, ctx)
+        await stale(turn)
         return
-    async with ctx.db.transaction(bulk=True) as session:
-        view = await notices.queue(session, ctx.member, notice_id, now=ctx.now(), ack_data=ack_data)
+    async with turn.db.transaction(bulk=True) as session:
+        view = await notices.queue(
+            session, turn.member, notice_id, now=turn.now(), ack_data=ack_data
+        )
     if isinstance(view, Problem):
-        await explain(update, ctx, view)
+        await explain(turn, view)
         return
-    await close_dialog(update, ctx)
-    ctx.runtime.outbox_signal()
-    text = progress.render_starting(ctx.texts, ctx.locale, view)
-    sent = await send_text(update, ctx, text, markup=_cancel_markup(ctx, view.id))
-    if sent is not None:
-        async with ctx.db.transaction() as session:
-            await notices.set_progress_message(
-                session, view.id, telegram_address(sent.chat_id), str(sent.message_id)
-            )
+    await turn.close_dialog()
+    turn.runtime.outbox_signal()
+    text = progress.render_starting(turn.texts, turn.locale, view)
+    posted = await turn.reply(View([Markup(text)], _cancel_buttons(view.id)))
+    await _keep_progress_message(turn, view.id, posted)
 
 
-def _cancel_markup(ctx: BotContext, notice_id: int) -> InlineKeyboardMarkup:
-    return inline([[(ctx.t("notices.cancel_button"), cb("cancel", notice_id))]])
+async def _keep_progress_message(turn: Turn, notice_id: int, posted: Posted | None) -> None:
+    """Where the progress message is, so the progress service can keep it current."""
+    if posted is not None:
+        async with turn.db.transaction() as session:
+            await notices.set_progress_message(session, notice_id, posted.at, posted.message_id)
 
 
-def _example_time(ctx: BotContext) -> str:
-    tomorrow = (ctx.now().astimezone(ctx.settings.tz) + timedelta(days=1)).replace(hour=9, minute=0)
+def _cancel_buttons(notice_id: int) -> list[list[Button]]:
+    return [[button(Text("notices.cancel_button"), "cancel", notice_id)]]
+
+
+def _example_time(turn: Turn) -> str:
+    local_now = turn.now().astimezone(turn.settings.tz)
+    tomorrow = (local_now + timedelta(days=1)).replace(hour=9, minute=0)
     return tomorrow.strftime("%Y-%m-%d %H:%M")
 
 
-async def ask_time(update: Update, ctx: BotContext, data: Callback) -> None:
+async def ask_time(turn: Turn) -> None:
     """🕘: ask when to send."""
-    notice_id = data.int_arg(0)
+    notice_id = pressed(turn).int_arg(0)
     if notice_id is None:
-        await stale(update, ctx)
+        await stale(turn)
         return
-    async with ctx.db.transaction() as session:
-        draft = await notices.get(session, ctx.member, notice_id)
+    async with turn.db.transaction() as session:
+        draft = await notices.get(session, turn.member, notice_id)
     if isinstance(draft, Problem) or draft.status is not NoticeStatus.draft:
-        await explain(update, ctx, Problem.not_draft)
+        await explain(turn, Problem.not_draft)
         return
-    await open_dialog(update, ctx, FLOW, "time", {"id": notice_id})
-    await say(update, ctx, "notices.ask_time", tz=ctx.settings.timezone, example=_example_time(ctx))
+    await turn.open_dialog(FLOW, "time", {"id": notice_id})
+    example = _example_time(turn)
+    await turn.reply(View.of("notices.ask_time", tz=turn.settings.timezone, example=example))
 
 
-def _formats(ctx: BotContext, key: str) -> list[str]:
+def _formats(texts: Texts, key: str) -> list[str]:
     """The strptime formats of key in every language (locale files, one a line)."""
     found: dict[str, None] = {}
-    for value in ctx.texts.all_variants(key):
+    for value in texts.all_variants(key):
         found.update((line.strip(), None) for line in value.splitlines() if line.strip())
     return list(found)
 
 
-def parse_time(text: str, now: datetime, ctx: BotContext) -> datetime | None:
+def parse_time(text: str, now: datetime, texts: Texts, tz: ZoneInfo) -> datetime | None:
     """A local time typed by staff ("2026-11-26 09:00", "11-26 9:00") as an aware UTC time."""
     cleaned = re.sub(r"\s+", " ", text.strip().replace("：", ":"))
-    tz = ctx.settings.tz
-    for fmt in _formats(ctx, "notices.time_formats"):
+    for fmt in _formats(texts, "notices.time_formats"):
         try:
             return datetime.strptime(cleaned, fmt).replace(tzinfo=tz)
         except ValueError:
             continue
     local_now = now.astimezone(tz)
-    for fmt in _formats(ctx, "notices.short_time_formats"):
+    for fmt in _formats(texts, "notices.short_time_formats"):
         try:
             # strptime needs a year for month-day forms; this year, or next when already past.
             moment = datetime.strptime(f"{local_now.year} {cleaned}", f"%Y {fmt}")
@@ -201,89 +193,76 @@ def parse_time(text: str, now: datetime, ctx: BotContext) -> datetime | None:
     return None
 
 
-async def take_time(update: Update, ctx: BotContext, notice_id: int, message: Message) -> None:
-    at = parse_time(message.text or "", ctx.now(), ctx)
+async def take_time(turn: Turn, notice_id: int) -> None:
+    at = parse_time(typed(turn) or "", turn.now(), turn.texts, turn.settings.tz)
     if at is None:
-        await say(update, ctx, "notices.bad_time", example=_example_time(ctx))
+        await turn.reply(View.of("notices.bad_time", example=_example_time(turn)))
         return
-    async with ctx.db.transaction(bulk=True) as session:
+    async with turn.db.transaction(bulk=True) as session:
         view = await notices.queue(
-            session, ctx.member, notice_id, now=ctx.now(), ack_data=ack_data, at=at
+            session, turn.member, notice_id, now=turn.now(), ack_data=ack_data, at=at
         )
     if isinstance(view, Problem):
-        await explain(update, ctx, view)
+        await explain(turn, view)
         return
-    await close_dialog(update, ctx)
-    ctx.runtime.outbox_signal()
-    sent = await say(
-        update,
-        ctx,
-        "notices.scheduled",
-        id=view.id,
-        at=local(ctx, at),
-        count=view.recipient_count,
-        markup=_cancel_markup(ctx, view.id),
+    await turn.close_dialog()
+    turn.runtime.outbox_signal()
+    scheduled = Text.of(
+        "notices.scheduled", id=view.id, at=local(turn, at), count=view.recipient_count
     )
-    if sent is not None:
-        async with ctx.db.transaction() as session:
-            await notices.set_progress_message(
-                session, view.id, telegram_address(sent.chat_id), str(sent.message_id)
-            )
+    posted = await turn.reply(View([scheduled], _cancel_buttons(view.id)))
+    await _keep_progress_message(turn, view.id, posted)
 
 
-async def discard(update: Update, ctx: BotContext, data: Callback) -> None:
+async def discard(turn: Turn) -> None:
     """🗑: the draft is deleted."""
-    notice_id = data.int_arg(0)
+    notice_id = pressed(turn).int_arg(0)
     if notice_id is None:
-        await stale(update, ctx)
+        await stale(turn)
         return
-    async with ctx.db.transaction() as session:
-        problem = await notices.discard_draft(session, ctx.member, notice_id)
+    async with turn.db.transaction() as session:
+        problem = await notices.discard_draft(session, turn.member, notice_id)
     if problem is not None:
-        await explain(update, ctx, problem)
+        await explain(turn, problem)
         return
-    await close_dialog(update, ctx)
-    await say(update, ctx, "notices.discarded")
+    await turn.close_dialog()
+    await turn.reply(View.of("notices.discarded"))
 
 
 # -- after sending: cancel, resend the failed -------------------------------------------------
 
 
-async def cancel(update: Update, ctx: BotContext, data: Callback) -> None:
+async def cancel(turn: Turn) -> None:
     """Stop a notice being sent or scheduled: what has not gone out yet never will."""
-    notice_id = data.int_arg(0)
+    notice_id = pressed(turn).int_arg(0)
     if notice_id is None:
-        await stale(update, ctx)
+        await stale(turn)
         return
-    async with ctx.db.transaction() as session:
-        result = await notices.cancel(session, ctx.member, notice_id, now=ctx.now())
+    async with turn.db.transaction() as session:
+        result = await notices.cancel(session, turn.member, notice_id, now=turn.now())
     if isinstance(result, Problem):
-        await explain(update, ctx, result)
+        await explain(turn, result)
         return
     view, stopped = result
-    ctx.runtime.outbox_signal()  # the worker drops rows it already holds for this notice
+    turn.runtime.outbox_signal()  # the worker drops rows it already holds for this notice
     at, message_id = view.progress_at, view.progress_message_id
-    if at is not None and at.channel == TELEGRAM and message_id:
-        author_text = ctx.t("notices.progress_cancelled", id=view.id, stopped=stopped)
-        try:
-            await ctx.bot.edit_message_text(
-                author_text, chat_id=chat_of(at.address), message_id=int(message_id)
-            )
-        except BadRequest:
-            log.debug("progress message of notice %s could not be edited", view.id)
-    await say(update, ctx, "notices.cancelled", id=view.id, n=stopped)
+    if at is not None and message_id:
+        # The progress message says so, and loses its cancel button.
+        done = View.of("notices.progress_cancelled", id=view.id, stopped=stopped)
+        await turn.edit_posted(Posted(at, message_id), done)
+    await turn.reply(View.of("notices.cancelled", id=view.id, n=stopped))
 
 
-async def resend_failed(update: Update, ctx: BotContext, data: Callback) -> None:
+async def resend_failed(turn: Turn) -> None:
     """🔁 on the statistics card: the failed messages are queued again."""
-    notice_id = data.int_arg(0)
+    notice_id = pressed(turn).int_arg(0)
     if notice_id is None:
-        await stale(update, ctx)
+        await stale(turn)
         return
-    async with ctx.db.transaction() as session:
-        result = await notices.resend_failed(session, ctx.member, notice_id, now=ctx.now())
+    async with turn.db.transaction() as session:
+        result = await notices.resend_failed(session, turn.member, notice_id, now=turn.now())
     if isinstance(result, Problem):
-        await explain(update, ctx, result)
+        await explain(turn, result)
         return
-    ctx.runtime.outbox_signal()
-    await say(update, ctx, "notices.resent_failed", id=notice_id, n=result)
+    turn.runtime.outbox_signal()
+    await turn.reply(View.of("notices.resent_failed", id=notice_id, n=result))

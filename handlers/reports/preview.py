@@ -109,7 +109,7 @@ async def confirm(turn: Turn) -> None:
     if turn.dialog is not None and turn.dialog.flow == FLOW:
         await turn.close_dialog()
     # Take the buttons off the preview that was just confirmed (cosmetic; may fail).
-    await turn.drop_buttons()
+    await turn.edit_buttons([])
     resubmitted = view.events and view.events[-1].action == "resubmitted"
     key = "reports.resubmitted" if resubmitted else "reports.submitted"
     await turn.reply(View([Text.of(key, receipt=view.receipt_no or "")], menu=True))
