@@ -18,7 +18,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.context import BotContext
 from bot.telegram_text import MAX_CAPTION_LENGTH, visible_len
@@ -129,9 +129,12 @@ class TelegramTurn(Turn):
 
     async def notify(self, key: str, /, *, alert: bool = False, **params: Any) -> None:
         if self.update.callback_query is not None:
-            await answer_callback(self.update, self.ctx, key, alert=alert, **params)
-        else:
-            await say(self.update, self.ctx, key, **params)
+            try:
+                await answer_callback(self.update, self.ctx, key, alert=alert, **params)
+                return
+            except BadRequest:
+                pass  # the press can no longer be answered (too old): say it in the chat
+        await say(self.update, self.ctx, key, **params)
 
 
 def media_of(message: Message) -> dict[str, Any] | None:
