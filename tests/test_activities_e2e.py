@@ -458,6 +458,24 @@ async def test_members_cannot_use_staff_buttons_and_forged_ids_change_nothing(
     assert await _signups(bot, activity_id) == {}
 
 
+async def test_a_refusal_the_press_can_no_longer_take_is_said_in_the_chat(bot: Harness) -> None:
+    """A press Telegram no longer lets us answer (handled late, e.g. after a restart): the
+    refusal, which would have been a pop-up, arrives as a message instead of being lost."""
+    await _people(bot)
+    activity_id = await _activity(bot)
+    user = bot.emu.user(A)
+    await user.send_command("start", f"act_{activity_id}")
+    card = await bot.emu.wait_for(A, "走进政协开放日")
+    bot.emu.fail_next(
+        "answerCallbackQuery",
+        error_code=400,
+        description="Bad Request: query is too old and response timeout expired",
+    )
+    await user.send_callback(card.message_id, "act:signup:999999")
+    await bot.emu.wait_for(A, "这个按钮已失效")
+    assert await _signups(bot, activity_id) == {}
+
+
 async def test_capacity_below_signed_up_is_refused_and_postpone_tells_members(bot: Harness) -> None:
     ids = await _people(bot)
     activity_id = await _activity(bot, capacity=5)

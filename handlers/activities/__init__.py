@@ -1,7 +1,8 @@
 """Activities: members browse, sign up, cancel, leave, check in (code, deep link or location),
 get a calendar file and see "My activities"; staff create (guided, or a batch spreadsheet),
 edit, postpone, cancel, publish with invitations, see the roster and its export, and show the
-check-in code. register() wires both sides."""
+check-in code. register() wires both sides, on the channel seam (handlers/channel): every
+flow of the feature runs on any channel."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from handlers.wiring import Access, Wiring
 
 
 def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
-    wiring.add_buttons(
+    wiring.add_turn_buttons(
         MEMBER,
         {
             "open": card.open_card,
@@ -45,7 +46,7 @@ def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg
         },
         access=Access.member,
     )
-    wiring.add_buttons(
+    wiring.add_turn_buttons(
         STAFF,
         {
             "home": staff_list.home_page,
@@ -69,15 +70,15 @@ def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg
         },
         access=Access.staff,
     )
-    wiring.add_command(app, "activities", staff_list.home, access=Access.staff)
-    wiring.add_menu("activities.menu_browse", browse.browse, order=20)
-    wiring.add_menu("activities.menu_mine", browse.my_activities, order=21)
-    wiring.add_menu("activities.menu_staff", staff_list.home, staff=True, order=950)
-    wiring.add_flow(signup.LEAVE_FLOW, signup.leave_reason)
-    wiring.add_flow(checkin.CHECKIN_FLOW, checkin.checkin_input)
-    wiring.add_flow(editing.EDIT_FLOW, editing.edit_input)
-    wiring.add_flow(publishing.POSTPONE_FLOW, publishing.postpone_input)
-    wiring.add_flow(publishing.CANCEL_FLOW, publishing.cancel_input)
-    wiring.add_flow(importing.IMPORT_FLOW, importing.import_file)
-    wiring.add_deeplink(DEEPLINK, browse.deep_link)
-    wiring.add_free_message(checkin.free_message)
+    wiring.add_turn_command(app, "activities", staff_list.home, access=Access.staff)
+    wiring.add_turn_menu("activities.menu_browse", browse.browse, order=20)
+    wiring.add_turn_menu("activities.menu_mine", browse.my_activities, order=21)
+    wiring.add_turn_menu("activities.menu_staff", staff_list.home, staff=True, order=950)
+    wiring.add_turn_flow(signup.LEAVE_FLOW, signup.leave_reason)
+    wiring.add_turn_flow(checkin.CHECKIN_FLOW, checkin.checkin_input)
+    wiring.add_turn_flow(editing.EDIT_FLOW, editing.edit_input)
+    wiring.add_turn_flow(publishing.POSTPONE_FLOW, publishing.postpone_input)
+    wiring.add_turn_flow(publishing.CANCEL_FLOW, publishing.cancel_input)
+    wiring.add_turn_flow(importing.IMPORT_FLOW, importing.import_file)
+    wiring.add_turn_deeplink(DEEPLINK, browse.deep_link)
+    wiring.add_turn_free_message(checkin.free_message)

@@ -11,12 +11,11 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
-from telegram import InputFile, Update
 
-from bot.context import BotContext
 from handlers.activities.card import may_see
 from handlers.activities.common import DEEPLINK, activity_id_arg, refuse
-from handlers.callbacks import Callback
+from handlers.channel.turn import Turn
+from handlers.channel.views import OutFile, Text, View
 from storage import activities as acts
 from storage.activities import ActivityView
 from storage.models import ActivityStatus
@@ -62,30 +61,25 @@ def activity_ics(
     return data
 
 
-async def send_calendar(update: Update, ctx: BotContext, cb: Callback) -> None:
+async def send_calendar(turn: Turn) -> None:
     """Button: the activity as an .ics file."""
-    activity_id = await activity_id_arg(update, ctx, cb)
+    activity_id = await activity_id_arg(turn)
     if activity_id is None:
         return
-    async with ctx.db.read() as session:
-        card = await acts.card(session, activity_id, ctx.member.id)
+    async with turn.db.read() as session:
+        card = await acts.card(session, activity_id, turn.member.id)
     if card is None or card.activity.starts_at is None or card.activity.ends_at is None:
-        await refuse(update, ctx, "common.stale_button")
+        await refuse(turn, "common.stale_button")
         return
-    if not may_see(ctx, card):
-        await refuse(update, ctx, "activities.not_invited")
+    if not may_see(turn, card):
+        await refuse(turn, "activities.not_invited")
         return
     a = card.activity
     data = activity_ics(
         a,
-        timezone=ctx.settings.timezone,
-        url=ctx.deep_link(f"{DEEPLINK}{a.id}"),
-        now=ctx.now(),
+        timezone=turn.settings.timezone,
+        url=turn.link(f"{DEEPLINK}{a.id}"),
+        now=turn.now(),
     )
-    chat = update.effective_chat
-    assert chat is not None
-    await ctx.bot.send_document(
-        chat.id,
-        InputFile(data, filename=f"activity-{a.id}.ics"),
-        caption=ctx.t("activities.ics_caption", title=a.title),
-    )
+    caption = Text.of("activities.ics_caption", title=a.title)
+    await turn.reply(View([caption], file=OutFile(f"activity-{a.id}.ics", data=data)))

@@ -1,19 +1,17 @@
 """What the member and staff sides of activities share: button prefixes, the check-in rules and
-notice buttons from settings, the lines every card shows, refusals, and staff problem answers."""
+notice buttons from settings, the lines every card shows, a pressed button's arguments,
+refusals, and staff problem answers. Written against the channel seam (handlers/channel)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from telegram import Update
-from telegram.error import BadRequest
-
-from bot.context import BotContext
-from bot.i18n import escape
+from bot.i18n import Markup, escape
+from bot.settings import Settings
 from bot.telegram_text import truncate_utf16
 from handlers import callbacks
-from handlers.callbacks import Callback
-from handlers.replies import answer_callback, say
+from handlers.channel.turn import Turn
+from handlers.channel.views import Action, Button, Line, Text, View
 from storage import activities as acts
 from storage.activities import (
     ActivityView,
@@ -25,7 +23,8 @@ from storage.activities import (
     Standing,
 )
 from storage.models import ActivityStatus, ActivityType, SignupStatus
-from storage.outbox import Button, button
+from storage.outbox import Button as NoticeButton
+from storage.outbox import button
 
 MEMBER = "act"  # callback prefix of the members' buttons
 STAFF = "acs"  # ... and of the staff's
@@ -33,7 +32,7 @@ DEEPLINK = "act_"
 DESCRIPTION_PREVIEW = 800
 
 
-def notice_buttons(activity_id: int, kind: NoticeKind) -> list[list[Button]]:
+def notice_buttons(activity_id: int, kind: NoticeKind) -> list[list[NoticeButton]]:
     """Buttons on messages about an activity: sign up / leave on the invitation, else open."""
     open_card = button("activities.btn_open", callbacks.make(MEMBER, "open", activity_id))
     if kind is NoticeKind.published:
@@ -47,116 +46,143 @@ def notice_buttons(activity_id: int, kind: NoticeKind) -> list[list[Button]]:
     return [[open_card]]
 
 
-def notify(ctx: BotContext) -> Notify:
-    return Notify(ctx.settings.tz, notice_buttons)
+def notify(turn: Turn) -> Notify:
+    return Notify(turn.settings.tz, notice_buttons)
 
 
-def rules(ctx: BotContext) -> CheckinRules:
-    s = ctx.settings
+def rules(settings: Settings) -> CheckinRules:
     return CheckinRules(
-        timedelta(minutes=s.activity_checkin_before_minutes),
-        timedelta(minutes=s.activity_checkin_after_minutes),
-        float(s.activity_checkin_radius_meters),
+        timedelta(minutes=settings.activity_checkin_before_minutes),
+        timedelta(minutes=settings.activity_checkin_after_minutes),
+        float(settings.activity_checkin_radius_meters),
     )
 
 
-def type_name(ctx: BotContext, kind: ActivityType) -> str:
-    return ctx.t(f"activities.type_{kind.value}")
+def member_button(key: str, action: str, *args: object) -> Button:
+    return Button(Text(key), Action.of(MEMBER, action, *args))
 
 
-def when_text(ctx: BotContext, a: ActivityView) -> str:
-    return acts.format_span(a.starts_at, a.ends_at, ctx.settings.tz)
+def staff_button(label: Text | str, action: str, *args: object) -> Button:
+    """A staff button; a str label is shown as it is (a title), a key as its text."""
+    return Button(label, Action.of(STAFF, action, *args))
 
 
-def count_text(ctx: BotContext, a: ActivityView) -> str:
+def type_name(kind: ActivityType) -> Text:
+    return Text(f"activities.type_{kind.value}")
+
+
+def when_text(turn: Turn, a: ActivityView) -> str:
+    return acts.format_span(a.starts_at, a.ends_at, turn.settings.tz)
+
+
+def count_text(a: ActivityView) -> Text:
     """The live count: 23/30, 4 waiting (or the number signed up when places are unlimited)."""
     if a.capacity is None:
-        return ctx.t("activities.count_unlimited", signed=a.signed_up)
+        return Text.of("activities.count_unlimited", signed=a.signed_up)
     if a.waiting:
-        return ctx.t(
+        return Text.of(
             "activities.count_waiting", signed=a.signed_up, capacity=a.capacity, waiting=a.waiting
         )
-    return ctx.t("activities.count", signed=a.signed_up, capacity=a.capacity)
+    return Text.of("activities.count", signed=a.signed_up, capacity=a.capacity)
 
 
-def details_text(ctx: BotContext, a: ActivityView) -> list[str]:
+def details_text(turn: Turn, a: ActivityView) -> list[Line]:
     """The lines every card shows, for members and staff alike."""
-    tz = ctx.settings.tz
-    lines = [
-        f"📅 <b>{escape(a.title)}</b>",
-        ctx.t("activities.card_type", type=type_name(ctx, a.type)),
-        ctx.t("activities.card_when", when=when_text(ctx, a)),
+    tz = turn.settings.tz
+    lines: list[Line] = [
+        Markup(f"📅 <b>{escape(a.title)}</b>"),
+        Text.of("activities.card_type", type=type_name(a.type)),
+        Text.of("activities.card_when", when=when_text(turn, a)),
     ]
     if a.venue:
-        lines.append(ctx.t("activities.card_place", place=a.venue))
-    lines.append(ctx.t("activities.card_count", count=count_text(ctx, a)))
+        lines.append(Text.of("activities.card_place", place=a.venue))
+    lines.append(Text.of("activities.card_count", count=count_text(a)))
     if a.deadline is not None:
-        lines.append(ctx.t("activities.card_deadline", deadline=acts.format_local(a.deadline, tz)))
+        deadline = acts.format_local(a.deadline, tz)
+        lines.append(Text.of("activities.card_deadline", deadline=deadline))
     if a.reply_required:
-        lines.append(ctx.t("activities.card_reply_required"))
+        lines.append(Text("activities.card_reply_required"))
     if a.status is ActivityStatus.postponed:
-        lines.append(ctx.t("activities.card_postponed"))
+        lines.append(Text("activities.card_postponed"))
     if a.status is ActivityStatus.cancelled:
-        lines.append(ctx.t("activities.card_cancelled", reason=a.cancel_reason or "—"))
+        lines.append(Text.of("activities.card_cancelled", reason=a.cancel_reason or "—"))
     if a.description:
-        text = a.description
-        text = truncate_utf16(text, DESCRIPTION_PREVIEW)
         lines.append("")
-        lines.append(escape(text))
+        lines.append(truncate_utf16(a.description, DESCRIPTION_PREVIEW))  # escaped when shown
     return lines
 
 
-def standing_text(ctx: BotContext, me: Standing) -> str:
+def standing_text(me: Standing) -> Text:
     if me.status is SignupStatus.waiting:
-        return ctx.t("activities.me_waiting", position=me.queue_position or "?")
+        return Text.of("activities.me_waiting", position=me.queue_position or "?")
     if me.status is SignupStatus.leave:
-        return ctx.t("activities.me_leave", reason=me.leave_reason or "—")
+        return Text.of("activities.me_leave", reason=me.leave_reason or "—")
     if me.status is None or me.status is SignupStatus.cancelled:
-        return ctx.t("activities.me_none")
-    return ctx.t(f"activities.me_{me.status.value}")
+        return Text("activities.me_none")
+    return Text(f"activities.me_{me.status.value}")
 
 
-async def refuse(update: Update, ctx: BotContext, key: str, **params: object) -> None:
-    """A refusal as a pop-up on a button, or as a message (no button, or it was answered)."""
-    if update.callback_query is not None and not ctx.callback_answered:
-        try:
-            await answer_callback(update, ctx, key, alert=True, **params)
-            return
-        except BadRequest:
-            pass  # the press can no longer be answered: say it in the chat instead
-    await say(update, ctx, key, **params)
+def typed(turn: Turn) -> str | None:
+    """What the member typed: a message's text (a file's caption is no answer here)."""
+    return turn.text if turn.media is None else None
 
 
-async def activity_id_arg(update: Update, ctx: BotContext, cb: Callback) -> int | None:
+def arg(turn: Turn, index: int) -> str | None:
+    """The index-th argument of the pressed button, or None."""
+    args = turn.action.args if turn.action is not None else ()
+    return args[index] if index < len(args) else None
+
+
+def int_arg(turn: Turn, index: int) -> int | None:
+    """The index-th argument of the pressed button as a positive int; None when missing or
+    malformed."""
+    try:
+        value = int(arg(turn, index) or "")
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+async def refuse(turn: Turn, key: str, **params: object) -> None:
+    """A refusal as a pop-up on a button (the channel says it in the chat where the press can
+    no longer be answered), or as a message when no button was pressed."""
+    if turn.action is not None:
+        await turn.notify(key, alert=True, **params)
+    else:
+        await turn.reply(View.of(key, **params))
+
+
+async def activity_id_arg(turn: Turn) -> int | None:
     """The activity id a button carries; a missing or malformed one is a stale button."""
-    activity_id = cb.int_arg(0)
+    activity_id = int_arg(turn, 0)
     if activity_id is None:
-        await refuse(update, ctx, "common.stale_button")
+        await refuse(turn, "common.stale_button")
     return activity_id
 
 
-async def staff_activity(update: Update, ctx: BotContext, cb: Callback) -> ActivityView | None:
+async def staff_activity(turn: Turn) -> ActivityView | None:
     """The activity a staff button is about; an unknown id is a stale button."""
-    activity_id = await activity_id_arg(update, ctx, cb)
+    activity_id = await activity_id_arg(turn)
     if activity_id is None:
         return None
-    async with ctx.db.transaction() as session:
+    async with turn.db.transaction() as session:
         a = await acts.view(session, activity_id)
     if a is None:
-        await refuse(update, ctx, "common.stale_button")
+        await refuse(turn, "common.stale_button")
     return a
 
 
-def example_date(ctx: BotContext) -> str:
+def example_date(turn: Turn) -> str:
     """An example date a week ahead, in the format the bot asks for."""
-    sample = (ctx.now() + timedelta(days=7)).astimezone(ctx.settings.tz)
+    sample = (turn.now() + timedelta(days=7)).astimezone(turn.settings.tz)
     return sample.replace(hour=14, minute=30).strftime("%Y-%m-%d %H:%M")
 
 
-async def problem(update: Update, ctx: BotContext, result: EditResult) -> None:
+async def problem(turn: Turn, result: EditResult) -> None:
     """Why a staff change was refused (checked in storage)."""
     assert result.problem is not None
-    params: dict[str, object] = {"detail": result.detail, "example": example_date(ctx)}
+    params: dict[str, object] = {"detail": result.detail, "example": example_date(turn)}
     if result.problem is Problem.incomplete:
-        params["detail"] = ctx.t(f"activities.field_{result.detail}")
-    await refuse(update, ctx, f"activities.problem_{result.problem.value}", **params)
+        # turn.t, not a Text: a pop-up takes its parameters as they are.
+        params["detail"] = turn.t(f"activities.field_{result.detail}")
+    await refuse(turn, f"activities.problem_{result.problem.value}", **params)

@@ -13,12 +13,11 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from telegram import InputFile, Update
 
-from bot.context import BotContext
 from bot.exports.cells import append_row
 from handlers.activities.common import refuse, staff_activity
-from handlers.callbacks import Callback
+from handlers.channel.turn import Turn
+from handlers.channel.views import OutFile, Text, View
 from storage import activities as acts
 from storage import audit
 from storage.activities import Roster, RosterEntry, format_span
@@ -55,7 +54,7 @@ TEMPLATE_COLUMNS = (
 class Labels:
     """Texts in the staff member's language, resolved by the caller."""
 
-    t: Callable[[str], str]  # a locale key -> its text (no placeholders)
+    t: Callable[[str], str]  # a locale key -> its plain text (no placeholders)
     tz: ZoneInfo
 
     def time(self, moment: datetime | None) -> str:
@@ -142,12 +141,12 @@ def import_template(example: list[object]) -> bytes:
     return out.getvalue()
 
 
-async def send_roster(update: Update, ctx: BotContext, cb: Callback) -> None:
+async def send_roster(turn: Turn) -> None:
     """Button: the roster spreadsheet."""
-    a = await staff_activity(update, ctx, cb)
+    a = await staff_activity(turn)
     if a is None:
         return
-    async with ctx.db.transaction() as session:
+    async with turn.db.transaction() as session:
         roster = await acts.roster(session, a.id)
         if roster is not None:
             # The roster carries names and phone numbers: who took it out is on record.
@@ -155,20 +154,17 @@ async def send_roster(update: Update, ctx: BotContext, cb: Callback) -> None:
             rows += len(roster.not_replied) + len(roster.cancelled)
             await audit.record(
                 session,
-                ctx.member.actor,
+                turn.member.actor,
                 "activity.export",
                 object_type="activity",
                 object_id=a.id,
                 rows=rows,
             )
-    chat = update.effective_chat
-    if roster is None or chat is None:
-        await refuse(update, ctx, "common.stale_button")
+    if roster is None:
+        await refuse(turn, "common.stale_button")
         return
-    labels = Labels(ctx.t, ctx.settings.tz)
+    labels = Labels(turn.plain, turn.settings.tz)
     data = await asyncio.to_thread(roster_xlsx, roster, labels)
-    await ctx.bot.send_document(
-        chat.id,
-        InputFile(data, filename=f"activity-{a.id}-roster.xlsx"),
-        caption=ctx.t("activities.export_caption", title=roster.activity.title),
-    )
+    caption = Text.of("activities.export_caption", title=roster.activity.title)
+    name = f"activity-{a.id}-roster.xlsx"
+    await turn.reply(View([caption], file=OutFile(name, data=data)))

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import InputFile, Update
-
-from bot.context import BotContext
-from handlers import callbacks
 from handlers.activities import export
-from handlers.activities.common import STAFF, example_date, notify, refuse
-from handlers.callbacks import Callback
-from handlers.replies import inline, say, send_text
-from handlers.wiring import close_dialog, open_dialog
+from handlers.activities.common import arg, example_date, notify, refuse, staff_button
+from handlers.channel.turn import Turn
+from handlers.channel.views import Button, Line, OutFile, Text, View
 from storage import activities as acts
 from storage.activities import importer
 from storage.dialogs import Dialog
@@ -22,116 +17,105 @@ IMPORT_FLOW = "acs_import"
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
-async def ask_import(update: Update, ctx: BotContext, cb: Callback) -> None:
+async def ask_import(turn: Turn) -> None:
     """Button: explain the import and send the template."""
-    await open_dialog(update, ctx, IMPORT_FLOW, "file")
-    sample_start = example_date(ctx)
+    await turn.open_dialog(IMPORT_FLOW, "file")
+    sample_start = example_date(turn)
     example: list[object] = [
-        ctx.t("activities.template_type"),
-        ctx.t("activities.template_title"),
-        ctx.t("activities.template_description"),
+        turn.plain("activities.template_type"),
+        turn.plain("activities.template_title"),
+        turn.plain("activities.template_description"),
         sample_start,
         sample_start[:-5] + "16:30",
         "",
         "",
         20,
         "",
-        ctx.t("activities.template_audience"),
-        ctx.t("activities.template_reply_required"),
+        turn.plain("activities.template_audience"),
+        turn.plain("activities.template_reply_required"),
     ]
     data = await asyncio.to_thread(export.import_template, example)
-    chat = update.effective_chat
-    assert chat is not None
-    await say(update, ctx, "activities.import_ask")
-    await ctx.bot.send_document(chat.id, InputFile(data, filename="activities-template.xlsx"))
+    await turn.reply(View.of("activities.import_ask"))
+    await turn.reply(View([], file=OutFile("activities-template.xlsx", data=data)))
 
 
-async def import_file(update: Update, ctx: BotContext, dialog: Dialog) -> None:
+async def import_file(turn: Turn, dialog: Dialog) -> None:
     """The import dialog: the spreadsheet arrives, every row is checked, all or nothing."""
-    message = update.effective_message
-    if ctx.viewer is None or not ctx.viewer.is_staff:
-        await close_dialog(update, ctx)
-        await say(update, ctx, "common.staff_only")
+    if turn.viewer is None or not turn.viewer.is_staff:
+        await turn.close_dialog()
+        await turn.reply(View.of("common.staff_only"))
         return
-    document = message.document if message else None
+    document = turn.media if turn.media is not None and turn.media["kind"] == "document" else None
     if document is None:
-        await say(update, ctx, "activities.import_need_file")
+        await turn.reply(View.of("activities.import_need_file"))
         return
-    name = (document.file_name or "").lower()
+    name = str(document["name"] or "").lower()
     if not name.endswith(".xlsx"):
-        await say(update, ctx, "activities.import_wrong_type")
+        await turn.reply(View.of("activities.import_wrong_type"))
         return
-    if (document.file_size or 0) > MAX_IMPORT_BYTES:
-        await say(update, ctx, "activities.import_too_big", mb=MAX_IMPORT_BYTES // (1024 * 1024))
+    if (document["size"] or 0) > MAX_IMPORT_BYTES:
+        mb = MAX_IMPORT_BYTES // (1024 * 1024)
+        await turn.reply(View.of("activities.import_too_big", mb=mb))
         return
-    file = await document.get_file()
-    data = bytes(await file.download_as_bytearray())
+    # A file the channel cannot give (DownloadFailed) goes to the error handler, as before.
+    data = await turn.download(document)
     try:
         rows = await asyncio.to_thread(importer.parse_sheet, data)
     except importer.SheetFileError as exc:
-        await say(update, ctx, f"activities.import_file_{exc.code.value}", max=importer.MAX_ROWS)
+        key = f"activities.import_file_{exc.code.value}"
+        await turn.reply(View.of(key, max=importer.MAX_ROWS))
         return
-    async with ctx.db.transaction(bulk=True) as session:
+    async with turn.db.transaction(bulk=True) as session:
         report = await importer.import_activities(
-            session, rows, actor=ctx.viewer.actor, tz=ctx.settings.tz, now=ctx.now()
+            session, rows, actor=turn.viewer.actor, tz=turn.settings.tz, now=turn.now()
         )
     if report.problems:
-        lines = [ctx.t("activities.import_failed", count=len(report.problems))]
+        lines: list[Line] = [Text.of("activities.import_failed", count=len(report.problems))]
         for p in report.problems[:30]:
             lines.append(
-                ctx.t(
+                Text.of(
                     "activities.import_problem",
                     row=p.row,
-                    problem=ctx.t(f"activities.row_{p.error.value}"),
+                    problem=Text(f"activities.row_{p.error.value}"),
                     detail=p.detail,
                 )
             )
-        await send_text(update, ctx, "\n".join(lines))
+        await turn.reply(View(lines))
         return
-    await close_dialog(update, ctx)
+    await turn.close_dialog()
     assert report.batch is not None
-    markup = inline(
-        [
-            [
-                (
-                    ctx.t("activities.btn_publish_all_notify"),
-                    callbacks.make(STAFF, "publish_batch", report.batch, 1),
-                )
-            ],
-            [
-                (
-                    ctx.t("activities.btn_publish_all_quiet"),
-                    callbacks.make(STAFF, "publish_batch", report.batch, 0),
-                )
-            ],
-            [(ctx.t("activities.btn_manage"), callbacks.make(STAFF, "home", 1))],
-        ]
-    )
-    await say(update, ctx, "activities.import_done", count=len(report.created), markup=markup)
+    buttons: list[list[Button]] = [
+        [staff_button(Text("activities.btn_publish_all_notify"), "publish_batch", report.batch, 1)],
+        [staff_button(Text("activities.btn_publish_all_quiet"), "publish_batch", report.batch, 0)],
+        [staff_button(Text("activities.btn_manage"), "home", 1)],
+    ]
+    done = Text.of("activities.import_done", count=len(report.created))
+    await turn.reply(View([done], buttons))
 
 
-async def publish_batch(update: Update, ctx: BotContext, cb: Callback) -> None:
+async def publish_batch(turn: Turn) -> None:
     """Button after an import: publish every activity of the batch (1: with invitations)."""
-    batch = cb.arg(0) or ""
-    notify_members = cb.arg(1) == "1"
+    batch = arg(turn, 0) or ""
+    notify_members = arg(turn, 1) == "1"
     published = notified = 0
-    async with ctx.db.transaction() as session:
+    async with turn.db.transaction() as session:
         ids = await acts.batch_ids(session, batch)
         for activity_id in ids:
             result = await acts.publish(
                 session,
                 activity_id,
-                actor=ctx.member.actor,
-                now=ctx.now(),
+                actor=turn.member.actor,
+                now=turn.now(),
                 notify_members=notify_members,
-                notify=notify(ctx),
+                notify=notify(turn),
             )
             if result.ok:
                 published += 1
                 notified += result.notified
     if not ids:
-        await refuse(update, ctx, "common.stale_button")
+        await refuse(turn, "common.stale_button")
         return
     if notified:
-        ctx.runtime.outbox_signal()
-    await say(update, ctx, "activities.batch_published", count=published, notified=notified)
+        turn.runtime.outbox_signal()
+    summary = View.of("activities.batch_published", count=published, notified=notified)
+    await turn.reply(summary)

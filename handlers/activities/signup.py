@@ -3,15 +3,16 @@ a reason (asked in a dialog; required when the activity requires replies)."""
 
 from __future__ import annotations
 
-from telegram import Update
-
-from bot.context import BotContext
-from handlers import callbacks
-from handlers.activities.card import render_card, send_card
-from handlers.activities.common import MEMBER, activity_id_arg, notify, refuse
-from handlers.callbacks import Callback
-from handlers.replies import answer_callback, edit_or_send, inline, say
-from handlers.wiring import close_dialog, open_dialog
+from handlers.activities.card import card_view, send_card
+from handlers.activities.common import (
+    activity_id_arg,
+    member_button,
+    notify,
+    refuse,
+    typed,
+)
+from handlers.channel.turn import Turn
+from handlers.channel.views import Button, Text, View
 from storage import activities as acts
 from storage.activities import Card, Outcome, Result
 from storage.dialogs import Dialog
@@ -20,81 +21,71 @@ from storage.models import ActivityStatus, SignupStatus
 LEAVE_FLOW = "act_leave"
 
 
-async def sign_up(update: Update, ctx: BotContext, cb: Callback) -> None:
-    activity_id = await activity_id_arg(update, ctx, cb)
+async def sign_up(turn: Turn) -> None:
+    activity_id = await activity_id_arg(turn)
     if activity_id is None:
         return
-    async with ctx.db.transaction() as session:
-        result = await acts.sign_up(session, activity_id, ctx.member.id, now=ctx.now())
-    await _after(update, ctx, result)
+    async with turn.db.transaction() as session:
+        result = await acts.sign_up(session, activity_id, turn.member.id, now=turn.now())
+    await _after(turn, result)
 
 
-async def cancel(update: Update, ctx: BotContext, cb: Callback) -> None:
-    activity_id = await activity_id_arg(update, ctx, cb)
+async def cancel(turn: Turn) -> None:
+    activity_id = await activity_id_arg(turn)
     if activity_id is None:
         return
-    async with ctx.db.transaction() as session:
+    async with turn.db.transaction() as session:
         result = await acts.cancel(
-            session, activity_id, ctx.member.id, now=ctx.now(), notify=notify(ctx)
+            session, activity_id, turn.member.id, now=turn.now(), notify=notify(turn)
         )
     if result.outcome is Outcome.needs_leave:
-        await _ask_leave_reason(update, ctx, activity_id, after_deadline=True)
+        await _ask_leave_reason(turn, activity_id, after_deadline=True)
         return
-    await _after(update, ctx, result)
+    await _after(turn, result)
 
 
-async def leave(update: Update, ctx: BotContext, cb: Callback) -> None:
-    activity_id = await activity_id_arg(update, ctx, cb)
+async def leave(turn: Turn) -> None:
+    activity_id = await activity_id_arg(turn)
     if activity_id is None:
         return
-    async with ctx.db.read() as session:
-        card = await acts.card(session, activity_id, ctx.member.id)
+    async with turn.db.read() as session:
+        card = await acts.card(session, activity_id, turn.member.id)
     if card is None:
-        await refuse(update, ctx, "common.stale_button")
+        await refuse(turn, "common.stale_button")
         return
-    await _ask_leave_reason(update, ctx, activity_id, after_deadline=False)
+    await _ask_leave_reason(turn, activity_id, after_deadline=False)
 
 
-async def _ask_leave_reason(
-    update: Update, ctx: BotContext, activity_id: int, *, after_deadline: bool
-) -> None:
+async def _ask_leave_reason(turn: Turn, activity_id: int, *, after_deadline: bool) -> None:
     """Open the leave dialog; a reason can be skipped unless the activity requires replies."""
-    async with ctx.db.read() as session:
-        card = await acts.card(session, activity_id, ctx.member.id)
+    async with turn.db.read() as session:
+        card = await acts.card(session, activity_id, turn.member.id)
     if card is None:
-        await refuse(update, ctx, "common.stale_button")
+        await refuse(turn, "common.stale_button")
         return
-    refusal = _leave_refusal(ctx, card)
+    refusal = _leave_refusal(turn, card)
     if refusal is not None:
-        await refuse(update, ctx, refusal)
+        await refuse(turn, refusal)
         return
-    await open_dialog(update, ctx, LEAVE_FLOW, "reason", {"id": activity_id})
+    await turn.open_dialog(LEAVE_FLOW, "reason", {"id": activity_id})
     key = "activities.leave_after_deadline" if after_deadline else "activities.leave_ask"
-    markup = None
+    buttons: list[list[Button]] = []
     if not card.activity.reply_required:
-        markup = inline(
-            [
-                [
-                    (
-                        ctx.t("activities.btn_leave_no_reason"),
-                        callbacks.make(MEMBER, "leave_no_reason", activity_id),
-                    )
-                ]
-            ]
-        )
+        no_reason = member_button("activities.btn_leave_no_reason", "leave_no_reason", activity_id)
+        buttons = [[no_reason]]
     else:
         key += "_required"
-    await say(update, ctx, key, title=card.activity.title, markup=markup)
+    await turn.reply(View([Text.of(key, title=card.activity.title)], buttons))
 
 
-def _leave_refusal(ctx: BotContext, card: Card) -> str | None:
+def _leave_refusal(turn: Turn, card: Card) -> str | None:
     """Why leave is not possible right now (checked again in storage)."""
     a = card.activity
     if a.status is ActivityStatus.cancelled:
         return "activities.outcome_activity_cancelled"
     if not card.invited and card.me.status is None:
         return "activities.outcome_not_invited"
-    if a.starts_at is not None and ctx.now() >= a.starts_at:
+    if a.starts_at is not None and turn.now() >= a.starts_at:
         return "activities.outcome_started"
     if card.me.status is SignupStatus.leave:
         return "activities.outcome_on_leave"
@@ -103,64 +94,62 @@ def _leave_refusal(ctx: BotContext, card: Card) -> str | None:
     return None
 
 
-async def leave_without_reason(update: Update, ctx: BotContext, cb: Callback) -> None:
+async def leave_without_reason(turn: Turn) -> None:
     """Button under the leave question: leave without giving a reason."""
-    activity_id = await activity_id_arg(update, ctx, cb)
+    activity_id = await activity_id_arg(turn)
     if activity_id is None:
         return
-    dialog = ctx.dialog
+    dialog = turn.dialog
     if dialog is None or dialog.flow != LEAVE_FLOW or dialog.data.get("id") != activity_id:
-        await refuse(update, ctx, "common.stale_button")
+        await refuse(turn, "common.stale_button")
         return
-    await _do_leave(update, ctx, activity_id, "")
+    await _do_leave(turn, activity_id, "")
 
 
-async def leave_reason(update: Update, ctx: BotContext, dialog: Dialog) -> None:
+async def leave_reason(turn: Turn, dialog: Dialog) -> None:
     """The leave dialog: the reason the member typed."""
-    message = update.effective_message
     activity_id = int(dialog.data.get("id", 0))
-    if ctx.viewer is None:
-        await close_dialog(update, ctx)
-        await say(update, ctx, "common.not_bound")
+    if turn.viewer is None:
+        await turn.close_dialog()
+        await turn.reply(View.of("common.not_bound"))
         return
-    text = (message.text or "").strip() if message else ""
+    text = (typed(turn) or "").strip()
     if not text:
-        await say(update, ctx, "activities.leave_need_text")
+        await turn.reply(View.of("activities.leave_need_text"))
         return
     if len(text) > acts.REASON_MAX:
-        await say(update, ctx, "common.text_too_long", length=len(text), limit=acts.REASON_MAX)
+        await turn.reply(View.of("common.text_too_long", length=len(text), limit=acts.REASON_MAX))
         return
-    await _do_leave(update, ctx, activity_id, text)
+    await _do_leave(turn, activity_id, text)
 
 
-async def _do_leave(update: Update, ctx: BotContext, activity_id: int, reason: str) -> None:
-    async with ctx.db.transaction() as session:
+async def _do_leave(turn: Turn, activity_id: int, reason: str) -> None:
+    async with turn.db.transaction() as session:
         result = await acts.leave(
-            session, activity_id, ctx.member.id, reason=reason, now=ctx.now(), notify=notify(ctx)
+            session, activity_id, turn.member.id, reason=reason, now=turn.now(), notify=notify(turn)
         )
     if result.outcome is Outcome.reason_required:
-        await refuse(update, ctx, "activities.outcome_reason_required")
+        await refuse(turn, "activities.outcome_reason_required")
         return
-    await close_dialog(update, ctx)
+    await turn.close_dialog()
     if result.promoted:
-        ctx.runtime.outbox_signal()
-    await say(update, ctx, f"activities.outcome_{result.outcome.value}")
+        turn.runtime.outbox_signal()
+    await turn.reply(View.of(f"activities.outcome_{result.outcome.value}"))
     if result.outcome is Outcome.left:
-        await send_card(update, ctx, activity_id)
+        await send_card(turn, activity_id)
 
 
-async def _after(update: Update, ctx: BotContext, result: Result) -> None:
+async def _after(turn: Turn, result: Result) -> None:
     """Answer a sign-up or cancel: a toast for success, an alert for a refusal; refresh card."""
     if result.promoted:
-        ctx.runtime.outbox_signal()
+        turn.runtime.outbox_signal()
     key = f"activities.outcome_{result.outcome.value}"
-    if result.outcome is Outcome.not_found and update.callback_query is not None:
+    if result.outcome is Outcome.not_found and turn.action is not None:
         key = "common.stale_button"  # a forged or outdated id on a button
     params: dict[str, object] = {"position": result.queue_position or "?"}
     if result.ok or result.outcome in (Outcome.already_signed_up, Outcome.already_waiting):
-        await answer_callback(update, ctx, key, alert=not result.ok, **params)
+        await turn.notify(key, alert=not result.ok, **params)
         if result.card is not None:
-            text, markup = render_card(ctx, result.card)
-            await edit_or_send(update, ctx, text, markup=markup)
+            await turn.edit(card_view(turn, result.card))
         return
-    await refuse(update, ctx, key, **params)
+    await refuse(turn, key, **params)

@@ -174,9 +174,12 @@ class TelegramTurn(Turn):
 
     async def notify(self, key: str, /, *, alert: bool = False, **params: Any) -> None:
         if self.update.callback_query is not None:
-            await answer_callback(self.update, self.ctx, key, alert=alert, **params)
-        else:
-            await say(self.update, self.ctx, key, **params)
+            try:
+                await answer_callback(self.update, self.ctx, key, alert=alert, **params)
+                return
+            except BadRequest:
+                pass  # the press can no longer be answered (too old): say it in the chat
+        await say(self.update, self.ctx, key, **params)
 
 
 def formatted_of(message: Message) -> str | None:
