@@ -27,6 +27,7 @@ from handlers.channel.turn import DownloadFailed, Turn
 from handlers.channel.views import Action, View
 from handlers.replies import Markup, answer_callback, edit_or_send, inline, say, send_text
 from storage.dialogs import Dialog
+from storage.members import MemberRef
 
 
 def render(ctx: BotContext, view: View) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -66,6 +67,24 @@ class TelegramTurn(Turn):
     @dialog.setter
     def dialog(self, value: Dialog | None) -> None:
         self.ctx.dialog = value
+
+    # So are the viewer and their language: a flow that binds the account or changes its
+    # language mid-turn answers in the new one, with the menu of the member it now is.
+    @property
+    def viewer(self) -> MemberRef | None:
+        return self.ctx.viewer
+
+    @viewer.setter
+    def viewer(self, value: MemberRef | None) -> None:
+        self.ctx.viewer = value
+
+    @property
+    def locale(self) -> str | None:
+        return self.ctx.locale
+
+    @locale.setter
+    def locale(self, value: str | None) -> None:
+        self.ctx.locale = value
 
     async def reply(self, view: View) -> None:
         text, markup = render(self.ctx, view)
