@@ -20,13 +20,15 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
-from bot.context import BotContext
+from bot.channels import telegram_account
+from bot.context import BotContext, NotBound
 from bot.telegram_text import MAX_CAPTION_LENGTH, visible_len
 from handlers.channel.render import body_of, labels_of, text_of
 from handlers.channel.turn import DownloadFailed, Turn
 from handlers.channel.views import Action, View
 from handlers.replies import Markup, answer_callback, edit_or_send, inline, say, send_text
 from storage.dialogs import Dialog
+from storage.identities import Account
 from storage.members import MemberRef
 
 
@@ -45,7 +47,7 @@ class TelegramTurn(Turn):
         query = update.callback_query
         super().__init__(
             ctx.runtime,
-            ctx.speaker,
+            account_of(update, ctx),
             viewer=ctx.viewer,
             dialog=ctx.dialog,
             locale=ctx.locale,
@@ -151,6 +153,19 @@ class TelegramTurn(Turn):
             await answer_callback(self.update, self.ctx, key, alert=alert, **params)
         else:
             await say(self.update, self.ctx, key, **params)
+
+
+def account_of(update: Update, ctx: BotContext) -> Account:
+    """The account the update came from: as identity resolved it, or, when resolving failed
+    (the database was down, and the error handler has said so), as the update names it, so a
+    command that needs no database (/help, /start's "share your number") still answers."""
+    if ctx.account is not None:
+        return ctx.account
+    user = update.effective_user
+    if user is None:
+        raise NotBound
+    chat = update.effective_chat
+    return telegram_account(user.id, chat.id if chat else None)
 
 
 def media_of(message: Message) -> dict[str, Any] | None:
