@@ -386,18 +386,39 @@ class Wiring:
                 return True
         return False
 
-    async def cancel(self, update: Update, ctx: BotContext) -> bool:
-        """Close the open dialog (drafts stay); True when there was one."""
-        account = ctx.account
-        dialog = ctx.dialog
-        if account is None or dialog is None:
+    async def cancel(self, turn: Turn) -> bool:
+        """Close the open dialog on any channel (drafts stay); True when there was one."""
+        dialog = turn.dialog
+        if dialog is None:
             return False
-        async with ctx.db.transaction() as session:
-            await dialogs.clear(session, account.key)
-        ctx.dialog = None
+        await turn.close_dialog()
         hook = self.cancel_hooks.get(dialog.flow)
-        if hook is not None:
-            await hook(update, ctx, dialog)
+        if hook is not None and isinstance(turn, TelegramTurn):
+            await hook(turn.update, turn.ctx, dialog)
+        return True
+
+    async def run_start_hooks(self, turn: Turn) -> None:
+        """After a bound member's start shows the menu: every feature's hook (the Telegram-only
+        ones on Telegram)."""
+        if isinstance(turn, TelegramTurn):
+            for hook in self.start_hooks:
+                await hook(turn.update, turn.ctx)
+        for turn_hook in self.turn_start_hooks:
+            await turn_hook(turn)
+
+    def link_prefix(self, payload: str) -> str | None:
+        """The registered deep-link prefix that payload starts with, if any."""
+        prefixes = (*self.deeplinks, *self.turn_deeplinks)
+        return next((prefix for prefix in prefixes if payload.startswith(prefix)), None)
+
+    async def follow_link(self, turn: Turn, prefix: str, rest: str) -> bool:
+        """The handler of a deep link; False when it runs only on Telegram and turn is not."""
+        if prefix in self.turn_deeplinks:
+            await self.turn_deeplinks[prefix](turn, rest)
+        elif isinstance(turn, TelegramTurn):
+            await self.deeplinks[prefix](turn.update, turn.ctx, rest)
+        else:
+            return False
         return True
 
 

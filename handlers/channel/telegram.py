@@ -22,14 +22,16 @@ from telegram import (
 )
 from telegram.error import BadRequest, TelegramError
 
-from bot.channels import TELEGRAM, chat_of, telegram_address
-from bot.context import BotContext
+from bot.channels import TELEGRAM, chat_of, telegram_account, telegram_address
+from bot.context import BotContext, NotBound
 from bot.telegram_text import MAX_CAPTION_LENGTH, visible_len
 from handlers.channel.render import body_of, labels_of, text_of
 from handlers.channel.turn import DownloadFailed, Posted, Turn
 from handlers.channel.views import Action, Button, View
 from handlers.replies import Markup, answer_callback, edit_or_send, inline, say, send_text
 from storage.dialogs import Dialog
+from storage.identities import Account
+from storage.members import MemberRef
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ class TelegramTurn(Turn):
         query = update.callback_query
         super().__init__(
             ctx.runtime,
-            ctx.speaker,
+            account_of(update, ctx),
             viewer=ctx.viewer,
             dialog=ctx.dialog,
             locale=ctx.locale,
@@ -72,6 +74,24 @@ class TelegramTurn(Turn):
     @dialog.setter
     def dialog(self, value: Dialog | None) -> None:
         self.ctx.dialog = value
+
+    # So are the viewer and their language: a flow that binds the account or changes its
+    # language mid-turn answers in the new one, with the menu of the member it now is.
+    @property
+    def viewer(self) -> MemberRef | None:
+        return self.ctx.viewer
+
+    @viewer.setter
+    def viewer(self, value: MemberRef | None) -> None:
+        self.ctx.viewer = value
+
+    @property
+    def locale(self) -> str | None:
+        return self.ctx.locale
+
+    @locale.setter
+    def locale(self, value: str | None) -> None:
+        self.ctx.locale = value
 
     async def reply(self, view: View) -> Posted | None:
         text, markup = render(self.ctx, view)
@@ -190,6 +210,19 @@ def formatted_of(message: Message) -> str | None:
     if message.caption is not None:
         return message.caption_html
     return None
+
+
+def account_of(update: Update, ctx: BotContext) -> Account:
+    """The account the update came from: as identity resolved it, or, when resolving failed
+    (the database was down, and the error handler has said so), as the update names it, so a
+    command that needs no database (/help, /start's "share your number") still answers."""
+    if ctx.account is not None:
+        return ctx.account
+    user = update.effective_user
+    if user is None:
+        raise NotBound
+    chat = update.effective_chat
+    return telegram_account(user.id, chat.id if chat else None)
 
 
 def media_of(message: Message) -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
 """The duty record (履职档案): a member's own card, staff statistics, exports, award candidates.
+On the channel seam: every channel shows the same card, statistics and files.
 
 member: the card (/record, the menu button, its year buttons); staff: statistics, the year's
 xlsx and the award candidates; export: the spreadsheets; chart: the statistics chart;
@@ -15,11 +16,11 @@ from handlers.wiring import Access, Wiring
 
 
 def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
-    wiring.add_command(app, "record", member.record_command, access=Access.member)
-    wiring.add_command(app, "stats", staff.statistics, access=Access.staff)
-    wiring.add_buttons(FEATURE, member.MEMBER_BUTTONS, access=Access.member)
+    wiring.add_turn_command(app, "record", member.record_command, access=Access.member)
+    wiring.add_turn_command(app, "stats", staff.statistics, access=Access.staff)
+    wiring.add_turn_buttons(FEATURE, member.MEMBER_BUTTONS, access=Access.member)
     # Everything else is staff work; the storage operations check again.
-    wiring.add_buttons(FEATURE, member.STAFF_BUTTONS, access=Access.staff)
-    wiring.add_buttons(FEATURE, staff.BUTTONS, access=Access.staff)
-    wiring.add_menu("duty.menu_button", member.my_record, order=400)
-    wiring.add_menu("duty.staff_menu_button", staff.statistics, staff=True, order=960)
+    wiring.add_turn_buttons(FEATURE, member.STAFF_BUTTONS, access=Access.staff)
+    wiring.add_turn_buttons(FEATURE, staff.BUTTONS, access=Access.staff)
+    wiring.add_turn_menu("duty.menu_button", member.my_record, order=400)
+    wiring.add_turn_menu("duty.staff_menu_button", staff.statistics, staff=True, order=960)

@@ -3,26 +3,37 @@ may be asked for, and numbers, rates and periods as shown."""
 
 from __future__ import annotations
 
-from bot.context import BotContext
+from handlers.channel.turn import Turn
 from storage.scoring import ScoringRules, rules_for
 
 FEATURE = "duty"
 FIRST_YEAR = 2000
 
 
-def scoring_rules(ctx: BotContext) -> ScoringRules:
-    return rules_for(ctx.settings.scoring_rules_file)
+def scoring_rules(turn: Turn) -> ScoringRules:
+    return rules_for(turn.settings.scoring_rules_file)
 
 
-def this_year(ctx: BotContext) -> int:
-    return ctx.now().astimezone(ctx.settings.tz).year
+def this_year(turn: Turn) -> int:
+    return turn.now().astimezone(turn.settings.tz).year
 
 
-def checked_year(ctx: BotContext, value: int | None) -> int | None:
+def checked_year(turn: Turn, value: int | None) -> int | None:
     """A year a button or command may ask for: from FIRST_YEAR to this year."""
-    if value is None or not FIRST_YEAR <= value <= this_year(ctx):
+    if value is None or not FIRST_YEAR <= value <= this_year(turn):
         return None
     return value
+
+
+def int_arg(turn: Turn, index: int) -> int | None:
+    """The index-th argument of the pressed button as a positive int, or None when missing or
+    malformed (forged or stale data)."""
+    args = turn.action.args if turn.action is not None else ()
+    try:
+        value = int(args[index])
+    except (IndexError, ValueError):
+        return None
+    return value if value > 0 else None
 
 
 def number(value: float) -> str:
@@ -33,12 +44,12 @@ def signed(value: float) -> str:
     return f"+{number(value)}" if value > 0 else number(value)
 
 
-def percent(ctx: BotContext, rate: float | None) -> str:
-    return ctx.t("duty.stats.rate_none") if rate is None else f"{rate * 100:.0f}%"
+def percent(turn: Turn, rate: float | None) -> str:
+    return turn.t("duty.stats.rate_none") if rate is None else f"{rate * 100:.0f}%"
 
 
-def period(ctx: BotContext, year: int) -> str:
-    now = ctx.now().astimezone(ctx.settings.tz)
+def period(turn: Turn, year: int) -> str:
+    now = turn.now().astimezone(turn.settings.tz)
     if year == now.year:
-        return ctx.t("duty.card.as_of", date=now.strftime("%Y-%m-%d"))
-    return ctx.t("duty.card.full_year")
+        return turn.t("duty.card.as_of", date=now.strftime("%Y-%m-%d"))
+    return turn.t("duty.card.full_year")
