@@ -1,129 +1,36 @@
-"""Opinion reports end to end through the Bot API emulator: members write, staff review."""
+"""Opinion reports end to end through the Bot API emulator, the members' side: the guided and
+the quick dialog, attachments, co-authors, a draft across restarts, answers sent again, bad
+answers and files, stale previews, My reports, and another member's report.
+(Staff review: test_reports_staff_e2e.py.)
+"""
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 
-import docx
-from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.tryout import SentMessage, SimUser
+from bot.tryout import SimUser
 from storage import reports
 from storage.audit import Actor
-from storage.models import AuditLog, OutboxMessage, Report, ReportAttachment, ReportStatus, Role
-from storage.reports import Limits
+from storage.models import Report, ReportAttachment, ReportStatus, Role
+from tests.reports_e2e_support import (
+    AUTHOR,
+    MINE,
+    OTHER,
+    PHOTO,
+    SUBMIT,
+    _alert,
+    _count_reports,
+    _draft,
+    _has_button,
+    _index,
+    _member,
+    _preview,
+    _report,
+    _submitted,
+)
 from tests.support import Harness
-
-AUTHOR = 3001
-OTHER = 3002
-STAFF = 4001
-PHOTO = b"\xff\xd8\xff\xe0" + b"photo-bytes" * 50
-SUBMIT = "📝 提交社情民意"
-MINE = "📋 我的社情民意"
-REVIEW = "🗂 社情民意审核"
-
-
-async def _member(bot: Harness, user_id: int = AUTHOR, name: str = "林文华") -> int:
-    return await bot.add_member(name, f"+86138{user_id:08d}", telegram_user_id=user_id)
-
-
-async def _staff(bot: Harness) -> SimUser:
-    await bot.add_member("审核员", "+8615000150000", role=Role.staff, telegram_user_id=STAFF)
-    return bot.emu.user(STAFF)
-
-
-async def _draft(bot: Harness, member_id: int, title: str = "老旧小区加装电梯") -> int:
-    """A complete draft written straight into the database."""
-    async with bot.db.transaction() as session:
-        for name, text in (
-            ("title", title),
-            ("situation", "全市老旧小区约三百个"),
-            ("problem", "加装电梯协调难"),
-            ("suggestions", "建立协商机制"),
-        ):
-            await reports.save_text(session, member_id, name, text, Limits())
-        result = await reports.save_category(session, member_id, "livelihood", ["livelihood"])
-        assert result.report is not None
-        return result.report.id
-
-
-async def _attach_photo(bot: Harness, member_id: int, report_id: int) -> None:
-    relative = reports.attachment_path(report_id, "site.jpg")
-    reports.write_file(bot.settings.data_dir, relative, PHOTO)
-    async with bot.db.transaction() as session:
-        result = await reports.add_attachment(
-            session,
-            member_id,
-            report_id,
-            kind="photo",
-            file_name="site.jpg",
-            mime_type="image/jpeg",
-            size=len(PHOTO),
-            path=relative,
-            file_ref=None,
-            limits=Limits(),
-        )
-    assert result.ok
-
-
-async def _submitted(
-    bot: Harness, member_id: int, title: str = "老旧小区加装电梯", *, photo: bool = False
-) -> int:
-    report_id = await _draft(bot, member_id, title)
-    if photo:
-        await _attach_photo(bot, member_id, report_id)
-    async with bot.db.transaction() as session:
-        result = await reports.submit(
-            session, member_id, report_id, revision=None, now=bot.clock.now, tz=bot.settings.tz
-        )
-    assert result.ok
-    return report_id
-
-
-async def _report(bot: Harness, report_id: int) -> Report:
-    async with bot.db.transaction() as session:
-        report = await session.get(Report, report_id)
-        assert report is not None
-        return report
-
-
-async def _count_reports(bot: Harness) -> int:
-    async with bot.db.transaction() as session:
-        return int(await session.scalar(select(func.count(Report.id))) or 0)
-
-
-def _has_button(label: str) -> object:
-    def check(message: SentMessage) -> bool:
-        return label in message.buttons()
-
-    check.__name__ = f"button {label!r}"
-    return check
-
-
-async def _preview(bot: Harness, user: SimUser) -> SentMessage:
-    """Open the member's (complete) draft from the menu and get to its preview."""
-    await user.send_text(SUBMIT)
-    offer = await bot.emu.wait_for(user.user_id, "未完成的社情民意草稿")
-    await user.tap(offer, "▶️ 继续填写")
-    return await bot.emu.wait_for(user.user_id, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
-
-
-def _index(bot: Harness, message: SentMessage) -> int:
-    """Where a message sits in its chat (to wait for its edits)."""
-    sent = bot.emu.messages_to(message.chat_id)
-    return next(i for i, m in enumerate(sent) if m.message_id == message.message_id)
-
-
-async def _alert(bot: Harness, text: str) -> None:
-    await bot.emu.wait_for_call(
-        "answerCallbackQuery",
-        lambda call: (
-            text in str(call.params.get("text", "")) and bool(call.params.get("show_alert"))
-        ),
-    )
-
 
 # -- member side ---------------------------------------------------------------------------------
 
@@ -514,158 +421,3 @@ async def test_member_cannot_open_another_members_report_by_forged_callback(bot:
         await _alert(bot, "这个按钮已失效")
     assert not any("仅作者可见的标题" in (m.text or "") for m in bot.emu.messages_to(OTHER))
     assert (await _report(bot, report_id)).status is ReportStatus.submitted
-
-
-# -- staff side ----------------------------------------------------------------------------------
-
-
-async def test_each_review_action_notifies_the_author(bot: Harness) -> None:
-    author_id = await _member(bot)
-    first = await _submitted(bot, author_id, "老旧小区加装电梯")
-    bot.clock.advance(minutes=5)
-    await _submitted(bot, author_id, "背街小巷路灯不亮")
-    staff = await _staff(bot)
-
-    await staff.send_text(REVIEW)
-    home = await bot.emu.wait_for(STAFF, "待审核 2 篇")
-    await staff.tap(home, "▶️ 下一篇待审核")
-    card = await bot.emu.wait_for(STAFF, _has_button("✅ 采用"))  # type: ignore[arg-type]
-    assert "老旧小区加装电梯" in card.text and "林文华" in card.text
-    await staff.tap(card, "✅ 采用")
-    await bot.emu.wait_for(STAFF, "如需给作者留言")
-    await staff.send_text("写得很好，已转住建局")
-    await bot.emu.wait_for(STAFF, "已通知作者")
-    adopted = await bot.emu.wait_for(AUTHOR, "状态更新为：已采用")
-    assert "写得很好，已转住建局" in adopted.text and "SQ-2026-000001" in adopted.text
-
-    await staff.send_command("reports", "SQ-2026-000001")
-    card = await bot.emu.wait_for(STAFF, _has_button("📤 报送"))  # type: ignore[arg-type]
-    assert "✅ 采用" not in card.buttons()
-    await staff.tap(card, "📤 报送")
-    ask = await bot.emu.wait_for(STAFF, "如需给作者留言")
-    await staff.tap(ask, "不留言")
-    await bot.emu.wait_for(AUTHOR, "状态更新为：已报送")
-
-    await staff.tap(card, "📝 领导批示")
-    await bot.emu.wait_for(STAFF, "请输入批示领导")
-    await staff.send_text("王副市长")
-    await bot.emu.wait_for(STAFF, "请输入批示内容")
-    await staff.send_text("请住建局研究办理")
-    instructed = await bot.emu.wait_for(AUTHOR, "获得领导批示")
-    assert "批示人：王副市长" in instructed.text and "请住建局研究办理" in instructed.text
-
-    await staff.tap(card, "⭐ 评为优秀")
-    await bot.emu.wait_for(AUTHOR, "被评为优秀社情民意信息")
-
-    await staff.send_command("reports", "SQ-2026-000002")
-    second = await bot.emu.wait_for(
-        STAFF, lambda m: "背街小巷" in (m.text or "") and bool(m.buttons())
-    )
-    await staff.tap(second, "↩️ 退回")
-    await bot.emu.wait_for(STAFF, "请输入退回理由")
-    await staff.send_text("   ")
-    await bot.emu.wait_for(STAFF, "退回必须写明理由")
-    await staff.send_text("请补充具体路段")
-    returned = await bot.emu.wait_for(AUTHOR, "已退回")
-    assert "退回理由：请补充具体路段" in returned.text
-
-    async with bot.db.transaction() as session:
-        audits = list(await session.scalars(select(AuditLog.action).order_by(AuditLog.id)))
-        queued = await session.scalar(
-            select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "report_status")
-        )
-    assert audits == [
-        "report.adopt",
-        "report.forward",
-        "report.instruct",
-        "report.excellent",
-        "report.return",
-    ]
-    assert queued == 5
-    assert (await _report(bot, first)).status is ReportStatus.instructed
-
-    # The author opens the notice's button and can revise the returned report.
-    await _author_revises(bot)
-
-
-async def _author_revises(bot: Harness) -> None:
-    user = bot.emu.user(AUTHOR)
-    returned = [m for m in bot.emu.messages_to(AUTHOR) if "已退回" in (m.text or "")][-1]
-    await user.tap(returned, "查看详情")
-    detail = await bot.emu.wait_for(AUTHOR, "请补充具体路段")
-    await user.tap(detail, "✏️ 修改后重新提交")
-    preview = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
-    await user.tap(preview, "✏️ 修改")
-    sections = await bot.emu.wait_for(AUTHOR, "要修改哪一部分")
-    await user.tap(sections, "基本情况")
-    await bot.emu.wait_for(AUTHOR, "第 3/5 步")
-    await user.send_text("涉及五一路、八一七路。")
-    again = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
-    await user.tap(again, "✅ 确认提交")
-    done = await bot.emu.wait_for(AUTHOR, "已重新提交")
-    assert "SQ-2026-000002" in done.text
-
-
-async def test_members_cannot_review(bot: Harness) -> None:
-    author_id = await _member(bot)
-    report_id = await _submitted(bot, author_id)
-    user = bot.emu.user(AUTHOR)
-    await user.send_command("reports", "SQ-2026-000001")
-    await bot.emu.wait_for(AUTHOR, "仅限机关工作人员")
-    await user.send_callback(1, f"rrv:decide:{report_id}:adopt")
-    await _alert(bot, "仅限机关工作人员")
-    assert (await _report(bot, report_id)).status is ReportStatus.submitted
-
-
-async def test_staff_search_and_exports(bot: Harness) -> None:
-    author_id = await _member(bot)
-    other_id = await _member(bot, OTHER, "陈静")
-    a = await _submitted(bot, author_id, "老旧小区加装电梯", photo=True)
-    bot.clock.advance(days=2)
-    await _submitted(bot, other_id, "背街小巷路灯不亮")
-    staff = await _staff(bot)
-    async with bot.db.transaction() as session:
-        await reports.review(
-            session,
-            Actor(None),
-            a,
-            reports.ReviewAction.instruct,
-            note="请研究",
-            instructed_by="王副市长",
-            now=bot.clock.now,
-        )
-
-    await staff.send_command("reports", "SQ-2026-000001")
-    photo = await bot.emu.wait_for(STAFF, lambda m: m.kind == "photo")
-    assert photo.data == PHOTO and "site.jpg" in (photo.text or "")
-    await bot.emu.wait_for(STAFF, _has_button("📄 Word 文稿"))  # type: ignore[arg-type]
-
-    await staff.send_command("reports", "status=已批示")
-    results = await bot.emu.wait_for(STAFF, "找到 1 篇")
-    assert "老旧小区加装电梯" in results.text and "背街小巷" not in results.text
-    await staff.send_command("reports", "状态=外星")
-    await bot.emu.wait_for(STAFF, "没有“外星”这个状态")
-    await staff.send_command("reports", "委员=陈静 从=2026-11-26")
-    by_member = await bot.emu.wait_for(STAFF, "找到 1 篇")
-    assert "背街小巷路灯不亮" in by_member.text
-
-    await staff.send_command("reports", "类别=民生保障")
-    everything = await bot.emu.wait_for(STAFF, "找到 2 篇")
-    await staff.tap(everything, "📊 导出 Excel")
-    sheet_msg = await bot.emu.wait_for(STAFF, lambda m: (m.file_name or "").endswith(".xlsx"))
-    assert sheet_msg.data is not None
-    book = load_workbook(io.BytesIO(sheet_msg.data))
-    rows = list(book["社情民意"].iter_rows(values_only=True))
-    assert rows[0][0] == "回执编号" and len(rows) == 3
-    first = dict(zip(rows[0], rows[1], strict=True))
-    assert first["回执编号"] == "SQ-2026-000001" and first["状态"] == "已批示"
-    assert "领导批示" in str(first["办理记录"]) and "王副市长" in str(first["办理记录"])
-    history = list(book["办理记录"].iter_rows(values_only=True))
-    assert len(history) == 4  # header, two submissions, one instruction
-
-    await staff.tap(everything, "📄 导出 Word 汇编")
-    doc_msg = await bot.emu.wait_for(STAFF, lambda m: (m.file_name or "").endswith(".docx"))
-    assert doc_msg.data is not None
-    text = "\n".join(p.text for p in docx.Document(io.BytesIO(doc_msg.data)).paragraphs)
-    for expected in ("老旧小区加装电梯", "一、基本情况", "三、意见建议", "建立协商机制", "陈静"):
-        assert expected in text, expected
