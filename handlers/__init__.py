@@ -37,7 +37,7 @@ def register_all(app: Application, texts: Texts) -> Wiring:  # type: ignore[type
     wiring = Wiring()
     identity.register(app)
     for feature in FEATURES:
-        feature.register(app, wiring)
+        feature.register(wiring)
     wiring.install(app, texts)
     app.add_error_handler(errors.on_error)
     return wiring

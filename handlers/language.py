@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application
-
 from handlers.channel.turn import Turn
 from handlers.channel.views import Action, Button, Text, View
 from handlers.wiring import Access, Wiring
@@ -34,7 +32,7 @@ async def set_language(turn: Turn) -> None:
     await turn.reply(View([Text("language.changed")], menu=True))
 
 
-def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
-    wiring.add_turn_command(app, "language", choose, access=Access.member)
+def register(wiring: Wiring) -> None:
+    wiring.add_turn_command("language", choose, access=Access.member)
     wiring.add_turn_buttons(FEATURE, {"set": set_language}, access=Access.member)
     wiring.add_turn_menu("language.menu_button", choose, order=900)

@@ -7,7 +7,6 @@ import asyncio
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram.ext import Application
 
 from bot import roster_report
 from bot.i18n import Markup
@@ -204,16 +203,16 @@ async def roster_file(turn: Turn, dialog: Dialog) -> None:
         await turn.reply(View([Markup(part)]))
 
 
-def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
-    wiring.add_turn_command(app, "invite", invite, access=Access.staff)
-    wiring.add_turn_command(app, "setrole", set_role, access=Access.admin)
-    wiring.add_turn_command(app, "unbind", unbind, access=Access.admin)
+def register(wiring: Wiring) -> None:
+    wiring.add_turn_command("invite", invite, access=Access.staff)
+    wiring.add_turn_command("setrole", set_role, access=Access.admin)
+    wiring.add_turn_command("unbind", unbind, access=Access.admin)
     # The data is made by storage (bindings.confirm_data / refuse_data), with the request.
     wiring.add_turn_buttons(
         bindings.FEATURE,
         {bindings.CONFIRM: on_binding_button, bindings.REFUSE: on_binding_button},
         access=Access.staff,
     )
-    wiring.add_turn_command(app, "roster", ask_roster_file, access=Access.staff)
+    wiring.add_turn_command("roster", ask_roster_file, access=Access.staff)
     wiring.add_turn_flow(ROSTER_FLOW, roster_file)
     wiring.add_turn_menu("staff.menu_button", tools, staff=True, order=990)

@@ -16,6 +16,7 @@ from typing import Any
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import (
     Application,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -145,6 +146,8 @@ class Wiring:
     turn_deeplinks: dict[str, TurnDeepLinkHandler] = field(default_factory=dict)
     turn_commands: dict[str, TurnCommand] = field(default_factory=dict)
     turn_start_hooks: list[TurnHandler] = field(default_factory=list)
+    # PTB handlers the features' registrations made (commands, Telegram-only steps), in order.
+    telegram_handlers: list[BaseHandler[Any, Any, Any]] = field(default_factory=list)
     free_message: list[FreeMessage] = field(default_factory=list)
     start_hooks: list[Handler] = field(default_factory=list)
     buttons: dict[tuple[str, str], ButtonRoute] = field(default_factory=dict)
@@ -173,16 +176,10 @@ class Wiring:
                 raise ValueError(f"button {feature}:{action} registered twice")
             self.buttons[key] = ButtonRoute(access, turn=handler)
 
-    def add_command(
-        self,
-        app: Application,  # type: ignore[type-arg]
-        name: str,
-        handler: Handler,
-        *,
-        access: Access,
-    ) -> None:
-        """/name, for viewers with access (others are refused politely)."""
-        app.add_handler(CommandHandler(name, access.guard(handler)))
+    def add_telegram(self, handler: BaseHandler[Any, Any, Any]) -> None:
+        """A handler for something only Telegram has (a shared Telegram contact), installed
+        with the features' commands, before the menu and the dialog router."""
+        self.telegram_handlers.append(handler)
 
     def add_menu(
         self, key: str, handler: Handler, *, staff: bool = False, order: int = 100
@@ -190,22 +187,12 @@ class Wiring:
         self.menu.append(MenuEntry(key, handler, staff, order))
 
     # -- registration on the seam: these run on every channel ----------------------------
-    def add_turn_command(
-        self,
-        app: Application,  # type: ignore[type-arg]
-        name: str,
-        handler: TurnHandler,
-        *,
-        access: Access,
-    ) -> None:
+    def add_turn_command(self, name: str, handler: TurnHandler, *, access: Access) -> None:
         """/name on every channel (`turn.args`: the words after it), for viewers with access."""
-        command = TurnCommand(handler, access)
-        self.turn_commands[name] = command
-
-        async def on_telegram(update: Update, ctx: BotContext) -> None:
-            await self.guarded(TelegramTurn(update, ctx), command.access, command.handler)
-
-        app.add_handler(CommandHandler(name, on_telegram))
+        if name in self.turn_commands:
+            raise ValueError(f"command /{name} registered twice")
+        self.turn_commands[name] = TurnCommand(handler, access)
+        self.telegram_handlers.append(CommandHandler(name, self._command_handler(name)))
 
     def add_turn_menu(
         self, key: str, handler: TurnHandler, *, staff: bool = False, order: int = 100
@@ -278,12 +265,22 @@ class Wiring:
     def install(self, app: Application, texts: Texts) -> None:  # type: ignore[type-arg]
         """Add the menu buttons and the catch-all dialog router; call after every feature."""
         private = filters.ChatType.PRIVATE
+        for handler in self.telegram_handlers:
+            app.add_handler(handler)
         for entry in self.menu:
             labels = private & filters.Text(texts.all_variants(entry.key))
             app.add_handler(MessageHandler(labels, self._menu_handler(entry)))
         app.add_handler(MessageHandler(private & ~filters.COMMAND & ~filters.CONTACT, self.route))
         app.add_handler(MessageHandler(private & filters.COMMAND, self.unknown_command))
         app.add_handler(CallbackQueryHandler(self.on_button))
+
+    def _command_handler(self, name: str) -> Handler:
+        command = self.turn_commands[name]
+
+        async def on_telegram(update: Update, ctx: BotContext) -> None:
+            await self.guarded(TelegramTurn(update, ctx), command.access, command.handler)
+
+        return on_telegram
 
     def _menu_handler(self, entry: MenuEntry) -> Handler:
         if entry.handler is not None:

@@ -352,18 +352,9 @@ def test_the_table_names_every_staff_command_and_menu_button() -> None:
     from handlers.wiring import Wiring
 
     wiring = Wiring()
-    commands: set[str] = set()
-
-    class Recorder:
-        def add_handler(self, handler: Any, group: int = 0) -> None:
-            for name in getattr(handler, "commands", ()):
-                commands.add(name)
-
-        def add_error_handler(self, handler: Any) -> None:
-            return None
-
     for feature in handlers.FEATURES:
-        feature.register(Recorder(), wiring)
+        feature.register(wiring)
+    commands = set(wiring.turn_commands)
     staff_commands = {f"/{c}" for c in commands - MEMBER_COMMANDS}
     named = {a.name.split()[0] for a in STAFF_ACTIONS if a.name.startswith("/")}
     assert staff_commands <= named, (

@@ -6,8 +6,6 @@ flow of the feature runs on any channel."""
 
 from __future__ import annotations
 
-from telegram.ext import Application
-
 from handlers.activities import (
     browse,
     calendar,
@@ -25,7 +23,7 @@ from handlers.activities.common import DEEPLINK, MEMBER, STAFF
 from handlers.wiring import Access, Wiring
 
 
-def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
+def register(wiring: Wiring) -> None:
     wiring.add_turn_buttons(
         MEMBER,
         {
@@ -70,7 +68,7 @@ def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg
         },
         access=Access.staff,
     )
-    wiring.add_turn_command(app, "activities", staff_list.home, access=Access.staff)
+    wiring.add_turn_command("activities", staff_list.home, access=Access.staff)
     wiring.add_turn_menu("activities.menu_browse", browse.browse, order=20)
     wiring.add_turn_menu("activities.menu_mine", browse.my_activities, order=21)
     wiring.add_turn_menu("activities.menu_staff", staff_list.home, staff=True, order=950)

@@ -8,16 +8,14 @@ common: what they share.
 
 from __future__ import annotations
 
-from telegram.ext import Application
-
 from handlers.duty_record import member, staff
 from handlers.duty_record.common import FEATURE
 from handlers.wiring import Access, Wiring
 
 
-def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
-    wiring.add_turn_command(app, "record", member.record_command, access=Access.member)
-    wiring.add_turn_command(app, "stats", staff.statistics, access=Access.staff)
+def register(wiring: Wiring) -> None:
+    wiring.add_turn_command("record", member.record_command, access=Access.member)
+    wiring.add_turn_command("stats", staff.statistics, access=Access.staff)
     wiring.add_turn_buttons(FEATURE, member.MEMBER_BUTTONS, access=Access.member)
     # Everything else is staff work; the storage operations check again.
     wiring.add_turn_buttons(FEATURE, member.STAFF_BUTTONS, access=Access.staff)

@@ -13,8 +13,6 @@ every channel; only the progress service edits a Telegram message on its own.
 
 from __future__ import annotations
 
-from telegram.ext import Application
-
 from handlers.notices import acks, audience, compose, export, recent, sending
 from handlers.notices.common import FEATURE, FLOW, ack_data
 from handlers.wiring import Access, TurnButtonHandler, Wiring
@@ -36,9 +34,9 @@ STAFF_ALIASES = {
 }
 
 
-def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
-    wiring.add_turn_command(app, "notice", compose.compose, access=Access.staff)
-    wiring.add_turn_command(app, "notices", recent.recent, access=Access.staff)
+def register(wiring: Wiring) -> None:
+    wiring.add_turn_command("notice", compose.compose, access=Access.staff)
+    wiring.add_turn_command("notices", recent.recent, access=Access.staff)
     staff: dict[str, TurnButtonHandler] = {
         # composing
         "start_over": compose.start_over,

@@ -9,22 +9,17 @@ query and search: staff search; export: xlsx and Word.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from handlers.reports import coauthors, export, member, mine, preview, quick, review, search
 from handlers.reports.cards import FEATURE, REVIEW_FEATURE
 from handlers.reports.drafts import FLOW, QUICK_FLOW
 from handlers.wiring import Access, Wiring
-
-if TYPE_CHECKING:  # the app is only handed on to the wiring (for /reports on Telegram)
-    from telegram.ext import Application
 
 # Old action name -> new, for buttons that outlive a dialog (in chats, in the outbox).
 MEMBER_ALIASES = {"op": "open", "ls": "list", "rev": "revise", "cont": "continue", "dc": "discard"}
 STAFF_ALIASES = {"op": "open", "nx": "next", "ls": "list"}
 
 
-def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg]
+def register(wiring: Wiring) -> None:
     # Every flow runs on the channel seam: the same code serves every channel.
     # Members.
     for buttons in (
@@ -58,6 +53,6 @@ def register(app: Application, wiring: Wiring) -> None:  # type: ignore[type-arg
         {old: staff_actions[new] for old, new in STAFF_ALIASES.items()},
         access=Access.staff,
     )
-    wiring.add_turn_command(app, "reports", search.search_command, access=Access.staff)
+    wiring.add_turn_command("reports", search.search_command, access=Access.staff)
     wiring.add_turn_menu("reports.review.menu", review.review_home, staff=True, order=950)
     wiring.add_turn_flow(review.FLOW, review.on_input)
