@@ -12,11 +12,12 @@ once.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, Integer, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -49,21 +50,29 @@ def maybe(channel: str | None, address: str | None) -> Address | None:
     return Address(channel, address) if channel is not None and address is not None else None
 
 
-def preferred(member_id: ColumnElement[Any] | Any) -> ColumnElement[bool]:
-    """A join condition picking, for the member with member_id, the identity to write to: the
-    most recently bound (one row per member, so a send reaches each member once)."""
-    newer = aliased(Identity)
-    latest = select(func.max(newer.id)).where(newer.member_id == member_id).scalar_subquery()
+# The identity table again, for the "no newer identity of the same member" subquery.
+_newer = aliased(Identity, name="newer_identity")
+
+
+@functools.cache
+def preferred(member_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """A join condition picking, for the member in column member_id, the identity to write to:
+    the most recently bound (one row per member, so a send reaches each member once).
+
+    Built once per column: every draft, list and notice asks, and building the expression
+    costs more than running it."""
+    latest = select(func.max(_newer.id)).where(_newer.member_id == member_id).scalar_subquery()
     return (Identity.member_id == member_id) & (Identity.id == latest)
+
+
+_ADDRESS_OF = select(Identity.channel, Identity.address).where(
+    preferred(bindparam("member_id", type_=Integer))
+)
 
 
 async def address_of(session: AsyncSession, member_id: int) -> Address | None:
     """Where to write to one member, or None when they are reached nowhere."""
-    row = (
-        await session.execute(
-            select(Identity.channel, Identity.address).where(preferred(member_id))
-        )
-    ).first()
+    row = (await session.execute(_ADDRESS_OF, {"member_id": member_id})).first()
     return Address(row.channel, row.address) if row is not None else None
 
 

@@ -41,6 +41,17 @@ def labels_of(texts: Texts, locale: str | None, view: View) -> list[list[tuple[s
     """The buttons as rows of (label, encoded action); labels are plain text on every channel
     we know (Telegram does not parse HTML on buttons)."""
     return [
-        [(text_of(texts, locale, b.label, html=False), b.action.encode()) for b in row]
-        for row in view.buttons
+        [(label_of(texts, locale, b.label), b.action.encode()) for b in row] for row in view.buttons
     ]
+
+
+def label_of(texts: Texts, locale: str | None, label: Text | str) -> str:
+    """A button's label as typed: a locale text with its parameters as they are (labels carry
+    no markup, so nothing is escaped or parsed: a card shows a dozen of them)."""
+    if isinstance(label, str):
+        return plain_of(label) if isinstance(label, Markup) else label
+    params = {
+        name: text_of(texts, locale, value, html=False) if isinstance(value, Text | Join) else value
+        for name, value in label.params.items()
+    }
+    return texts.plain(locale, label.key, **params)

@@ -25,7 +25,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.channels import TELEGRAM, chat_of, telegram_account, telegram_address
 from bot.context import BotContext, NotBound
 from bot.telegram_text import MAX_CAPTION_LENGTH, visible_len
-from handlers.channel.render import body_of, labels_of, text_of
+from handlers.channel.render import body_of, label_of, labels_of
 from handlers.channel.turn import DownloadFailed, Posted, Turn
 from handlers.channel.views import Action, Button, View
 from handlers.replies import Markup, answer_callback, edit_or_send, inline, say, send_text
@@ -56,7 +56,6 @@ class TelegramTurn(Turn):
             dialog=ctx.dialog,
             locale=ctx.locale,
             text=(message.text or message.caption) if message and not query else None,
-            formatted_text=formatted_of(message) if message and not query else None,
             action=Action.decode(query.data) if query else None,
             media=media_of(message) if message and not query else None,
             location=(
@@ -65,6 +64,18 @@ class TelegramTurn(Turn):
                 else None
             ),
         )
+
+    @property
+    def formatted_text(self) -> str | None:
+        """Worked out when asked (composing a notice): it re-renders the message's entities."""
+        message = self.update.effective_message
+        if message is None or self.update.callback_query is not None:
+            return None
+        return formatted_of(message)
+
+    @formatted_text.setter
+    def formatted_text(self, value: str | None) -> None:
+        pass  # always read from the message
 
     # The dialog is the per-update context's, so Telegram-only handlers see every change.
     @property
@@ -152,7 +163,7 @@ class TelegramTurn(Turn):
     def _keyboard(self, view: View) -> Markup:
         """A reply keyboard: the main menu, a one-tap contact or location request, or none."""
         if view.request is not None:
-            label = text_of(self.ctx.texts, self.ctx.locale, view.request.label, html=False)
+            label = label_of(self.ctx.texts, self.ctx.locale, view.request.label)
             button = KeyboardButton(
                 label,
                 request_contact=view.request.what == "contact",
