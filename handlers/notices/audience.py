@@ -9,7 +9,17 @@ import asyncio
 from handlers.channel.turn import Turn
 from handlers.channel.views import Button, Text, View
 from handlers.notices import sending
-from handlers.notices.common import FLOW, button, enum_arg, explain, local, pressed, stale, typed
+from handlers.notices.common import (
+    FLOW,
+    button,
+    enum_arg,
+    explain,
+    local,
+    pressed,
+    pressed_draft,
+    stale,
+    typed,
+)
 from storage import notices
 from storage.models import AudienceKind, NoticeStatus
 from storage.notices import Problem
@@ -229,14 +239,8 @@ async def take_list(turn: Turn, notice_id: int) -> None:
 
 async def change_audience(turn: Turn) -> None:
     """👥 on the preview: back to choosing recipients (the text stays)."""
-    notice_id = pressed(turn).int_arg(0)
-    if notice_id is None:
-        await stale(turn)
+    draft = await pressed_draft(turn)
+    if draft is None:
         return
-    async with turn.db.transaction() as session:
-        draft = await notices.get(session, turn.member, notice_id)
-    if isinstance(draft, Problem) or draft.status is not NoticeStatus.draft:
-        await explain(turn, Problem.not_draft)
-        return
-    await turn.open_dialog(FLOW, "audience", {"id": notice_id})
-    await ask_audience(turn, notice_id)
+    await turn.open_dialog(FLOW, "audience", {"id": draft.id})
+    await ask_audience(turn, draft.id)

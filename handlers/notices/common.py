@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.i18n import Markup, escape
 from bot.telegram_text import truncate_utf16
 from handlers import callbacks
@@ -20,6 +22,7 @@ from handlers.channel.turn import Turn
 from handlers.channel.views import Action, Button, Line, OutFile, Text, View, buttons_of
 from storage import notices
 from storage.models import AckMode
+from storage.models.notices import NoticeStatus
 from storage.notices import AckData, NoticeView, Problem
 
 FEATURE = "ntc"
@@ -83,6 +86,35 @@ async def explain(turn: Turn, problem: Problem, **params: Any) -> None:
 
 async def stale(turn: Turn) -> None:
     await turn.notify("common.stale_button", alert=True)
+
+
+async def pressed_notice(turn: Turn, session: AsyncSession) -> NoticeView | None:
+    """The notice the pressed button names, when this staff member may see it; otherwise the
+    member is told why (a stale or forged button, not allowed) and None comes back."""
+    notice_id = pressed(turn).int_arg(0)
+    if notice_id is None:
+        await stale(turn)
+        return None
+    view = await notices.get(session, turn.member, notice_id)
+    if isinstance(view, Problem):
+        await explain(turn, view)
+        return None
+    return view
+
+
+async def pressed_draft(turn: Turn) -> NoticeView | None:
+    """The draft the pressed button names, while it still is one; None (the member told)
+    otherwise."""
+    notice_id = pressed(turn).int_arg(0)
+    if notice_id is None:
+        await stale(turn)
+        return None
+    async with turn.db.transaction() as session:
+        draft = await notices.get(session, turn.member, notice_id)
+    if isinstance(draft, Problem) or draft.status is not NoticeStatus.draft:
+        await explain(turn, Problem.not_draft)
+        return None
+    return draft
 
 
 def local(turn: Turn, moment: datetime | None) -> str:

@@ -16,10 +16,10 @@ from bot.exports.cells import append_row
 from bot.i18n import Texts
 from handlers.channel.turn import Turn
 from handlers.channel.views import OutFile, Text, View
-from handlers.notices.common import explain, pressed, stale
+from handlers.notices.common import pressed_notice
 from storage import audit, notices
 from storage.models import AckMode
-from storage.notices import NoticeView, Problem, RecipientLine
+from storage.notices import NoticeView, RecipientLine
 
 COLUMNS = ("name", "phone", "sector", "delivery", "sent_at", "answer", "acked_at", "error")
 WIDTHS = (14, 18, 14, 12, 18, 16, 18, 40)
@@ -77,15 +77,11 @@ def build_xlsx(
 
 async def export(turn: Turn) -> None:
     """📥 on the statistics card: the xlsx, in the staff member's language."""
-    notice_id = pressed(turn).int_arg(0)
-    if notice_id is None:
-        await stale(turn)
-        return
     async with turn.db.transaction() as session:
-        view = await notices.get(session, turn.member, notice_id)
-        if isinstance(view, Problem):
-            await explain(turn, view)
+        view = await pressed_notice(turn, session)
+        if view is None:
             return
+        notice_id = view.id
         lines = await notices.recipients(session, notice_id)
         await audit.record(
             session, turn.member.actor, "notice.export", object_type="notice", object_id=notice_id

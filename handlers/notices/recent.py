@@ -14,6 +14,7 @@ from handlers.notices.common import (
     first_line,
     local,
     pressed,
+    pressed_notice,
     stale,
 )
 from storage import notices
@@ -52,15 +53,11 @@ async def refresh_stats(turn: Turn) -> None:
 
 
 async def _stats(turn: Turn, *, edit: bool) -> None:
-    notice_id = pressed(turn).int_arg(0)
-    if notice_id is None:
-        await stale(turn)
-        return
     async with turn.db.transaction() as session:
-        view = await notices.get(session, turn.member, notice_id)
-        if isinstance(view, Problem):
-            await explain(turn, view)
+        view = await pressed_notice(turn, session)
+        if view is None:
             return
+        notice_id = view.id
         stats = await notices.stats(session, notice_id)
     ack_part = ""
     if view.asks_ack:

@@ -24,6 +24,7 @@ from handlers.notices.common import (
     member_buttons,
     notice_copy,
     pressed,
+    pressed_draft,
     stale,
     typed,
 )
@@ -151,16 +152,10 @@ def _example_time(turn: Turn) -> str:
 
 async def ask_time(turn: Turn) -> None:
     """🕘: ask when to send."""
-    notice_id = pressed(turn).int_arg(0)
-    if notice_id is None:
-        await stale(turn)
+    draft = await pressed_draft(turn)
+    if draft is None:
         return
-    async with turn.db.transaction() as session:
-        draft = await notices.get(session, turn.member, notice_id)
-    if isinstance(draft, Problem) or draft.status is not NoticeStatus.draft:
-        await explain(turn, Problem.not_draft)
-        return
-    await turn.open_dialog(FLOW, "time", {"id": notice_id})
+    await turn.open_dialog(FLOW, "time", {"id": draft.id})
     example = _example_time(turn)
     await turn.reply(View.of("notices.ask_time", tz=turn.settings.timezone, example=example))
 
