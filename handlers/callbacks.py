@@ -20,14 +20,20 @@ class Callback:
 
     def int_arg(self, index: int = 0) -> int | None:
         """The index-th argument as a positive int, or None when missing or malformed."""
-        try:
-            value = int(self.args[index])
-        except (IndexError, ValueError):
-            return None
-        return value if value > 0 else None
+        return positive_int(self.arg(index))
 
     def arg(self, index: int = 0) -> str | None:
         return self.args[index] if index < len(self.args) else None
+
+
+def positive_int(text: str | None) -> int | None:
+    """An id from a button: a positive int, or None when missing or malformed (forged or
+    stale data gets the same polite answer as a stale button)."""
+    try:
+        value = int(text or "")
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 def make(feature: str, action: str, *args: object) -> str:

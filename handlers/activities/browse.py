@@ -9,8 +9,6 @@ from handlers.activities.card import ALL, show_activity
 from handlers.activities.checkin import link_check_in
 from handlers.activities.common import (
     MEMBER,
-    arg,
-    int_arg,
     member_button,
     refuse,
     standing_text,
@@ -32,8 +30,8 @@ async def browse(turn: Turn) -> None:
 
 async def list_page(turn: Turn) -> None:
     """Button: a page of the list, of one type or all."""
-    kind_arg = arg(turn, 0) or ALL
-    page = int_arg(turn, 1) or 1
+    kind_arg = turn.arg(0) or ALL
+    page = turn.int_arg(1) or 1
     kind = None
     if kind_arg != ALL:
         if kind_arg not in ActivityType.__members__:

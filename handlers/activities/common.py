@@ -127,22 +127,6 @@ def typed(turn: Turn) -> str | None:
     return turn.text if turn.media is None else None
 
 
-def arg(turn: Turn, index: int) -> str | None:
-    """The index-th argument of the pressed button, or None."""
-    args = turn.action.args if turn.action is not None else ()
-    return args[index] if index < len(args) else None
-
-
-def int_arg(turn: Turn, index: int) -> int | None:
-    """The index-th argument of the pressed button as a positive int; None when missing or
-    malformed."""
-    try:
-        value = int(arg(turn, index) or "")
-    except ValueError:
-        return None
-    return value if value > 0 else None
-
-
 async def refuse(turn: Turn, key: str, **params: object) -> None:
     """A refusal as a pop-up on a button (the channel says it in the chat where the press can
     no longer be answered), or as a message when no button was pressed."""
@@ -154,7 +138,7 @@ async def refuse(turn: Turn, key: str, **params: object) -> None:
 
 async def activity_id_arg(turn: Turn) -> int | None:
     """The activity id a button carries; a missing or malformed one is a stale button."""
-    activity_id = int_arg(turn, 0)
+    activity_id = turn.int_arg(0)
     if activity_id is None:
         await refuse(turn, "common.stale_button")
     return activity_id

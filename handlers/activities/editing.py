@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from bot.telegram_text import truncate_utf16
 from handlers.activities.common import (
-    arg,
     example_date,
     notify,
     problem,
@@ -67,7 +66,7 @@ async def choose_type(turn: Turn) -> None:
 
 async def create(turn: Turn) -> None:
     """Button: the type chosen; a draft is created and the first question asked."""
-    kind = arg(turn, 0) or ""
+    kind = turn.arg(0) or ""
     if kind not in ActivityType.__members__:
         await refuse(turn, "common.stale_button")
         return
@@ -112,7 +111,7 @@ async def edit_field(turn: Turn) -> None:
     a = await staff_activity(turn)
     if a is None:
         return
-    step = arg(turn, 1) or ""
+    step = turn.arg(1) or ""
     allowed = STEPS if a.status is ActivityStatus.draft else EDITABLE_PUBLISHED
     if step not in allowed or not (a.is_open or a.status is ActivityStatus.draft):
         await refuse(turn, "common.stale_button")
@@ -280,7 +279,7 @@ async def _on_step(turn: Turn, expected: str) -> tuple[ActivityView, Dialog] | N
 
 async def skip(turn: Turn) -> None:
     """Button: leave an optional field empty."""
-    value = arg(turn, 1) or ""
+    value = turn.arg(1) or ""
     found = await _on_step(turn, value)
     if found is None:
         return
@@ -292,7 +291,7 @@ async def skip(turn: Turn) -> None:
 
 async def reply_required(turn: Turn) -> None:
     """Button: yes / no, must members reply."""
-    value = arg(turn, 1) or ""
+    value = turn.arg(1) or ""
     found = await _on_step(turn, Field.reply_required.value)
     if found is None:
         return
@@ -304,7 +303,7 @@ async def reply_required(turn: Turn) -> None:
 
 async def audience(turn: Turn) -> None:
     """Button: who is invited; everyone at once, else ask for the names of that kind."""
-    value = arg(turn, 1) or ""
+    value = turn.arg(1) or ""
     found = await _on_step(turn, AUDIENCE)
     if found is None:
         return

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from handlers.activities import export
-from handlers.activities.common import arg, example_date, notify, refuse, staff_button
+from handlers.activities.common import example_date, notify, refuse, staff_button
 from handlers.channel.turn import Turn
 from handlers.channel.views import Button, Line, OutFile, Text, View
 from storage import activities as acts
@@ -95,8 +95,8 @@ async def import_file(turn: Turn, dialog: Dialog) -> None:
 
 async def publish_batch(turn: Turn) -> None:
     """Button after an import: publish every activity of the batch (1: with invitations)."""
-    batch = arg(turn, 0) or ""
-    notify_members = arg(turn, 1) == "1"
+    batch = turn.arg(0) or ""
+    notify_members = turn.arg(1) == "1"
     published = notified = 0
     async with turn.db.transaction() as session:
         ids = await acts.batch_ids(session, batch)

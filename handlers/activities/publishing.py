@@ -4,7 +4,6 @@ a new start time, cancel with a reason sent to those signed up, or discard a dra
 from __future__ import annotations
 
 from handlers.activities.common import (
-    arg,
     example_date,
     notify,
     problem,
@@ -29,7 +28,7 @@ async def publish(turn: Turn) -> None:
     a = await staff_activity(turn)
     if a is None:
         return
-    notify_members = arg(turn, 1) == "1"
+    notify_members = turn.arg(1) == "1"
     async with turn.db.transaction() as session:
         result = await acts.publish(
             session,

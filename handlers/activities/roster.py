@@ -7,7 +7,6 @@ from bot.i18n import Markup, escape
 from bot.telegram_text import MAX_TEXT_LENGTH, truncate_html
 from handlers.activities.common import (
     DEEPLINK,
-    arg,
     count_text,
     refuse,
     rules,
@@ -100,7 +99,7 @@ async def checkin_code(turn: Turn) -> None:
     a = await staff_activity(turn)
     if a is None:
         return
-    renew = arg(turn, 1) == "new"
+    renew = turn.arg(1) == "new"
     async with turn.db.transaction() as session:
         code = await acts.checkin_code(session, a.id, actor=turn.member.actor, renew=renew)
     if code is None or a.starts_at is None:

@@ -7,7 +7,6 @@ from handlers.activities.common import (
     DEEPLINK,
     count_text,
     details_text,
-    int_arg,
     refuse,
     staff_activity,
     staff_button,
@@ -38,7 +37,7 @@ async def home(turn: Turn) -> None:
 
 async def home_page(turn: Turn) -> None:
     """Button: a page of the list."""
-    await show_home(turn, int_arg(turn, 0) or 1)
+    await show_home(turn, turn.int_arg(0) or 1)
 
 
 async def show_home(turn: Turn, page: int) -> None:

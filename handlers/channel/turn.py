@@ -18,6 +18,7 @@ from bot.context import NotBound
 from bot.i18n import Texts
 from bot.runtime import Runtime
 from bot.settings import Settings
+from handlers.callbacks import positive_int
 from handlers.channel.views import Action, Button, View
 from storage import dialogs, members
 from storage.db import Database
@@ -126,6 +127,16 @@ class Turn(abc.ABC):
 
     def now(self) -> datetime:
         return self.runtime.clock()
+
+    def arg(self, index: int) -> str | None:
+        """The index-th argument of the pressed button, or None."""
+        args = self.action.args if self.action is not None else ()
+        return args[index] if index < len(args) else None
+
+    def int_arg(self, index: int) -> int | None:
+        """The index-th argument of the pressed button as a positive int; None when missing or
+        malformed."""
+        return positive_int(self.arg(index))
 
     @property
     def args(self) -> list[str]:

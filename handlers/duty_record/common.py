@@ -25,17 +25,6 @@ def checked_year(turn: Turn, value: int | None) -> int | None:
     return value
 
 
-def int_arg(turn: Turn, index: int) -> int | None:
-    """The index-th argument of the pressed button as a positive int, or None when missing or
-    malformed (forged or stale data)."""
-    args = turn.action.args if turn.action is not None else ()
-    try:
-        value = int(args[index])
-    except (IndexError, ValueError):
-        return None
-    return value if value > 0 else None
-
-
 def number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 

@@ -15,7 +15,6 @@ from handlers.channel.views import Action, Button, Text, View
 from handlers.duty_record.common import (
     FEATURE,
     checked_year,
-    int_arg,
     number,
     period,
     scoring_rules,
@@ -190,7 +189,7 @@ async def record_command(turn: Turn) -> None:
 
 async def my_year(turn: Turn) -> None:
     """A year button on the member's own card."""
-    year = checked_year(turn, int_arg(turn, 0))
+    year = checked_year(turn, turn.int_arg(0))
     if year is None:
         await turn.notify("common.stale_button", alert=True)
         return
@@ -199,7 +198,7 @@ async def my_year(turn: Turn) -> None:
 
 async def member_year(turn: Turn) -> None:
     """A year button on a card staff opened (the storage operation checks again)."""
-    member_id, year = int_arg(turn, 0), checked_year(turn, int_arg(turn, 1))
+    member_id, year = turn.int_arg(0), checked_year(turn, turn.int_arg(1))
     if member_id is None or year is None:
         await turn.notify("common.stale_button", alert=True)
         return

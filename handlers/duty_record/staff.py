@@ -17,7 +17,6 @@ from handlers.duty_record import export as duty_files
 from handlers.duty_record.common import (
     FEATURE,
     checked_year,
-    int_arg,
     number,
     percent,
     period,
@@ -290,7 +289,7 @@ def _more_or_none(turn: Turn, count: int) -> list[str]:
 
 async def _year_of(turn: Turn) -> int | None:
     """The year a staff button carries; a stale or forged one is answered and gives None."""
-    year = checked_year(turn, int_arg(turn, 0))
+    year = checked_year(turn, turn.int_arg(0))
     if year is None:
         await turn.notify("common.stale_button", alert=True)
     return year
