@@ -20,7 +20,7 @@ from handlers.channel.turn import Turn
 from handlers.channel.views import OutFile, Text, View
 from storage import activities as acts
 from storage import audit
-from storage.activities import Roster, RosterEntry, format_span
+from storage.activities import Roster, RosterEntry, format_span, importer
 
 ROSTER_COLUMNS = (
     "no",
@@ -34,19 +34,6 @@ ROSTER_COLUMNS = (
     "checkin_method",
     "leave_at",
     "leave_reason",
-)
-TEMPLATE_COLUMNS = (
-    "类型",
-    "标题",
-    "说明",
-    "开始时间",
-    "结束时间",
-    "地点",
-    "联系点",
-    "人数",
-    "报名截止",
-    "邀请范围",
-    "需回复",
 )
 
 
@@ -132,7 +119,7 @@ def import_template(example: list[object]) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "活动"
-    append_row(sheet, TEMPLATE_COLUMNS, font=Font(bold=True))
+    append_row(sheet, importer.TEMPLATE_HEADERS, font=Font(bold=True))
     append_row(sheet, example)
     for index, width in enumerate((12, 24, 30, 18, 18, 20, 16, 8, 18, 30, 8), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width

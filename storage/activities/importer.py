@@ -185,6 +185,7 @@ class ImportReport:
         return not self.problems and bool(self.created)
 
 
+# The headers a sheet may use for each column; the first is the one the blank template has.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "type": ("类型", "活动类型", "type"),
     "title": ("标题", "活动名称", "名称", "活动标题", "title"),
@@ -195,9 +196,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "liaison_point": ("联系点", "委员联系点", "liaisonpoint"),
     "capacity": ("人数", "名额", "人数上限", "限额", "capacity"),
     "deadline": ("报名截止", "报名截止时间", "截止时间", "截止", "deadline"),
-    "audience": ("邀请", "邀请范围", "参加对象", "对象", "audience", "invited"),
+    "audience": ("邀请范围", "邀请", "参加对象", "对象", "audience", "invited"),
     "reply": ("需回复", "需要回复", "须回复", "是否需回复", "reply", "replyrequired"),
 }
+TEMPLATE_HEADERS = tuple(aliases[0] for aliases in COLUMNS.values())
 _BY_HEADER = {alias: name for name, aliases in COLUMNS.items() for alias in aliases}
 _HEADER_NOISE = re.compile(r"\(.*?\)|（.*?）|[\s_\-*:：]+")
 
