@@ -40,7 +40,7 @@ from sqlalchemy import func, select
 
 from benchmarks.common import insert_bound_members, machine, scratch_database
 from bot.tryout import BotApiEmulator
-from handlers.notices import ack_data
+from handlers.notices import messages as notice_messages
 from storage import notices
 from storage.db import Database
 from storage.members import MemberRef
@@ -186,7 +186,9 @@ async def queue_notice(db: Database, staff: MemberRef) -> tuple[int, float]:
         await notices.set_body(session, staff, draft.id, html=body, visible_length=len(body))
         await notices.set_audience(session, staff, draft.id, AudienceKind.everyone)
         await notices.set_ack(session, staff, draft.id, AckMode.received)
-        view = await notices.queue(session, staff, draft.id, now=utcnow(), ack_data=ack_data)
+        view = await notices.queue(
+            session, staff, draft.id, now=utcnow(), message=notice_messages.message
+        )
         assert not isinstance(view, notices.Problem)
     return view.id, time.perf_counter() - started
 

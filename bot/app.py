@@ -23,7 +23,8 @@ from bot.ratelimit import RetryingRateLimiter
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
-from handlers import notices
+from handlers import reminders
+from handlers.notices import messages as notice_messages
 from handlers.notices import progress as notice_progress
 from storage.db import Database
 from storage.migrate import upgrade
@@ -47,10 +48,11 @@ class Service(Protocol):
 ServiceFactory = Callable[[Runtime], Service]
 # Features add factories here (delivery worker, scheduler); started after the database is ready.
 # This is the one place in bot/ that knows the handlers: the services get from here what they
-# need of them (the scheduler's notice reminders carry the notices' acknowledgement buttons).
+# need of them (what the scheduler's reminders say, composed by the handlers).
+REMINDER_TEXTS = scheduler.ReminderTexts(reminders.compose, notice_messages.reminder)
 SERVICE_FACTORIES: list[ServiceFactory] = [
     delivery.create,
-    functools.partial(scheduler.create, notice_ack_data=notices.ack_data),
+    functools.partial(scheduler.create, texts=REMINDER_TEXTS),
     notice_progress.create,
 ]
 

@@ -213,6 +213,7 @@ async def _updates_quarantine(db: object, drop: list[int], show: int | None) -> 
 
 
 async def _member_unbind(db: object, settings: Settings, query: str) -> int:
+    from handlers import bindings as binding_messages
     from storage import bindings
     from storage.audit import Actor
     from storage.db import Database
@@ -222,11 +223,10 @@ async def _member_unbind(db: object, settings: Settings, query: str) -> int:
         member = await _find_member(session, query)
         if member is None:
             return 1
-        outcome = await bindings.unbind(
-            session, member, Actor.cli(), office=settings.office_contact
-        )
+        unbound = await bindings.unbind(session, member, Actor.cli())
+        await binding_messages.tell(session, unbound.news, settings.office_contact)
         label = f"{member.name} (#{member.id})"
-    if outcome is bindings.Unbind.not_bound:
+    if unbound.outcome is bindings.Unbind.not_bound:
         print(f"{label} is not bound to a Telegram account; nothing changed")
         return 0
     # The message to the old account waits in the outbox until the bot runs.

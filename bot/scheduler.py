@@ -1,17 +1,20 @@
 """The clock: APScheduler on the bot's event loop fires a due-scan every minute.
 
-What is due is read from the database (storage/reminders.py) at the runtime clock's time; the
-scan enqueues into the outbox with dedupe keys, so running it twice, late, or on two instances
-at once sends every reminder once. Weekly and daily slots are part of the same scan (each is due
-from its slot until it has been sent), so downtime over Monday morning is caught up.
+What is due is read from the database (storage/reminders.py) at the runtime clock's time, as
+typed reminders; the scan composes each with the handlers' composer (bot/app.py hands it in)
+and posts it in the same transaction, with dedupe keys, so running it twice, late, or on two
+instances at once sends every reminder once. Weekly and daily slots are part of the same scan
+(each is due from its slot until it has been sent), so downtime over Monday morning is caught
+up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -21,8 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime
 from bot.settings import Settings
-from storage import reminders
-from storage.reminders import ReminderPolicy
+from storage import outbox, reminders
+from storage.notices import NoticeView
+from storage.outbox import Message
+from storage.reminders import Reminder, ReminderPolicy
 from storage.timing import QuietHours, parse_hhmm
 
 if TYPE_CHECKING:
@@ -30,30 +35,62 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DueTask = Callable[[AsyncSession, datetime, ReminderPolicy], Awaitable[int]]
+
+@dataclass(frozen=True)
+class ReminderTexts:
+    """What the reminders say, composed by the handlers (storage and this service know no
+    texts): activity, deadline, weekly and digest reminders, and a notice's reminder."""
+
+    compose: Callable[[Reminder, tzinfo], Message]
+    notice_reminder: Callable[[NoticeView], Message]
 
 
-async def _cancel_stale(session: AsyncSession, now: datetime, policy: ReminderPolicy) -> int:
+# A due-scan step: posts what is due in the session; returns how many messages.
+DueTask = Callable[[AsyncSession, datetime, ReminderPolicy, ReminderTexts], Awaitable[int]]
+ReminderScan = Callable[[AsyncSession, datetime, ReminderPolicy], Awaitable[Sequence[Reminder]]]
+
+
+def posting(scan: ReminderScan) -> DueTask:
+    """A scan whose reminders are composed and posted in its transaction."""
+
+    async def task(
+        session: AsyncSession, now: datetime, policy: ReminderPolicy, texts: ReminderTexts
+    ) -> int:
+        posted = 0
+        for reminder in await scan(session, now, policy):
+            posted += await outbox.post(session, reminder, texts.compose(reminder, policy.tz))
+        return posted
+
+    task.__name__ = scan.__name__
+    return task
+
+
+async def _cancel_stale(
+    session: AsyncSession, now: datetime, policy: ReminderPolicy, texts: ReminderTexts
+) -> int:
     await reminders.cancel_stale(session)
     return 0
+
+
+async def _notice_reminders(
+    session: AsyncSession, now: datetime, policy: ReminderPolicy, texts: ReminderTexts
+) -> int:
+    return await reminders.notice_reminders(session, now, policy, texts.notice_reminder)
 
 
 # In order: withdraw what no longer applies before adding what is due.
 DUE_TASKS: list[DueTask] = [
     _cancel_stale,
-    reminders.activity_reminders,
-    reminders.deadline_reminders,
-    reminders.weekly_schedule,
-    reminders.staff_digest,
-    reminders.notice_reminders,
+    posting(reminders.activity_reminders),
+    posting(reminders.deadline_reminders),
+    posting(reminders.weekly_schedule),
+    posting(reminders.staff_digest),
+    _notice_reminders,
 ]
 
 
-def policy_from(
-    settings: Settings, *, notice_ack_data: Callable[[int, int], str] | None = None
-) -> ReminderPolicy:
-    """The reminder rules from the settings; notice_ack_data builds the acknowledgement buttons
-    of notice reminders (the notices handlers own that data; without it none are sent)."""
+def policy_from(settings: Settings) -> ReminderPolicy:
+    """The reminder rules from the settings."""
     tz = settings.tz
     return ReminderPolicy(
         tz=tz,
@@ -68,7 +105,6 @@ def policy_from(
         digest_at=parse_hhmm(settings.staff_digest_at),
         notice_remind_after=timedelta(hours=settings.notice_remind_after_hours),
         notice_remind_max=settings.notice_remind_max,
-        notice_ack_data=notice_ack_data,
     )
 
 
@@ -78,13 +114,13 @@ class SchedulerService:
     def __init__(
         self,
         runtime: Runtime,
+        texts: ReminderTexts,
         tasks: list[DueTask] | None = None,
-        *,
-        notice_ack_data: Callable[[int, int], str] | None = None,
     ) -> None:
         self.runtime = runtime
+        self.texts = texts
         self.tasks = DUE_TASKS if tasks is None else tasks
-        self.policy = policy_from(runtime.settings, notice_ack_data=notice_ack_data)
+        self.policy = policy_from(runtime.settings)
         self._scheduler: AsyncIOScheduler | None = None
         self._running: asyncio.Future[int] | None = None
 
@@ -121,7 +157,7 @@ class SchedulerService:
         for task in self.tasks:
             try:
                 async with self.runtime.db.transaction(bulk=True) as session:
-                    total += await task(session, now, self.policy)
+                    total += await task(session, now, self.policy, self.texts)
             except IntegrityError:
                 # Another instance enqueued the same reminder first; the next scan sees it.
                 log.info("due-scan %s raced another instance; retried next minute", task.__name__)
@@ -133,8 +169,6 @@ class SchedulerService:
         return total
 
 
-def create(
-    runtime: Runtime, *, notice_ack_data: Callable[[int, int], str] | None = None
-) -> SchedulerService:
-    """The ServiceFactory bot/app.py registers (handing in the notices' button data)."""
-    return SchedulerService(runtime, notice_ack_data=notice_ack_data)
+def create(runtime: Runtime, *, texts: ReminderTexts) -> SchedulerService:
+    """The ServiceFactory bot/app.py registers (handing in what the reminders say)."""
+    return SchedulerService(runtime, texts)

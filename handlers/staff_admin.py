@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import roster_report
 from bot.i18n import Markup
 from bot.telegram_text import split_html_lines
+from handlers import bindings as binding_messages
 from handlers.channel.turn import DownloadFailed, Turn
 from handlers.channel.views import Text, View
 from handlers.wiring import Access, Wiring
@@ -88,10 +89,9 @@ async def unbind(turn: Turn) -> None:
         member = await _find_or_say(turn, session, query)
         if member is None:
             return
-        outcome = await bindings.unbind(
-            session, member, turn.member.actor, office=turn.settings.office_contact
-        )
-        name = member.name
+        unbound = await bindings.unbind(session, member, turn.member.actor)
+        await binding_messages.tell(session, unbound.news, turn.settings.office_contact)
+        outcome, name = unbound.outcome, member.name
     if outcome is Unbind.unbound:
         turn.runtime.outbox_signal()
     key = {
@@ -127,10 +127,10 @@ async def on_binding_button(turn: Turn) -> None:
             session,
             request_id,
             by=turn.account,
-            confirm=turn.action.name == bindings.CONFIRM,
+            confirm=turn.action.name == binding_messages.CONFIRM,
             now=turn.now(),
-            office=turn.settings.office_contact,
         )
+        await binding_messages.tell(session, result.news, turn.settings.office_contact)
     if not result.ok:
         await _refuse(turn, result)
         return
@@ -207,10 +207,10 @@ def register(wiring: Wiring) -> None:
     wiring.add_turn_command("invite", invite, access=Access.staff)
     wiring.add_turn_command("setrole", set_role, access=Access.admin)
     wiring.add_turn_command("unbind", unbind, access=Access.admin)
-    # The data is made by storage (bindings.confirm_data / refuse_data), with the request.
+    # The data is made with the request's message (handlers/bindings.py).
     wiring.add_turn_buttons(
-        bindings.FEATURE,
-        {bindings.CONFIRM: on_binding_button, bindings.REFUSE: on_binding_button},
+        binding_messages.FEATURE,
+        {binding_messages.CONFIRM: on_binding_button, binding_messages.REFUSE: on_binding_button},
         access=Access.staff,
     )
     wiring.add_turn_command("roster", ask_roster_file, access=Access.staff)

@@ -3,8 +3,9 @@
 A member's binding never moves silently. When another account presents a fresh
 invite link or the member's own phone number (its shared contact) while the member is bound,
 a binding request is recorded and staff are asked through the outbox; only a staff decision
-moves it. Every step is audited, and every person concerned hears about it in the same
-transaction as the change (the outbox), so a crash loses neither alone.
+moves it. Every step is audited, and every person concerned is named in the result
+(`BindingNews`): the caller posts their messages in the same transaction as the change (the
+outbox), so a crash loses neither alone.
 
 Storage decides everything here (who may decide, whether a request is still open); handlers
 only present the outcome: buttons can be forged.
@@ -32,17 +33,28 @@ from storage.models import (
     Role,
 )
 
-FEATURE = "bnd"  # callback data of the staff buttons: bnd:ok:<request id>, bnd:no:<request id>
-CONFIRM, REFUSE = "ok", "no"
 SOURCE = "binding_request"
 
 
-def confirm_data(request_id: int) -> str:
-    return f"{FEATURE}:{CONFIRM}:{request_id}"
+class Told(enum.StrEnum):
+    """What an account is told about a binding."""
+
+    staff_request = "staff_request"  # staff: an account asks to take over a member's binding
+    old_account_warning = "old_account_warning"  # the bound account: someone asked for it
+    move_refused = "move_refused"  # the asking account
+    move_confirmed = "move_confirmed"  # the asking account, now bound
+    moved_away = "moved_away"  # the account that held the binding
+    unbound = "unbound"  # the account that held the binding, removed by an admin
 
 
-def refuse_data(request_id: int) -> str:
-    return f"{FEATURE}:{REFUSE}:{request_id}"
+@dataclass(frozen=True, kw_only=True)
+class BindingNews(outbox.Envelope):
+    told: Told
+    request_id: int | None = None
+    name: str = ""  # the member's name (staff_request, move_confirmed)
+    subject_id: int | None = None  # the member the request is about (staff_request)
+    account: str = ""  # the asking account (staff_request)
+    via: str = ""  # how it asked: contact or invite (staff_request)
 
 
 # -- binding, or asking to move the binding ------------------------------------------------
@@ -54,13 +66,12 @@ async def bind_by_contact(
     account: Account,
     phone: str,
     now: datetime,
-    office: str,
 ) -> BindResult:
     """The sender shared their own contact: bind, or, when the member with that number is bound
     to another account, ask staff to move the binding to this one."""
     result = await members.bind_by_phone(session, account=account, phone=phone)
     if result.outcome is BindOutcome.taken and result.member is not None:
-        return await _request_move(session, result.member, account, "contact", now, office)
+        return await _request_move(session, result.member, account, "contact", now)
     return result
 
 
@@ -70,14 +81,13 @@ async def redeem_invite(
     code: str,
     account: Account,
     now: datetime,
-    office: str,
     ttl: timedelta = DEFAULT_INVITE_TTL,
 ) -> BindResult:
     """An invite link: bind; refuse it used or expired; or, when the member is bound to
     another account, the (now used) link asks staff to move the binding to this one."""
     result = await members.redeem_invite(session, code=code, account=account, now=now, ttl=ttl)
     if result.outcome is BindOutcome.taken and result.member is not None:
-        return await _request_move(session, result.member, account, "invite", now, office)
+        return await _request_move(session, result.member, account, "invite", now)
     return result
 
 
@@ -87,7 +97,6 @@ async def _request_move(
     account: Account,
     via: str,
     now: datetime,
-    office: str,
 ) -> BindResult:
     """`member.account` is the account holding the binding now (on the asking one's channel)."""
     open_request = await session.scalar(
@@ -123,37 +132,28 @@ async def _request_move(
         channel=account.channel,
         old_account=member.account.external_id if member.account else None,
     )
-    params = {
-        "request": request.id,
-        "name": member.name,
-        "member": member.id,
-        "account": account.external_id,
-        "via": {"key": f"binding.via_{via}"},
-    }
-    buttons = [
-        [
-            outbox.button("binding.btn_confirm", confirm_data(request.id)),
-            outbox.button("binding.btn_refuse", refuse_data(request.id)),
-        ]
-    ]
-    for decider_id, decider_address in await _deciders(session, member.role):
-        await outbox.enqueue(
-            session,
+    news = [
+        BindingNews(
             to=decider_address,
             member_id=decider_id,
             kind="binding_request",
-            template="binding.staff_request",
-            params=params,
-            buttons=buttons,
             priority=Priority.personal,
             source_type=SOURCE,
             source_id=request.id,
+            told=Told.staff_request,
+            request_id=request.id,
+            name=member.name,
+            subject_id=member.id,
+            account=account.external_id,
+            via=via,
         )
+        for decider_id, decider_address in await _deciders(session, member.role)
+    ]
     if member.account is not None:
         # The account bound now hears of it at once: if the request is not the member's own
         # doing, they can warn the office before staff decide.
-        await _tell(session, _to(member.account), "binding.old_account_warning", request.id, office)
-    return BindResult(BindOutcome.move_requested, member, request.id)
+        news.append(_tell(_to(member.account), Told.old_account_warning, request.id))
+    return BindResult(BindOutcome.move_requested, member, request.id, tuple(news))
 
 
 async def _deciders(session: AsyncSession, role: Role) -> list[tuple[int, Address]]:
@@ -177,29 +177,27 @@ def _deciding_roles(role: Role) -> list[Role]:
     return [Role.admin] if role.is_staff else [Role.staff, Role.admin]
 
 
-async def _tell(
-    session: AsyncSession,
+def _tell(
     to: Address,
-    template: str,
+    told: Told,
     request_id: int | None,
-    office: str,
     *,
     member_id: int | None = None,
-    **params: object,
-) -> None:
-    """A message to an account. member_id only for the account the member is bound to now:
-    the worker renders in that member's language and marks *them* unreachable if it fails,
-    which would be wrong for an account that is not (or no longer) theirs."""
-    await outbox.enqueue(
-        session,
+    name: str = "",
+) -> BindingNews:
+    """News for an account. member_id only for the account the member is bound to now: the
+    worker renders in that member's language and marks *them* unreachable if it fails, which
+    would be wrong for an account that is not (or no longer) theirs."""
+    return BindingNews(
         to=to,
         member_id=member_id,
         kind="binding",
-        template=template,
-        params={"office": office, **params},
         priority=Priority.personal,
         source_type=SOURCE if request_id is not None else "member",
         source_id=request_id,
+        told=told,
+        request_id=request_id,
+        name=name,
     )
 
 
@@ -222,6 +220,7 @@ class DecideResult:
     request_id: int | None = None
     member_name: str | None = None
     status: BindingRequestStatus | None = None  # the request's status after this call
+    news: tuple[BindingNews, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -235,7 +234,6 @@ async def decide(
     by: Account,
     confirm: bool,
     now: datetime,
-    office: str,
 ) -> DecideResult:
     """Confirm (move the binding) or refuse a pending request; the role of the account pressing
     the button is read here, from the database, not from what the button claimed."""
@@ -265,8 +263,8 @@ async def decide(
             request=request.id,
             account=request.external_id,
         )
-        await _tell(session, _to(asking), "binding.move_refused", request.id, office)
-        return DecideResult(Decision.refused, request.id, member.name, request.status)
+        news = (_tell(_to(asking), Told.move_refused, request.id),)
+        return DecideResult(Decision.refused, request.id, member.name, request.status, news)
     elsewhere = await members.by_account(session, asking)
     if elsewhere is not None and elsewhere.id != member.id:
         return DecideResult(Decision.requester_bound, request.id, member.name, request.status)
@@ -288,21 +286,15 @@ async def decide(
         old_account=old.external_id if old else None,
         new_account=asking.external_id,
     )
-    await _tell(
-        session,
-        _to(asking),
-        "binding.move_confirmed",
-        request.id,
-        office,
-        member_id=member.id,
-        name=member.name,
-    )
+    told = [
+        _tell(_to(asking), Told.move_confirmed, request.id, member_id=member.id, name=member.name)
+    ]
     if old is not None and old.key != asking.key:
         # Whatever the old account was in the middle of belongs to nobody now.
         await dialogs.clear(session, old.key)
-        await _tell(session, _to(old), "binding.moved_away", request.id, office)
-    await _supersede(session, member.id, request.id, decider.id, now, office)
-    return DecideResult(Decision.confirmed, request.id, member.name, request.status)
+        told.append(_tell(_to(old), Told.moved_away, request.id))
+    told += await _supersede(session, member.id, request.id, decider.id, now)
+    return DecideResult(Decision.confirmed, request.id, member.name, request.status, tuple(told))
 
 
 async def _close(
@@ -319,8 +311,8 @@ async def _close(
 
 
 async def _supersede(
-    session: AsyncSession, member_id: int, kept: int, decider_id: int, now: datetime, office: str
-) -> None:
+    session: AsyncSession, member_id: int, kept: int, decider_id: int, now: datetime
+) -> list[BindingNews]:
     """Other accounts still asking for the same member are refused once one move is confirmed:
     a second confirmation would quietly take the binding away again."""
     others = await session.scalars(
@@ -330,6 +322,7 @@ async def _supersede(
             BindingRequest.id != kept,
         )
     )
+    told = []
     for other in list(others):
         await _close(session, other, BindingRequestStatus.refused, decider_id, now)
         await audit.record(
@@ -342,9 +335,8 @@ async def _supersede(
             account=other.external_id,
             superseded_by=kept,
         )
-        await _tell(
-            session, Address(other.channel, other.address), "binding.move_refused", other.id, office
-        )
+        told.append(_tell(Address(other.channel, other.address), Told.move_refused, other.id))
+    return told
 
 
 # -- removing a binding ---------------------------------------------------------------------
@@ -357,18 +349,24 @@ class Unbind(enum.StrEnum):
     self = "self"  # an admin cannot cut off the account they are using
 
 
-async def unbind(session: AsyncSession, member: Member, actor: Actor, *, office: str) -> Unbind:
+@dataclass(frozen=True)
+class Unbound:
+    outcome: Unbind
+    news: tuple[BindingNews, ...] = ()
+
+
+async def unbind(session: AsyncSession, member: Member, actor: Actor) -> Unbound:
     """Remove the member's binding; the account that held it is told. Admins only: the actor's
     role is read from the database (the command line, with no member or account, may)."""
     if not actor.is_cli:
         by = await session.get(Member, actor.member_id) if actor.member_id is not None else None
         if by is None or not by.active or by.role is not Role.admin:
-            return Unbind.not_allowed
+            return Unbound(Unbind.not_allowed)
         if by.id == member.id:
-            return Unbind.self
+            return Unbound(Unbind.self)
     accounts = await identities.accounts_of(session, member.id)
     if not accounts:
-        return Unbind.not_bound
+        return Unbound(Unbind.not_bound)
     member.bound_at = None
     for account in accounts:
         await identities.detach(session, member.id, account.channel)
@@ -382,5 +380,4 @@ async def unbind(session: AsyncSession, member: Member, actor: Actor, *, office:
             channel=account.channel,
             old_account=account.external_id,
         )
-        await _tell(session, _to(account), "binding.unbound", None, office)
-    return Unbind.unbound
+    return Unbound(Unbind.unbound, tuple(_tell(_to(a), Told.unbound, None) for a in accounts))

@@ -6,7 +6,7 @@ import enum
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, String, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,9 @@ from storage.dialogs import Dialog
 from storage.identities import Account
 from storage.models import DialogState, Identity, InviteCode, Member, Role, utcnow
 from storage.phones import normalize_phone
+
+if TYPE_CHECKING:
+    from storage.bindings import BindingNews
 
 INVITE_PREFIX = "inv_"
 # How long an invite link works unless the caller says otherwise (INVITE_TTL_DAYS).
@@ -71,6 +74,7 @@ class BindResult:
     outcome: BindOutcome
     member: MemberRef | None = None
     request_id: int | None = None  # the binding request, for move_requested and move_pending
+    news: tuple[BindingNews, ...] = ()  # who is to be told (staff, the bound account)
 
     @property
     def ok(self) -> bool:

@@ -2,17 +2,21 @@
 
 Whatever causes a message (a review decision, a notice, a reminder) and the message itself commit
 together: a crash can lose neither alone. The delivery worker (bot/delivery.py) sends them.
+
+Storage decides who is told, when and how urgently (an `Envelope`, usually a feature's typed
+event); it never decides what they read. The caller composes the `Message` (a locale key, its
+parameters, buttons as named actions) and posts both in the same transaction.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import members
@@ -33,6 +37,103 @@ def formatted(text: str) -> dict[str, str]:
     """A parameter that is already formatted message text (a notice body as staff wrote it, in
     Telegram's HTML): the delivery worker inserts it as it is, and escapes every other value."""
     return {"formatted": text}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Envelope:
+    """Where, when and how urgently one message goes. Features subclass it as typed events that
+    also say what happened (an activity postponed, a reminder due); the caller turns the event
+    into a `Message` and posts both."""
+
+    to: Address
+    member_id: int | None
+    kind: str
+    priority: int = Priority.normal
+    source_type: str | None = None
+    source_id: int | None = None
+    # An event that must go out once (a reminder, a promotion): posting it again adds nothing.
+    dedupe_key: str | None = None
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """What the recipient reads, channel-neutral: a locale key with its parameters (or literal
+    text), buttons as labelled actions, an attachment by stored file. Rendered per channel and
+    language when it is sent (bot/outbox_render.py)."""
+
+    template: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    buttons: Sequence[Sequence[Button]] = ()
+    attachment: dict[str, Any] | None = None
+
+
+async def post(session: AsyncSession, envelope: Envelope, message: Message) -> bool:
+    """Put one composed message in the outbox; False when its dedupe key was already used."""
+    row = await enqueue(
+        session,
+        to=envelope.to,
+        kind=envelope.kind,
+        member_id=envelope.member_id,
+        template=message.template,
+        params=dict(message.params),
+        buttons=message.buttons or None,
+        attachment=message.attachment,
+        priority=envelope.priority,
+        source_type=envelope.source_type,
+        source_id=envelope.source_id,
+        dedupe_key=envelope.dedupe_key,
+        not_before=envelope.not_before,
+    )
+    return row is not None
+
+
+async def fan_out(
+    session: AsyncSession,
+    message: Message,
+    recipients: Sequence[tuple[int, Address]],
+    *,
+    kind: str,
+    priority: int,
+    source_type: str,
+    source_id: int,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> dict[int, int]:
+    """The same message to many members (a notice to thousands), inserted in batches; returns
+    member id → outbox row id. `now` is the caller's clock: the outage horizon counts from it
+    (or from not_before)."""
+    rows = [
+        {
+            "kind": kind,
+            "priority": int(priority),
+            "member_id": member_id,
+            "channel": to.channel,
+            "address": to.address,
+            "template": message.template,
+            "params": dict(message.params),
+            "buttons": [list(row) for row in message.buttons] or None,
+            "attachment": message.attachment,
+            "source_type": source_type,
+            "source_id": source_id,
+            "not_before": not_before,
+            "status": DeliveryStatus.pending,
+            "attempts": 0,
+            "created_at": now,
+        }
+        for member_id, to in recipients
+    ]
+    ids: dict[int, int] = {}
+    for start in range(0, len(rows), FAN_OUT_BATCH):
+        result = await session.execute(
+            insert(OutboxMessage).returning(OutboxMessage.id, OutboxMessage.member_id),
+            rows[start : start + FAN_OUT_BATCH],
+        )
+        ids.update({int(member_id or 0): row_id for row_id, member_id in result})
+    return ids
+
+
+FAN_OUT_BATCH = 2000  # rows per INSERT: well under SQLite's and asyncpg's parameter limits
 
 
 async def enqueue(

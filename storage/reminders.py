@@ -1,28 +1,35 @@
-"""What is due to be reminded, derived from the data at a given moment, enqueued exactly once.
+"""What is due to be reminded, derived from the data at a given moment, as typed events.
 
-Every reminder has a dedupe key in the outbox; the key is written in the same transaction as
-the message, so a scan that runs twice, or on two instances at once, enqueues it once. Keys of
-activity reminders carry the activity's start time: postponing an activity makes new reminders,
-and `cancel_stale` withdraws the pending ones that no longer fit.
+Each scan returns the reminders due now (`ActivityReminder`, `DeadlineReminder`,
+`WeeklySchedule`, `StaffDigest`); the caller (bot/scheduler.py) composes each message and posts
+it in the same transaction. Every reminder has a dedupe key in the outbox, so a scan that runs
+twice, or on two instances at once, enqueues it once. Keys of activity reminders carry the
+activity's start time: postponing an activity makes new reminders, and `cancel_stale` withdraws
+the pending ones that no longer fit.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import identities, outbox
+from storage import identities
 from storage.identities import Address
 from storage.invitations import member_invited
 from storage.models import DeliveryStatus, Identity, Member, OutboxMessage, Priority, Role
 from storage.models.activities import Activity, ActivitySignup, ActivityStatus, SignupStatus
+from storage.outbox import Envelope, Message
 from storage.timing import QuietHours, at_local, latest_daily_slot, latest_weekly_slot
+
+if TYPE_CHECKING:
+    from storage.notices import NoticeView
 
 ACTIVITY_REMINDER = "activity_reminder"
 LIVE_ACTIVITY = (ActivityStatus.published, ActivityStatus.postponed)
@@ -42,27 +49,97 @@ class ReminderPolicy:
     digest_at: time = time(8, 30)
     notice_remind_after: timedelta = timedelta(hours=24)
     notice_remind_max: int = 2
-    # Callback data of a notice's acknowledgement buttons (notice id, option) → data; the
-    # handlers own the codec, the scheduler passes it in.
-    notice_ack_data: Callable[[int, int], str] | None = None
 
 
-def local_text(moment: datetime, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+class Lead(enum.StrEnum):
+    """Which reminder before an activity: the evening before, or shortly before the start."""
+
+    day_before = "day_before"
+    soon = "soon"
 
 
-def _activity_params(activity: Activity, tz: ZoneInfo) -> dict[str, Any]:
-    assert activity.starts_at is not None
-    return {
-        "title": activity.title,
-        "start": local_text(activity.starts_at, tz),
-        "place": activity.place,
-        "activity_id": activity.id,
-        "starts_at_ts": int(activity.starts_at.timestamp()),
-    }
+@dataclass(frozen=True, kw_only=True)
+class ActivityReminder(Envelope):
+    lead: Lead
+    activity_id: int
+    title: str
+    starts_at: datetime
+    place: str | None
 
 
-async def activity_reminders(session: AsyncSession, now: datetime, policy: ReminderPolicy) -> int:
+@dataclass(frozen=True, kw_only=True)
+class DeadlineReminder(Envelope):
+    """An invited member who has not replied, before the sign-up deadline."""
+
+    activity_id: int
+    title: str
+    starts_at: datetime
+    place: str | None
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class ScheduleItem:
+    """One activity in a schedule; `signed` when the member is signed up (else invited)."""
+
+    starts_at: datetime
+    title: str
+    place: str | None
+    signed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeeklySchedule(Envelope):
+    """周安排: the week's activities that concern the member (all of them for staff)."""
+
+    week_start: datetime
+    for_staff: bool
+    items: tuple[ScheduleItem, ...]
+
+
+@dataclass(frozen=True)
+class DigestActivity:
+    starts_at: datetime
+    title: str
+    place: str | None
+    taken: int
+    capacity: int | None  # None: unlimited
+    waiting: int
+    leave: int
+
+
+@dataclass(frozen=True)
+class LowAck:
+    """A recent notice asking for acknowledgement, below the ratio."""
+
+    notice_id: int
+    body: str
+    acked: int
+    total: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaffDigest(Envelope):
+    day: str  # the local date, 2026-12-02
+    reports_waiting: int
+    activities: tuple[DigestActivity, ...]
+    low_ack: tuple[LowAck, ...]
+
+
+Reminder = ActivityReminder | DeadlineReminder | WeeklySchedule | StaffDigest
+
+
+def _starts_at_stamp(dedupe_key: str | None) -> int | None:
+    """The activity start a reminder was made for: the last part of its dedupe key."""
+    try:
+        return int((dedupe_key or "").rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+async def activity_reminders(
+    session: AsyncSession, now: datetime, policy: ReminderPolicy
+) -> list[Reminder]:
     """Day-before and shortly-before reminders for members signed up to upcoming activities.
 
     A reminder is still useful until the next one is due (or the start): after downtime it is
@@ -85,7 +162,7 @@ async def activity_reminders(session: AsyncSession, now: datetime, policy: Remin
         )
     ).all()
     if not rows:
-        return 0
+        return []
     activity_ids = {activity.id for activity, *_ in rows}
     existing = set(
         await session.scalars(
@@ -95,40 +172,42 @@ async def activity_reminders(session: AsyncSession, now: datetime, policy: Remin
             )
         )
     )
-    enqueued = 0
+    found: list[Reminder] = []
     for activity, member_id, channel, address in rows:
         starts_at = activity.starts_at
         if starts_at is None:
             continue
         soon_due = starts_at - policy.before_start
         day_before_due = at_local(starts_at - timedelta(days=1), policy.day_before_at, policy.tz)
-        windows = [("day_before", day_before_due, soon_due), ("soon", soon_due, starts_at)]
+        windows = [(Lead.day_before, day_before_due, soon_due), (Lead.soon, soon_due, starts_at)]
         for kind, due, useful_until in windows:
             if not due <= now < useful_until:
                 continue
-            key = f"rem:act:{activity.id}:{member_id}:{kind}:{int(starts_at.timestamp())}"
+            key = f"rem:act:{activity.id}:{member_id}:{kind.value}:{int(starts_at.timestamp())}"
             if key in existing:
                 continue
             send_at = policy.quiet.release(now)
             if send_at >= useful_until:
                 continue  # held past its use by quiet hours: the next reminder covers it
-            await outbox.enqueue(
-                session,
-                to=Address(channel, address),
-                member_id=member_id,
-                kind="reminder",
-                template=f"reminders.activity_{kind}",
-                params=_activity_params(activity, policy.tz),
-                buttons=[[outbox.button("reminders.open_activity", f"act:open:{activity.id}")]],
-                priority=Priority.personal,
-                source_type=ACTIVITY_REMINDER,
-                source_id=activity.id,
-                dedupe_key=key,
-                not_before=send_at,
+            found.append(
+                ActivityReminder(
+                    to=Address(channel, address),
+                    member_id=member_id,
+                    kind="reminder",
+                    priority=Priority.personal,
+                    source_type=ACTIVITY_REMINDER,
+                    source_id=activity.id,
+                    dedupe_key=key,
+                    not_before=send_at,
+                    lead=kind,
+                    activity_id=activity.id,
+                    title=activity.title,
+                    starts_at=starts_at,
+                    place=activity.place,
+                )
             )
             existing.add(key)
-            enqueued += 1
-    return enqueued
+    return found
 
 
 async def cancel_stale(session: AsyncSession, activity_id: int | None = None) -> int:
@@ -163,7 +242,7 @@ async def cancel_stale(session: AsyncSession, activity_id: int | None = None) ->
             activity is None
             or activity.status not in LIVE_ACTIVITY
             or activity.starts_at is None
-            or row.params.get("starts_at_ts") != int(activity.starts_at.timestamp())
+            or _starts_at_stamp(row.dedupe_key) != int(activity.starts_at.timestamp())
             or (activity.id, row.member_id) not in signed
         ):
             stale.append(row.id)
@@ -185,7 +264,9 @@ REPLIED = (
 )
 
 
-async def deadline_reminders(session: AsyncSession, now: datetime, policy: ReminderPolicy) -> int:
+async def deadline_reminders(
+    session: AsyncSession, now: datetime, policy: ReminderPolicy
+) -> list[Reminder]:
     """Before a sign-up deadline: invited members who have not replied, when a reply is required."""
     activities_due = list(
         await session.scalars(
@@ -197,7 +278,7 @@ async def deadline_reminders(session: AsyncSession, now: datetime, policy: Remin
             )
         )
     )
-    enqueued = 0
+    due: list[Reminder] = []
     for activity in activities_due:
         deadline = activity.signup_deadline
         assert deadline is not None
@@ -224,35 +305,27 @@ async def deadline_reminders(session: AsyncSession, now: datetime, policy: Remin
         send_at = policy.quiet.release(now)
         if send_at >= deadline:
             continue
-        params = {
-            **_activity_params(activity, policy.tz),
-            "deadline": local_text(deadline, policy.tz),
-        }
-        for key, (member_id, address) in keys.items():
-            if key in existing:
-                continue
-            await outbox.enqueue(
-                session,
+        assert activity.starts_at is not None
+        due.extend(
+            DeadlineReminder(
                 to=address,
                 member_id=member_id,
                 kind="reminder",
-                template="reminders.deadline",
-                params=params,
-                buttons=[
-                    [
-                        outbox.button("reminders.sign_up", f"act:signup:{activity.id}"),
-                        outbox.button("reminders.ask_leave", f"act:leave:{activity.id}"),
-                    ],
-                    [outbox.button("reminders.open_activity", f"act:open:{activity.id}")],
-                ],
                 priority=Priority.normal,
                 source_type=DEADLINE_REMINDER,
                 source_id=activity.id,
                 dedupe_key=key,
                 not_before=send_at,
+                activity_id=activity.id,
+                title=activity.title,
+                starts_at=activity.starts_at,
+                place=activity.place,
+                deadline=deadline,
             )
-            enqueued += 1
-    return enqueued
+            for key, (member_id, address) in keys.items()
+            if key not in existing
+        )
+    return due
 
 
 WEEKLY_SCHEDULE = "weekly_schedule"
@@ -263,26 +336,18 @@ WEEKLY_USEFUL_FOR = timedelta(days=2)
 DIGEST_USEFUL_FOR = timedelta(hours=10)
 
 
-def _schedule_line(activity: Activity, tz: ZoneInfo, kind: str, **more: Any) -> dict[str, Any]:
-    """One activity in a schedule, as a line the recipient's channel renders in their
-    language (reminders.line_<kind>: signed, invited, staff, digest)."""
+def _item(activity: Activity, *, signed: bool = False) -> ScheduleItem:
     assert activity.starts_at is not None
-    params: dict[str, Any] = {
-        "when": activity.starts_at.astimezone(tz).strftime("%m-%d %H:%M"),
-        "title": activity.title,
-        "place": {"key": "reminders.at_place", "params": {"place": activity.place}}
-        if activity.place
-        else "",
-        **more,
-    }
-    return {"key": f"reminders.line_{kind}", "params": params}
+    return ScheduleItem(activity.starts_at, activity.title, activity.place, signed)
 
 
-async def weekly_schedule(session: AsyncSession, now: datetime, policy: ReminderPolicy) -> int:
+async def weekly_schedule(
+    session: AsyncSession, now: datetime, policy: ReminderPolicy
+) -> list[Reminder]:
     """周安排: each member gets the week's activities that concern them; staff get all of it."""
     slot = latest_weekly_slot(now, policy.weekly_weekday, policy.weekly_at, policy.tz)
     if now >= slot + WEEKLY_USEFUL_FOR:
-        return 0
+        return []
     week = list(
         await session.scalars(
             select(Activity)
@@ -324,49 +389,44 @@ async def weekly_schedule(session: AsyncSession, now: datetime, policy: Reminder
             select(Member.id).where(Member.active, member_invited(activity.id))
         ):
             invited.setdefault(member_id, set()).add(activity.id)
-    week_start = slot.astimezone(policy.tz).strftime("%m-%d")
-    enqueued = 0
+    due: list[Reminder] = []
     for member_id, channel, address, role in recipients:
         if member_id in done:
             continue
         if role.is_staff:
-            lines = [_schedule_line(a, policy.tz, "staff") for a in week]
-            template = "reminders.weekly_staff"
+            items = tuple(_item(a) for a in week)
         else:
-            mine = signed.get(member_id, set()) | invited.get(member_id, set())
-            lines = [
-                _schedule_line(
-                    a, policy.tz, "signed" if a.id in signed.get(member_id, set()) else "invited"
-                )
-                for a in week
-                if a.id in mine
-            ]
-            template = "reminders.weekly_member"
-        if not lines:
+            mine_signed = signed.get(member_id, set())
+            mine = mine_signed | invited.get(member_id, set())
+            items = tuple(_item(a, signed=a.id in mine_signed) for a in week if a.id in mine)
+        if not items:
             continue  # nothing this week concerns them: no message
-        await outbox.enqueue(
-            session,
-            to=Address(channel, address),
-            member_id=member_id,
-            kind="schedule",
-            template=template,
-            params={"week": week_start, "lines": {"lines": lines}, "count": len(lines)},
-            priority=Priority.normal,
-            source_type=WEEKLY_SCHEDULE,
-            dedupe_key=f"weekly:{stamp}:{member_id}",
-            not_before=policy.quiet.release(now),
+        due.append(
+            WeeklySchedule(
+                to=Address(channel, address),
+                member_id=member_id,
+                kind="schedule",
+                priority=Priority.normal,
+                source_type=WEEKLY_SCHEDULE,
+                dedupe_key=f"weekly:{stamp}:{member_id}",
+                not_before=policy.quiet.release(now),
+                week_start=slot,
+                for_staff=role.is_staff,
+                items=items,
+            )
         )
-        enqueued += 1
-    return enqueued
+    return due
 
 
-async def staff_digest(session: AsyncSession, now: datetime, policy: ReminderPolicy) -> int:
+async def staff_digest(
+    session: AsyncSession, now: datetime, policy: ReminderPolicy
+) -> list[Reminder]:
     """The daily digest for staff: reports waiting for review, tomorrow's activities."""
     from storage.models.reports import Report, ReportStatus  # the reports feature's table
 
     slot = latest_daily_slot(now, policy.digest_at, policy.tz)
     if now >= slot + DIGEST_USEFUL_FOR:
-        return 0
+        return []
     stamp = slot.astimezone(policy.tz).strftime("%Y-%m-%d")
     staff = (
         await session.execute(
@@ -385,7 +445,7 @@ async def staff_digest(session: AsyncSession, now: datetime, policy: ReminderPol
         )
     )
     if not keys.keys() - existing:
-        return 0
+        return []
     waiting = await session.scalar(
         select(func.count()).select_from(Report).where(Report.status == ReportStatus.submitted)
     )
@@ -401,7 +461,7 @@ async def staff_digest(session: AsyncSession, now: datetime, policy: ReminderPol
             .order_by(Activity.starts_at)
         )
     )
-    lines = []
+    activities: list[DigestActivity] = []
     for activity in upcoming:
         counts: dict[SignupStatus, int] = {
             status: n
@@ -412,48 +472,42 @@ async def staff_digest(session: AsyncSession, now: datetime, policy: ReminderPol
             )
         }
         taken = counts.get(SignupStatus.signed_up, 0) + counts.get(SignupStatus.checked_in, 0)
-        capacity = "∞" if activity.capacity is None else str(activity.capacity)
-        lines.append(
-            _schedule_line(
-                activity,
-                policy.tz,
-                "digest",
+        assert activity.starts_at is not None
+        activities.append(
+            DigestActivity(
+                activity.starts_at,
+                activity.title,
+                activity.place,
                 taken=taken,
-                capacity=capacity,
+                capacity=activity.capacity,
                 waiting=counts.get(SignupStatus.waiting, 0),
                 leave=counts.get(SignupStatus.leave, 0),
             )
         )
-    params = {
-        "date": stamp,
-        "reports_waiting": waiting or 0,
-        "activities": {"lines": lines},
-        "notices": await _low_ack_lines(session, now),
-    }
-    enqueued = 0
-    for key, (member_id, to) in keys.items():
-        if key in existing:
-            continue
-        await outbox.enqueue(
-            session,
+    low_ack = await _low_ack(session, now)
+    return [
+        StaffDigest(
             to=to,
             member_id=member_id,
             kind="digest",
-            template="reminders.staff_digest",
-            params=params,
             priority=Priority.normal,
             source_type=STAFF_DIGEST,
             dedupe_key=key,
             not_before=policy.quiet.release(now),
+            day=stamp,
+            reports_waiting=waiting or 0,
+            activities=tuple(activities),
+            low_ack=low_ack,
         )
-        enqueued += 1
-    return enqueued
+        for key, (member_id, to) in keys.items()
+        if key not in existing
+    ]
 
 
 LOW_ACK_RATIO = 0.8
 
 
-async def _low_ack_lines(session: AsyncSession, now: datetime) -> dict[str, Any]:
+async def _low_ack(session: AsyncSession, now: datetime) -> tuple[LowAck, ...]:
     """Notices of the last week asking for acknowledgement, below 80% acknowledged."""
     from storage.models.notices import AckMode, Notice, NoticeRecipient  # the notices feature
 
@@ -471,30 +525,25 @@ async def _low_ack_lines(session: AsyncSession, now: datetime) -> dict[str, Any]
             .order_by(Notice.id)
         )
     ).all()
-    lines = [
-        {
-            "key": "reminders.line_low_ack",
-            "params": {
-                "id": notice_id,
-                # The start of the body as the recipient reads it, on one line.
-                "preview": {"preview": body, "length": 30},
-                "acked": acked,
-                "total": total,
-            },
-        }
+    return tuple(
+        LowAck(notice_id, body, acked, total)
         for notice_id, body, total, acked in rows
         if total and acked / total < LOW_ACK_RATIO
-    ]
-    return {"lines": lines}
+    )
 
 
-async def notice_reminders(session: AsyncSession, now: datetime, policy: ReminderPolicy) -> int:
+async def notice_reminders(
+    session: AsyncSession,
+    now: datetime,
+    policy: ReminderPolicy,
+    message: Callable[[NoticeView], Message],
+) -> int:
     """Re-remind the silent recipients of notices asking for acknowledgement, after a delay,
     at most notice_remind_max times (reminders staff sent by hand count too)."""
     from storage import notices  # the notices feature (it imports the outbox, as we do)
     from storage.models.notices import AckMode, Notice, NoticeRecipient, NoticeStatus
 
-    if policy.notice_ack_data is None or policy.notice_remind_max == 0:
+    if policy.notice_remind_max == 0:
         return 0
     last_reminded = (
         select(func.max(NoticeRecipient.reminded_at))
@@ -522,7 +571,7 @@ async def notice_reminders(session: AsyncSession, now: datetime, policy: Reminde
             None,
             notice_id,
             now=now,
-            ack_data=policy.notice_ack_data,
+            message=message,
             not_before=policy.quiet.release(now),
         )
         if isinstance(result, int):

@@ -1,19 +1,21 @@
 """Shared by the activities storage tests (test_activities_*_storage.py): fixed times, a
-staff actor, the notices' buttons, check-in rules, bound members, a published activity, and
-shortcuts to sign up, cancel, and read the sign-up statuses and the outbox."""
+staff actor, check-in rules, bound members, a published activity, and shortcuts to post what
+a change causes (with_news), sign up, cancel, and read the sign-up statuses and the outbox."""
 
 from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import telegram_account
+from handlers.activities import messages
 from storage import activities as acts
-from storage.activities import CheckinRules, Notify
+from storage.activities import CheckinRules
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import (
@@ -27,14 +29,21 @@ from storage.models import (
     SignupStatus,
     TargetKind,
 )
-from storage.outbox import button
 from tests.support import bind_telegram
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 STAFF = Actor.of(None, telegram_account(1))
-NOTIFY = Notify(TZ, lambda aid, kind: [[button("activities.btn_open", f"act:open:{aid}")]])
 RULES = CheckinRules(timedelta(minutes=60), timedelta(minutes=120), 500.0)
+
+
+R = TypeVar("R", acts.Result, acts.EditResult)
+
+
+async def with_news(s: AsyncSession, result: R) -> R:
+    """Post the messages a change causes, as the handlers do, in the same transaction."""
+    await messages.tell(s, result.news, TZ)
+    return result
 
 
 _serial = itertools.count()
@@ -105,7 +114,7 @@ async def _sign_up(db: Database, aid: int, mid: int, now: datetime = NOW) -> act
 
 async def _cancel(db: Database, aid: int, mid: int, now: datetime = NOW) -> acts.Result:
     async with db.transaction() as s:
-        return await acts.cancel(s, aid, mid, now=now, notify=NOTIFY)
+        return await with_news(s, await acts.cancel(s, aid, mid, now=now))
 
 
 async def _outbox(db: Database, template: str) -> list[OutboxMessage]:

@@ -15,7 +15,7 @@ from bot.channels import telegram_account
 from bot.i18n import Texts
 from bot.scheduler import SchedulerService
 from bot.tryout import SimUser
-from handlers.notices import ack_data
+from handlers.notices import messages as notice_messages
 from storage import activities as acts
 from storage import dialogs, members, notices, reports
 from storage.models import (
@@ -161,7 +161,9 @@ async def build_world(bot: Harness) -> World:
             await notices.set_ack(s, author, view.id, AckMode.received)
             if not send:
                 return view.id
-            queued = await notices.queue(s, author, view.id, now=now, ack_data=ack_data, at=at)
+            queued = await notices.queue(
+                s, author, view.id, now=now, message=notice_messages.message, at=at
+            )
             assert not isinstance(queued, notices.Problem)
             if at is None:
                 # Delivered and finished, as the worker would have left it.

@@ -19,13 +19,14 @@ from storage.models import (
     TargetKind,
 )
 from tests.activities_storage_support import (
-    NOTIFY,
     NOW,
     STAFF,
+    TZ,
     _activity,
     _members,
     _outbox,
     _sign_up,
+    with_news,
 )
 
 # -- staff edits ---------------------------------------------------------------------------
@@ -37,17 +38,20 @@ async def test_capacity_below_signed_up_is_refused_and_raising_it_promotes(db: D
     for m in member_ids:
         await _sign_up(db, aid, m)
     async with db.transaction() as s:
-        low = await acts.update_field(
-            s, aid, Change(Field.capacity, 2), actor=STAFF, now=NOW, notify=NOTIFY
+        low = await with_news(
+            s,
+            await acts.update_field(s, aid, Change(Field.capacity, 2), actor=STAFF, now=NOW, tz=TZ),
         )
-        zero = await acts.update_field(
-            s, aid, Change(Field.capacity, 0), actor=STAFF, now=NOW, notify=NOTIFY
+        zero = await with_news(
+            s,
+            await acts.update_field(s, aid, Change(Field.capacity, 0), actor=STAFF, now=NOW, tz=TZ),
         )
     assert low.problem is Problem.capacity_below_signed and low.detail == "3"
     assert zero.problem is Problem.capacity_invalid
     async with db.transaction() as s:
-        up = await acts.update_field(
-            s, aid, Change(Field.capacity, 4), actor=STAFF, now=NOW, notify=NOTIFY
+        up = await with_news(
+            s,
+            await acts.update_field(s, aid, Change(Field.capacity, 4), actor=STAFF, now=NOW, tz=TZ),
         )
     assert up.ok and up.promoted == (member_ids[3],)
     async with db.transaction() as s:
@@ -63,39 +67,51 @@ async def test_time_edits_are_checked_and_signed_up_members_are_told(db: Databas
         activity = await s.get(Activity, aid)
         assert activity is not None and activity.starts_at is not None
         start = activity.starts_at
-        before_start = await acts.update_field(
+        before_start = await with_news(
             s,
-            aid,
-            Change(Field.ends_at, start - timedelta(hours=1)),
-            actor=STAFF,
-            now=NOW,
-            notify=NOTIFY,
+            await acts.update_field(
+                s,
+                aid,
+                Change(Field.ends_at, start - timedelta(hours=1)),
+                actor=STAFF,
+                now=NOW,
+                tz=TZ,
+            ),
         )
-        late_deadline = await acts.update_field(
+        late_deadline = await with_news(
             s,
-            aid,
-            Change(Field.signup_deadline, start + timedelta(hours=1)),
-            actor=STAFF,
-            now=NOW,
-            notify=NOTIFY,
+            await acts.update_field(
+                s,
+                aid,
+                Change(Field.signup_deadline, start + timedelta(hours=1)),
+                actor=STAFF,
+                now=NOW,
+                tz=TZ,
+            ),
         )
-        past = await acts.update_field(
+        past = await with_news(
             s,
-            aid,
-            Change(Field.starts_at, NOW - timedelta(hours=1)),
-            actor=STAFF,
-            now=NOW,
-            notify=NOTIFY,
+            await acts.update_field(
+                s,
+                aid,
+                Change(Field.starts_at, NOW - timedelta(hours=1)),
+                actor=STAFF,
+                now=NOW,
+                tz=TZ,
+            ),
         )
     assert before_start.problem is Problem.end_before_start
     assert late_deadline.problem is Problem.deadline_after_start
     assert past.problem is Problem.start_in_past
     assert await _outbox(db, "activities.notice_changed") == []
     async with db.transaction() as s:
-        moved = await acts.update_field(
-            s, aid, Change(Field.place, "新会场"), actor=STAFF, now=NOW, notify=NOTIFY
+        moved = await with_news(
+            s,
+            await acts.update_field(
+                s, aid, Change(Field.place, "新会场"), actor=STAFF, now=NOW, tz=TZ
+            ),
         )
-    assert moved.ok and moved.notified == 1
+    assert moved.ok and len(moved.news) == 1
     (notice,) = await _outbox(db, "activities.notice_changed")
     assert notice.member_id == a
     assert notice.params["change"] == {
@@ -111,9 +127,11 @@ async def test_postpone_moves_end_and_deadline_and_tells_everyone(db: Database) 
     await _sign_up(db, aid, b)
     new_start = NOW + timedelta(days=14)
     async with db.transaction() as s:
-        result = await acts.postpone(s, aid, new_start, actor=STAFF, now=NOW, notify=NOTIFY)
+        result = await with_news(
+            s, await acts.postpone(s, aid, new_start, actor=STAFF, now=NOW, tz=TZ)
+        )
         view = await acts.view(s, aid)
-    assert result.ok and result.notified == 2
+    assert result.ok and len(result.news) == 2
     assert view is not None and view.status is ActivityStatus.postponed
     assert view.starts_at == new_start and view.ends_at == new_start + timedelta(hours=2)
     assert view.signup_deadline == NOW + timedelta(days=12)
@@ -130,8 +148,8 @@ async def test_publish_needs_a_complete_draft_and_notifies_invited_members_once(
         unbound = Member(name="未绑定")
         s.add(unbound)
         aid = await acts.create_draft(s, ActivityType.micro_consultation, STAFF)
-        incomplete = await acts.publish(
-            s, aid, actor=STAFF, now=NOW, notify_members=True, notify=NOTIFY
+        incomplete = await with_news(
+            s, await acts.publish(s, aid, actor=STAFF, now=NOW, notify_members=True)
         )
         assert incomplete.problem is Problem.incomplete and incomplete.detail == "title"
         for change in (
@@ -141,15 +159,23 @@ async def test_publish_needs_a_complete_draft_and_notifies_invited_members_once(
             Change(Field.place, "鼓楼区联系点"),
             Change(Field.capacity, 20),
         ):
-            assert (await acts.update_field(s, aid, change, actor=STAFF, now=NOW, notify=NOTIFY)).ok
-        no_audience = await acts.publish(
-            s, aid, actor=STAFF, now=NOW, notify_members=True, notify=NOTIFY
+            assert (
+                await with_news(
+                    s, await acts.update_field(s, aid, change, actor=STAFF, now=NOW, tz=TZ)
+                )
+            ).ok
+        no_audience = await with_news(
+            s, await acts.publish(s, aid, actor=STAFF, now=NOW, notify_members=True)
         )
         assert no_audience.detail == "audience"
         await acts.set_targets(s, aid, [TargetSpec(TargetKind.everyone)], actor=STAFF)
-        done = await acts.publish(s, aid, actor=STAFF, now=NOW, notify_members=True, notify=NOTIFY)
-        twice = await acts.publish(s, aid, actor=STAFF, now=NOW, notify_members=True, notify=NOTIFY)
-    assert done.ok and done.notified == 3
+        done = await with_news(
+            s, await acts.publish(s, aid, actor=STAFF, now=NOW, notify_members=True)
+        )
+        twice = await with_news(
+            s, await acts.publish(s, aid, actor=STAFF, now=NOW, notify_members=True)
+        )
+    assert done.ok and len(done.news) == 3
     assert twice.problem is Problem.already_published
     notices = await _outbox(db, "activities.notice_published")
     assert sorted(n.member_id for n in notices if n.member_id) == sorted(member_ids)
@@ -178,12 +204,18 @@ async def test_place_naming_a_liaison_point_takes_its_name_and_coordinates(db: D
         point = await acts.find_liaison_point(s, "鼓楼")
         ambiguous = await acts.find_liaison_point(s, "委员联系点")
         assert point is not None and ambiguous is None
-        result = await acts.update_field(
-            s, aid, Change(Field.place, "鼓楼", point), actor=STAFF, now=NOW, notify=NOTIFY
+        result = await with_news(
+            s,
+            await acts.update_field(
+                s, aid, Change(Field.place, "鼓楼", point), actor=STAFF, now=NOW, tz=TZ
+            ),
         )
         assert result.ok
-        plain = await acts.update_field(
-            s, aid, Change(Field.place, "政协大楼三楼"), actor=STAFF, now=NOW, notify=NOTIFY
+        plain = await with_news(
+            s,
+            await acts.update_field(
+                s, aid, Change(Field.place, "政协大楼三楼"), actor=STAFF, now=NOW, tz=TZ
+            ),
         )
         assert plain.ok
         first = await acts.view(s, aid)
@@ -191,8 +223,11 @@ async def test_place_naming_a_liaison_point_takes_its_name_and_coordinates(db: D
     assert (first.place, first.liaison_point_id, first.latitude) == ("政协大楼三楼", None, None)
     async with db.transaction() as s:
         point = await acts.find_liaison_point(s, "鼓楼")
-        await acts.update_field(
-            s, aid, Change(Field.place, "鼓楼", point), actor=STAFF, now=NOW, notify=NOTIFY
+        await with_news(
+            s,
+            await acts.update_field(
+                s, aid, Change(Field.place, "鼓楼", point), actor=STAFF, now=NOW, tz=TZ
+            ),
         )
         view = await acts.view(s, aid)
     assert view is not None and view.place == "鼓楼区委员联系点"

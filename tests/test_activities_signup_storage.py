@@ -21,7 +21,6 @@ from storage.models import (
     member_committee,
 )
 from tests.activities_storage_support import (
-    NOTIFY,
     NOW,
     RULES,
     STAFF,
@@ -31,6 +30,7 @@ from tests.activities_storage_support import (
     _outbox,
     _sign_up,
     _statuses,
+    with_news,
 )
 
 # -- capacity under load -------------------------------------------------------------------
@@ -147,7 +147,7 @@ async def test_after_deadline_signup_closes_and_cancel_becomes_leave(db: Databas
     # The waiting member can still step off the list after the deadline.
     assert (await _cancel(db, aid, b, later)).outcome is Outcome.cancelled
     async with db.transaction() as s:
-        left = await acts.leave(s, aid, a, reason="出差", now=later, notify=NOTIFY)
+        left = await with_news(s, await acts.leave(s, aid, a, reason="出差", now=later))
     assert left.outcome is Outcome.left
     rows = await _statuses(db, aid)
     assert rows[a][0] is SignupStatus.leave and c not in rows
@@ -157,8 +157,8 @@ async def test_cancelled_activity_and_unknown_or_draft_ids_refuse_sign_up(db: Da
     (member,) = await _members(db, 1)
     aid = await _activity(db)
     async with db.transaction() as s:
-        result = await acts.cancel_activity(
-            s, aid, reason="天气原因", actor=STAFF, now=NOW, notify=NOTIFY
+        result = await with_news(
+            s, await acts.cancel_activity(s, aid, reason="天气原因", actor=STAFF, now=NOW)
         )
     assert result.ok
     assert (await _sign_up(db, aid, member)).outcome is Outcome.activity_cancelled
@@ -242,13 +242,13 @@ async def test_leave_needs_a_reason_when_replies_are_required_and_frees_the_plac
     await _sign_up(db, aid, a)
     await _sign_up(db, aid, b)
     async with db.transaction() as s:
-        empty = await acts.leave(s, aid, a, reason="   ", now=NOW, notify=NOTIFY)
-        long = await acts.leave(s, aid, a, reason="长" * 301, now=NOW, notify=NOTIFY)
+        empty = await with_news(s, await acts.leave(s, aid, a, reason="   ", now=NOW))
+        long = await with_news(s, await acts.leave(s, aid, a, reason="长" * 301, now=NOW))
     assert empty.outcome is Outcome.reason_required
     assert long.outcome is Outcome.reason_too_long
     assert (await _statuses(db, aid))[a][0] is SignupStatus.signed_up
     async with db.transaction() as s:
-        left = await acts.leave(s, aid, a, reason="在外地开会", now=NOW, notify=NOTIFY)
+        left = await with_news(s, await acts.leave(s, aid, a, reason="在外地开会", now=NOW))
     assert left.outcome is Outcome.left and left.promoted == (b,)
     async with db.transaction() as s:
         roster = await acts.roster(s, aid)
@@ -262,7 +262,7 @@ async def test_roster_lists_invited_members_who_have_not_replied(db: Database) -
     aid = await _activity(db, reply_required=True)
     await _sign_up(db, aid, a)
     async with db.transaction() as s:
-        await acts.leave(s, aid, b, reason="病假", now=NOW, notify=NOTIFY)
+        await with_news(s, await acts.leave(s, aid, b, reason="病假", now=NOW))
         roster = await acts.roster(s, aid)
     assert roster is not None
     assert [e.member_id for e in roster.not_replied] == [c]

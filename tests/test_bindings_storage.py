@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import TELEGRAM, telegram_account
+from handlers import bindings as binding_messages
 from storage import bindings, identities, members
 from storage.audit import Actor
-from storage.bindings import Decision, Unbind
+from storage.bindings import DecideResult, Decision, Unbind, Unbound
 from storage.db import Database
-from storage.members import BindOutcome
+from storage.members import BindOutcome, BindResult
 from storage.models import (
     AuditLog,
     BindingRequest,
@@ -57,23 +60,37 @@ async def test_invite_expires_at_the_ttl_in_force_when_it_is_used(db: Database) 
         code = await members.create_invite(s, member_id, Actor.cli(), now=NOW)
     ttl = timedelta(days=7)
     async with db.transaction() as s:
-        late = await bindings.redeem_invite(
-            s, code=code, account=telegram_account(NEW), now=NOW + ttl, office=OFFICE, ttl=ttl
+        late = await with_news(
+            s,
+            await bindings.redeem_invite(
+                s, code=code, account=telegram_account(NEW), now=NOW + ttl, ttl=ttl
+            ),
         )
     assert late.outcome is BindOutcome.expired_code
     # A longer TTL set afterwards revives it: expiry follows the setting in force.
     async with db.transaction() as s:
-        revived = await bindings.redeem_invite(
+        revived = await with_news(
             s,
-            code=code,
-            account=telegram_account(NEW),
-            now=NOW + ttl,
-            office=OFFICE,
-            ttl=ttl * 2,
+            await bindings.redeem_invite(
+                s,
+                code=code,
+                account=telegram_account(NEW),
+                now=NOW + ttl,
+                ttl=ttl * 2,
+            ),
         )
     assert revived.outcome is BindOutcome.bound
     assert await _audit_count(db, "member.invite_expired") == 1
     assert await _audit_count(db, "member.bind") == 1
+
+
+R = TypeVar("R", BindResult, DecideResult, Unbound)
+
+
+async def with_news(s: AsyncSession, result: R) -> R:
+    """Post the messages the change causes, as the handlers do, in its transaction."""
+    await binding_messages.tell(s, result.news, OFFICE)
+    return result
 
 
 async def _pending_request(db: Database) -> tuple[int, int]:
@@ -82,8 +99,11 @@ async def _pending_request(db: Database) -> tuple[int, int]:
     await _add(db, "郑干部", "+8615000150002", Role.staff, STAFF2)
     member_id = await _add(db, "黄志强", "+8618600186000", tg=OLD)
     async with db.transaction() as s:
-        asked = await bindings.bind_by_contact(
-            s, account=telegram_account(NEW), phone="18600186000", now=NOW, office=OFFICE
+        asked = await with_news(
+            s,
+            await bindings.bind_by_contact(
+                s, account=telegram_account(NEW), phone="18600186000", now=NOW
+            ),
         )
     assert asked.outcome is BindOutcome.move_requested and asked.request_id is not None
     return member_id, asked.request_id
@@ -94,8 +114,11 @@ async def test_a_move_request_asks_every_staff_member_and_warns_the_old_account(
 ) -> None:
     member_id, request_id = await _pending_request(db)
     async with db.transaction() as s:
-        again = await bindings.bind_by_contact(
-            s, account=telegram_account(NEW), phone="18600186000", now=NOW, office=OFFICE
+        again = await with_news(
+            s,
+            await bindings.bind_by_contact(
+                s, account=telegram_account(NEW), phone="18600186000", now=NOW
+            ),
         )
         chats = sorted(
             (row.channel, int(row.address))
@@ -112,13 +135,15 @@ async def test_simultaneous_confirmations_move_the_binding_once(db: Database) ->
 
     async def press(telegram_id: int) -> Decision:
         async with db.transaction() as s:
-            result = await bindings.decide(
+            result = await with_news(
                 s,
-                request_id,
-                by=telegram_account(telegram_id),
-                confirm=True,
-                now=NOW,
-                office=OFFICE,
+                await bindings.decide(
+                    s,
+                    request_id,
+                    by=telegram_account(telegram_id),
+                    confirm=True,
+                    now=NOW,
+                ),
             )
             return result.outcome
 
@@ -145,14 +170,17 @@ async def test_simultaneous_confirmations_move_the_binding_once(db: Database) ->
 async def test_only_staff_decide_and_only_admins_unbind(db: Database) -> None:
     member_id, request_id = await _pending_request(db)
     async with db.transaction() as s:
-        by_member = await bindings.decide(
-            s, request_id, by=telegram_account(OLD), confirm=True, now=NOW, office=OFFICE
+        by_member = await with_news(
+            s, await bindings.decide(s, request_id, by=telegram_account(OLD), confirm=True, now=NOW)
         )
-        by_stranger = await bindings.decide(
-            s, request_id, by=telegram_account(NEW), confirm=True, now=NOW, office=OFFICE
+        by_stranger = await with_news(
+            s, await bindings.decide(s, request_id, by=telegram_account(NEW), confirm=True, now=NOW)
         )
-        missing = await bindings.decide(
-            s, request_id + 100, by=telegram_account(STAFF), confirm=True, now=NOW, office=OFFICE
+        missing = await with_news(
+            s,
+            await bindings.decide(
+                s, request_id + 100, by=telegram_account(STAFF), confirm=True, now=NOW
+            ),
         )
     assert by_member.outcome is Decision.not_allowed
     assert by_stranger.outcome is Decision.not_allowed
@@ -162,12 +190,16 @@ async def test_only_staff_decide_and_only_admins_unbind(db: Database) -> None:
         member = await s.get(Member, member_id)
         staff = await members.by_account(s, telegram_account(STAFF))
         assert member is not None and staff is not None
-        refused = await bindings.unbind(s, member, staff.actor, office=OFFICE)
+        refused = await with_news(s, await bindings.unbind(s, member, staff.actor))
         still = await identities.account_of(s, member_id, TELEGRAM)
         assert still is not None and still.external_id == str(OLD)
-        done = await bindings.unbind(s, member, Actor.cli(), office=OFFICE)
-        again = await bindings.unbind(s, member, Actor.cli(), office=OFFICE)
-    assert (refused, done, again) == (Unbind.not_allowed, Unbind.unbound, Unbind.not_bound)
+        done = await with_news(s, await bindings.unbind(s, member, Actor.cli()))
+        again = await with_news(s, await bindings.unbind(s, member, Actor.cli()))
+    assert (refused.outcome, done.outcome, again.outcome) == (
+        Unbind.not_allowed,
+        Unbind.unbound,
+        Unbind.not_bound,
+    )
     async with db.transaction() as s:
         request = await s.get(BindingRequest, request_id)
     assert request is not None and request.status is BindingRequestStatus.pending

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.channels import telegram_account
-from handlers.notices import ack_data
+from handlers.notices import messages as notice_messages
 from handlers.reports.cards import REVIEW_FEATURE
 from storage import identities, members, notices, reports
 from storage.identities import Account
@@ -125,7 +125,9 @@ async def test_a_notice_reaches_each_member_once_on_the_channel_joined_last(
         )
         await notices.set_audience(session, staff, draft.id, AudienceKind.everyone)
         now = bot.clock.now
-        queued = await notices.queue(session, staff, draft.id, now=now, ack_data=ack_data)
+        queued = await notices.queue(
+            session, staff, draft.id, now=now, message=notice_messages.message
+        )
     assert not isinstance(queued, notices.Problem)
     async with bot.db.read() as session:
         rows = (

@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select
 from bot import delivery
 from bot.settings import Settings
 from bot.tryout import SentMessage
-from handlers.notices import ack_data
+from handlers.notices import messages as notice_messages
 from storage import notices
 from storage.db import Database
 from storage.members import MemberRef
@@ -199,7 +199,9 @@ async def test_notice_reaches_everyone_after_kills(bot: BotProcess, database: Da
         await notices.set_body(session, staff_ref, draft.id, html=BODY, visible_length=len(BODY))
         await notices.set_audience(session, staff_ref, draft.id, AudienceKind.everyone)
         await notices.set_ack(session, staff_ref, draft.id, AckMode.received)
-        view = await notices.queue(session, staff_ref, draft.id, now=utcnow(), ack_data=ack_data)
+        view = await notices.queue(
+            session, staff_ref, draft.id, now=utcnow(), message=notice_messages.message
+        )
         assert not isinstance(view, notices.Problem)
 
     async def left() -> int:

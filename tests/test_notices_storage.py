@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select, update
 
 from bot.channels import TELEGRAM
+from handlers.notices import messages as notice_messages
 from storage import notices, outbox
 from storage.db import Database
 from storage.members import MemberRef
@@ -37,10 +38,6 @@ from storage.notices import AckOutcome, Category, NoticeView, Problem
 from tests.support import bind_telegram
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
-
-
-def ack_data(notice_id: int, option: int) -> str:
-    return f"ntc:ack:{notice_id}:{option}"
 
 
 async def roster(db: Database) -> dict[str, int]:
@@ -107,7 +104,9 @@ async def send(
     db: Database, staff: MemberRef, view: NoticeView, at: datetime | None = None
 ) -> NoticeView:
     async with db.transaction() as session:
-        queued = await notices.queue(session, staff, view.id, now=NOW, ack_data=ack_data, at=at)
+        queued = await notices.queue(
+            session, staff, view.id, now=NOW, message=notice_messages.message, at=at
+        )
     assert isinstance(queued, NoticeView), queued
     return queued
 
@@ -161,7 +160,9 @@ async def test_audiences_pick_the_right_bound_active_members(db: Database) -> No
         assert all(
             r.priority == Priority.bulk and r.template == "notices.message_ack" for r in rows
         )
-        assert rows[0].buttons == [[{"key": "notices.ack_button", "data": ack_data(view.id, 0)}]]
+        assert rows[0].buttons == [
+            [{"key": "notices.ack_button", "data": notice_messages.ack_data(view.id, 0)}]
+        ]
         # The body is the staff member's formatting: marked so delivery does not escape it.
         assert rows[0].params == {"body": {"formatted": "<b>开会</b>"}}
 
@@ -256,13 +257,18 @@ async def test_forged_or_bad_input_changes_nothing(db: Database) -> None:
         await notices.set_body(session, staff, view.id, html="开会", visible_length=2)
         await notices.set_audience(session, staff, view.id, AudienceKind.sectors, [empty.id])
         assert (
-            await notices.queue(session, staff, view.id, now=NOW, ack_data=ack_data)
+            await notices.queue(session, staff, view.id, now=NOW, message=notice_messages.message)
             is Problem.no_recipients
         )
         await notices.set_audience(session, staff, view.id, AudienceKind.everyone)
         assert (
             await notices.queue(
-                session, staff, view.id, now=NOW, ack_data=ack_data, at=NOW - timedelta(minutes=1)
+                session,
+                staff,
+                view.id,
+                now=NOW,
+                message=notice_messages.message,
+                at=NOW - timedelta(minutes=1),
             )
             is Problem.in_the_past
         )
@@ -318,7 +324,9 @@ async def test_stats_lists_and_reminder_only_for_delivered_silent_members(db: Da
         )
     await deliver_all(db)
     async with db.transaction() as session:
-        nothing_yet = await notices.remind(session, staff, view.id, now=NOW, ack_data=ack_data)
+        nothing_yet = await notices.remind(
+            session, staff, view.id, now=NOW, message=notice_messages.reminder
+        )
         stats = await notices.stats(session, view.id)
         silent = await notices.recipients(session, view.id, Category.silent)
         unreachable = await notices.recipients(session, view.id, Category.unreachable)
@@ -339,11 +347,13 @@ async def test_stats_lists_and_reminder_only_for_delivered_silent_members(db: Da
     async with db.transaction() as session:
         await notices.acknowledge(session, view.id, ids["a"], 0, now=NOW)
         assert (
-            await notices.remind(session, staff, view.id, now=NOW, ack_data=ack_data)
+            await notices.remind(session, staff, view.id, now=NOW, message=notice_messages.reminder)
             is Problem.nobody_silent
         )
         assert (
-            await notices.remind(session, member, view.id, now=NOW, ack_data=ack_data)
+            await notices.remind(
+                session, member, view.id, now=NOW, message=notice_messages.reminder
+            )
             is Problem.forbidden
         )
 
@@ -405,12 +415,14 @@ async def test_scheduled_notice_waits_and_finishes_once(db: Database) -> None:
     async with db.transaction() as session:
         first = await notices.finish(session, view.id, now=at)
         second = await notices.finish(session, view.id, now=at)
+        assert first is not None and first.summary is not None
+        await outbox.post(session, first.summary, notice_messages.summary(first.summary))
         summaries = await session.scalar(
             select(func.count())
             .select_from(OutboxMessage)
             .where(OutboxMessage.source_type == "notice_summary")
         )
-    assert first is not None and first.delivered == 2 and second is None and summaries == 1
+    assert first.stats.delivered == 2 and second is None and summaries == 1
 
 
 def test_phone_lists_in_xlsx_csv_and_text() -> None:

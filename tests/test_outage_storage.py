@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from bot.channels import TELEGRAM, telegram_address
+from handlers.notices import messages as notice_messages
 from storage import notices, outbox
 from storage.db import Database
 from storage.members import MemberRef
@@ -15,7 +16,7 @@ from storage.models import AuditLog, DeliveryStatus, NoticeRecipient, OutboxMess
 from storage.models.notices import AckMode, AudienceKind
 from storage.notices import Problem
 from tests.support import FakeClock
-from tests.test_notices_storage import ack_data, roster, staff_ref
+from tests.test_notices_storage import roster, staff_ref
 
 
 async def sent_notice(db: Database, staff: MemberRef, clock: FakeClock) -> int:
@@ -26,7 +27,9 @@ async def sent_notice(db: Database, staff: MemberRef, clock: FakeClock) -> int:
         await notices.set_body(session, staff, draft.id, html="开会", visible_length=2)
         await notices.set_audience(session, staff, draft.id, AudienceKind.everyone)
         await notices.set_ack(session, staff, draft.id, AckMode.received)
-        view = await notices.queue(session, staff, draft.id, now=clock(), ack_data=ack_data)
+        view = await notices.queue(
+            session, staff, draft.id, now=clock(), message=notice_messages.message
+        )
         assert not isinstance(view, Problem)
         return view.id
 
@@ -121,7 +124,9 @@ async def test_re_remind_reaches_those_the_notice_failed_to_reach(db: Database) 
             .values(acked_at=clock(), ack_option=0)
         )
     async with db.transaction() as session:
-        n = await notices.remind(session, staff, notice_id, now=clock(), ack_data=ack_data)
+        n = await notices.remind(
+            session, staff, notice_id, now=clock(), message=notice_messages.reminder
+        )
         chats = {
             (channel, address)
             for channel, address in await session.execute(

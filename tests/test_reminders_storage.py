@@ -7,10 +7,13 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox_render
+from bot import outbox_render, scheduler
+from bot.app import REMINDER_TEXTS
 from bot.channels import TELEGRAM
 from bot.i18n import Texts
+from handlers.notices import messages as notice_messages
 from storage import reminders
 from storage.db import Database
 from storage.models import DeliveryStatus, Member, OutboxMessage, Role
@@ -65,10 +68,17 @@ async def _setup(db: Database, starts_at: datetime, members: int = 2) -> int:
         return activity.id
 
 
+async def _posted(
+    scan: scheduler.ReminderScan, s: AsyncSession, now: datetime, p: ReminderPolicy
+) -> int:
+    """What the scan finds, composed and posted as the scheduler does."""
+    return await scheduler.posting(scan)(s, now, p, REMINDER_TEXTS)
+
+
 async def _scan(db: Database, now: datetime, p: ReminderPolicy | None = None) -> int:
     async with db.transaction() as s:
         await reminders.cancel_stale(s)
-        return await reminders.activity_reminders(s, now, p or policy())
+        return await _posted(reminders.activity_reminders, s, now, p or policy())
 
 
 def _shown(row: OutboxMessage) -> str:
@@ -224,17 +234,23 @@ async def test_deadline_reminder_reaches_only_the_silent_invited(db: Database) -
     ids = await _invite_setup(db, start, deadline)
     async with db.transaction() as s:
         assert (
-            await reminders.deadline_reminders(s, local(SHANGHAI, 2026, 12, 7, 17, 59), policy())
+            await _posted(
+                reminders.deadline_reminders, s, local(SHANGHAI, 2026, 12, 7, 17, 59), policy()
+            )
             == 0
         )
     async with db.transaction() as s:
         assert (
-            await reminders.deadline_reminders(s, local(SHANGHAI, 2026, 12, 7, 18, 0), policy())
+            await _posted(
+                reminders.deadline_reminders, s, local(SHANGHAI, 2026, 12, 7, 18, 0), policy()
+            )
             == 1
         )
     async with db.transaction() as s:
         assert (
-            await reminders.deadline_reminders(s, local(SHANGHAI, 2026, 12, 7, 18, 5), policy())
+            await _posted(
+                reminders.deadline_reminders, s, local(SHANGHAI, 2026, 12, 7, 18, 5), policy()
+            )
             == 0
         )
     rows = await _queued(db)
@@ -248,11 +264,16 @@ async def test_weekly_schedule_gives_each_member_their_part_and_staff_all(db: Da
     other = await _setup(db, local(SHANGHAI, 2026, 12, 3, 15, 0), members=1)  # 委员0 signed up
     monday = local(SHANGHAI, 2026, 11, 30, 8, 0)
     async with db.transaction() as s:
-        assert await reminders.weekly_schedule(s, monday - timedelta(minutes=1), policy()) == 0
+        assert (
+            await _posted(reminders.weekly_schedule, s, monday - timedelta(minutes=1), policy())
+            == 0
+        )
     async with db.transaction() as s:
-        sent = await reminders.weekly_schedule(s, monday, policy())
+        sent = await _posted(reminders.weekly_schedule, s, monday, policy())
     async with db.transaction() as s:
-        assert await reminders.weekly_schedule(s, monday + timedelta(hours=3), policy()) == 0
+        assert (
+            await _posted(reminders.weekly_schedule, s, monday + timedelta(hours=3), policy()) == 0
+        )
     by_member = {r.member_id: r for r in await _queued(db)}
     assert sent == len(by_member) == 5  # 甲 乙 丙 (invited), 委员0 (signed up), staff; not 丁
     assert ids["丁"] not in by_member
@@ -269,9 +290,9 @@ async def test_staff_digest_once_a_day_with_tomorrows_numbers(db: Database) -> N
     ids = await _invite_setup(db, start, local(SHANGHAI, 2026, 12, 1, 18, 0))
     morning = local(SHANGHAI, 2026, 12, 1, 8, 30)
     async with db.transaction() as s:
-        assert await reminders.staff_digest(s, morning, policy()) == 1
+        assert await _posted(reminders.staff_digest, s, morning, policy()) == 1
     async with db.transaction() as s:
-        assert await reminders.staff_digest(s, morning + timedelta(hours=1), policy()) == 0
+        assert await _posted(reminders.staff_digest, s, morning + timedelta(hours=1), policy()) == 0
     digest = (await _queued(db))[0]
     assert digest.member_id == ids["staff"]
     assert "专题协商会 @ 三楼会议室  1/∞ (+0, -1)" in _shown(digest)
@@ -310,7 +331,7 @@ async def test_staff_digest_quotes_notices_acknowledged_by_too_few(db: Database)
             for i, person in enumerate(people)
         )
     async with db.transaction() as s:
-        assert await reminders.staff_digest(s, morning, policy()) == 1
+        assert await _posted(reminders.staff_digest, s, morning, policy()) == 1
     shown = _shown((await _queued(db))[0])
     # The body's start as the staff member reads it, on one line, tags gone, `<务必>` as typed.
     # ... and at most 30 characters of it.
@@ -355,12 +376,11 @@ async def test_silent_notice_recipients_are_re_reminded_after_the_delay_at_most_
     p = ReminderPolicy(
         tz=SHANGHAI,
         quiet=QuietHours(time(22, 0), time(7, 30), SHANGHAI),
-        notice_ack_data=lambda notice_id, option: f"ntc:ack:{notice_id}:{option}",
     )
 
     async def scan(now: datetime) -> int:
         async with db.transaction() as s:
-            return await reminders.notice_reminders(s, now, p)
+            return await reminders.notice_reminders(s, now, p, notice_messages.reminder)
 
     assert await scan(sent_at + timedelta(hours=23)) == 0
     assert await scan(sent_at + timedelta(hours=24)) == 1

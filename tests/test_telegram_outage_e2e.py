@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from bot.channels import telegram_account
 from bot.runner import build_web_app
 from bot.tryout import BotApiEmulator, Fault, SimUser
-from handlers.notices import ack_data
+from handlers.notices import messages as notice_messages
 from storage import members as roster_members
 from storage import notices
 from storage.members import MemberRef
@@ -83,7 +83,9 @@ async def queue_notice(bot: Harness, staff: MemberRef, *, ack: AckMode = AckMode
         await notices.set_body(session, staff, draft.id, html=BODY, visible_length=len(BODY))
         await notices.set_audience(session, staff, draft.id, AudienceKind.everyone)
         await notices.set_ack(session, staff, draft.id, ack)
-        view = await notices.queue(session, staff, draft.id, now=bot.clock.now, ack_data=ack_data)
+        view = await notices.queue(
+            session, staff, draft.id, now=bot.clock.now, message=notice_messages.message
+        )
         assert not isinstance(view, notices.Problem)
     assert bot.app is not None
     bot.app.bot_data.outbox_signal()

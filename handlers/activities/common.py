@@ -9,7 +9,6 @@ from datetime import timedelta
 from bot.i18n import Markup, escape
 from bot.settings import Settings
 from bot.telegram_text import truncate_utf16
-from handlers import callbacks
 from handlers.channel.turn import Turn
 from handlers.channel.views import Action, Button, Line, Text, View
 from storage import activities as acts
@@ -17,37 +16,15 @@ from storage.activities import (
     ActivityView,
     CheckinRules,
     EditResult,
-    NoticeKind,
-    Notify,
     Problem,
     Standing,
 )
 from storage.models import ActivityStatus, ActivityType, SignupStatus
-from storage.outbox import Button as NoticeButton
-from storage.outbox import button
 
 MEMBER = "act"  # callback prefix of the members' buttons
 STAFF = "acs"  # ... and of the staff's
 DEEPLINK = "act_"
 DESCRIPTION_PREVIEW = 800
-
-
-def notice_buttons(activity_id: int, kind: NoticeKind) -> list[list[NoticeButton]]:
-    """Buttons on messages about an activity: sign up / leave on the invitation, else open."""
-    open_card = button("activities.btn_open", callbacks.make(MEMBER, "open", activity_id))
-    if kind is NoticeKind.published:
-        return [
-            [
-                button("activities.btn_signup", callbacks.make(MEMBER, "signup", activity_id)),
-                button("activities.btn_leave", callbacks.make(MEMBER, "leave", activity_id)),
-            ],
-            [open_card],
-        ]
-    return [[open_card]]
-
-
-def notify(turn: Turn) -> Notify:
-    return Notify(turn.settings.tz, notice_buttons)
 
 
 def rules(settings: Settings) -> CheckinRules:

@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 from bot.telegram_text import truncate_utf16
+from handlers.activities import messages
 from handlers.activities.common import (
     example_date,
-    notify,
     problem,
     refuse,
     staff_activity,
@@ -223,18 +223,19 @@ async def _apply_change(turn: Turn, dialog: Dialog, change: Change) -> None:
             change,
             actor=turn.member.actor,
             now=turn.now(),
-            notify=notify(turn),
+            tz=turn.settings.tz,
         )
+        notified = await messages.tell(session, result.news, turn.settings.tz)
     if not result.ok:
         await problem(turn, result)
         if result.problem in (Problem.not_found, Problem.not_editable):
             await turn.close_dialog()
         return
-    if result.notified or result.promoted:
+    if notified:
         turn.runtime.outbox_signal()
     if dialog.data.get("mode") == "edit":
         await turn.close_dialog()
-        await turn.reply(View.of("activities.edited", notified=result.notified))
+        await turn.reply(View.of("activities.edited", notified=notified))
         await show_card(turn, activity_id, new=True)
         return
     await _next(turn, dialog, dialog.step)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from handlers.activities import export
-from handlers.activities.common import example_date, notify, refuse, staff_button
+from handlers.activities import export, messages
+from handlers.activities.common import example_date, refuse, staff_button
 from handlers.channel.turn import Turn
 from handlers.channel.views import Button, Line, OutFile, Text, View
 from storage import activities as acts
@@ -107,11 +107,10 @@ async def publish_batch(turn: Turn) -> None:
                 actor=turn.member.actor,
                 now=turn.now(),
                 notify_members=notify_members,
-                notify=notify(turn),
             )
             if result.ok:
                 published += 1
-                notified += result.notified
+                notified += await messages.tell(session, result.news, turn.settings.tz)
     if not ids:
         await refuse(turn, "common.stale_button")
         return

@@ -3,9 +3,9 @@ a new start time, cancel with a reason sent to those signed up, or discard a dra
 
 from __future__ import annotations
 
+from handlers.activities import messages
 from handlers.activities.common import (
     example_date,
-    notify,
     problem,
     refuse,
     staff_activity,
@@ -36,15 +36,15 @@ async def publish(turn: Turn) -> None:
             actor=turn.member.actor,
             now=turn.now(),
             notify_members=notify_members,
-            notify=notify(turn),
         )
+        notified = await messages.tell(session, result.news, turn.settings.tz)
     if not result.ok:
         await problem(turn, result)
         return
-    if result.notified:
+    if notified:
         turn.runtime.outbox_signal()
     key = "activities.published_notified" if notify_members else "activities.published_quiet"
-    await turn.reply(View.of(key, notified=result.notified))
+    await turn.reply(View.of(key, notified=notified))
     await show_card(turn, a.id, new=True)
 
 
@@ -84,7 +84,6 @@ async def _discard(turn: Turn, activity_id: int) -> None:
             reason="",
             actor=turn.member.actor,
             now=turn.now(),
-            notify=notify(turn),
         )
     if not result.ok:
         await problem(turn, result)
@@ -112,8 +111,9 @@ async def postpone_input(turn: Turn, dialog: Dialog) -> None:
             moment,
             actor=turn.viewer.actor,
             now=turn.now(),
-            notify=notify(turn),
+            tz=turn.settings.tz,
         )
+        notified = await messages.tell(session, result.news, turn.settings.tz)
     if not result.ok:
         await problem(turn, result)
         if result.problem in (Problem.not_found, Problem.not_editable):
@@ -121,7 +121,7 @@ async def postpone_input(turn: Turn, dialog: Dialog) -> None:
         return
     await turn.close_dialog()
     turn.runtime.outbox_signal()
-    await turn.reply(View.of("activities.postponed", notified=result.notified))
+    await turn.reply(View.of("activities.postponed", notified=notified))
     await show_card(turn, activity_id, new=True)
 
 
@@ -146,12 +146,12 @@ async def cancel_input(turn: Turn, dialog: Dialog) -> None:
             reason=text,
             actor=turn.viewer.actor,
             now=turn.now(),
-            notify=notify(turn),
         )
+        notified = await messages.tell(session, result.news, turn.settings.tz)
     await turn.close_dialog()
     if not result.ok:
         await problem(turn, result)
         return
     turn.runtime.outbox_signal()
-    await turn.reply(View.of("activities.cancelled_activity", notified=result.notified))
+    await turn.reply(View.of("activities.cancelled_activity", notified=notified))
     await show_card(turn, activity_id, new=True)

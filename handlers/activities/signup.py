@@ -3,11 +3,11 @@ a reason (asked in a dialog; required when the activity requires replies)."""
 
 from __future__ import annotations
 
+from handlers.activities import messages
 from handlers.activities.card import card_view, send_card
 from handlers.activities.common import (
     activity_id_arg,
     member_button,
-    notify,
     refuse,
     typed,
 )
@@ -35,9 +35,8 @@ async def cancel(turn: Turn) -> None:
     if activity_id is None:
         return
     async with turn.db.transaction() as session:
-        result = await acts.cancel(
-            session, activity_id, turn.member.id, now=turn.now(), notify=notify(turn)
-        )
+        result = await acts.cancel(session, activity_id, turn.member.id, now=turn.now())
+        await messages.tell(session, result.news, turn.settings.tz)
     if result.outcome is Outcome.needs_leave:
         await _ask_leave_reason(turn, activity_id, after_deadline=True)
         return
@@ -126,13 +125,14 @@ async def leave_reason(turn: Turn, dialog: Dialog) -> None:
 async def _do_leave(turn: Turn, activity_id: int, reason: str) -> None:
     async with turn.db.transaction() as session:
         result = await acts.leave(
-            session, activity_id, turn.member.id, reason=reason, now=turn.now(), notify=notify(turn)
+            session, activity_id, turn.member.id, reason=reason, now=turn.now()
         )
+        await messages.tell(session, result.news, turn.settings.tz)
     if result.outcome is Outcome.reason_required:
         await refuse(turn, "activities.outcome_reason_required")
         return
     await turn.close_dialog()
-    if result.promoted:
+    if result.news:
         turn.runtime.outbox_signal()
     await turn.reply(View.of(f"activities.outcome_{result.outcome.value}"))
     if result.outcome is Outcome.left:
@@ -141,7 +141,7 @@ async def _do_leave(turn: Turn, activity_id: int, reason: str) -> None:
 
 async def _after(turn: Turn, result: Result) -> None:
     """Answer a sign-up or cancel: a toast for success, an alert for a refusal; refresh card."""
-    if result.promoted:
+    if result.news:
         turn.runtime.outbox_signal()
     key = f"activities.outcome_{result.outcome.value}"
     if result.outcome is Outcome.not_found and turn.action is not None:

@@ -14,7 +14,8 @@ every channel; only the progress service edits a Telegram message on its own.
 from __future__ import annotations
 
 from handlers.notices import acks, audience, compose, export, recent, sending
-from handlers.notices.common import FEATURE, FLOW, ack_data
+from handlers.notices.common import FLOW
+from handlers.notices.messages import FEATURE, ack_data
 from handlers.wiring import Access, TurnButtonHandler, Wiring
 
 __all__ = ["FEATURE", "ack_data", "register"]

@@ -11,7 +11,6 @@ from bot.telegram_text import split_html_lines
 from handlers.channel.turn import Turn
 from handlers.channel.views import Button, Text, View
 from handlers.notices.common import (
-    ack_data,
     answer_label,
     body_of,
     button,
@@ -124,7 +123,7 @@ async def show_mine(turn: Turn) -> None:
         if item.ack_option is not None:
             buttons = _acked_buttons(turn, view, item.ack_option, item.acked_at)
         else:
-            buttons = member_buttons(view, ack_data)
+            buttons = member_buttons(view)
     await turn.reply(notice_copy(view, [text], buttons))
 
 

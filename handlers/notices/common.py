@@ -20,12 +20,12 @@ from handlers import callbacks
 from handlers.callbacks import Callback
 from handlers.channel.turn import Turn
 from handlers.channel.views import Action, Button, Line, OutFile, Text, View, buttons_of
+from handlers.notices.messages import FEATURE, AckData, ack_buttons, ack_data
 from storage import notices
 from storage.models import AckMode
 from storage.models.notices import NoticeStatus
-from storage.notices import AckData, NoticeView, Problem
+from storage.notices import NoticeView, Problem
 
-FEATURE = "ntc"
 FLOW = "notice"
 
 E = TypeVar("E", bound=enum.Enum)
@@ -34,12 +34,6 @@ E = TypeVar("E", bound=enum.Enum)
 def cb(action: str, *args: object) -> str:
     """Callback data of a notices button: "ntc:<action>:<args>"."""
     return callbacks.make(FEATURE, action, *args)
-
-
-def ack_data(notice_id: int, option: int) -> str:
-    """The data of a member's acknowledgement button. Storage writes it into outbox rows and the
-    scheduler into reminders (bot/app.py hands it to both); handled by acks.acknowledge."""
-    return cb("acknowledge", notice_id, option)
 
 
 def button(label: Text | str, action: str, *args: object) -> Button:
@@ -137,9 +131,9 @@ def answer_label(turn: Turn, view: NoticeView, option: int) -> str:
     return turn.t("notices.received_answer")
 
 
-def member_buttons(view: NoticeView, data: AckData) -> list[list[Button]]:
+def member_buttons(view: NoticeView, data: AckData = ack_data) -> list[list[Button]]:
     """The acknowledgement buttons as members see them (labels in the viewer's language)."""
-    rows = notices.ack_buttons(view, data)
+    rows = ack_buttons(view, data)
     return buttons_of(
         [
             [(Text(spec["key"]) if "key" in spec else spec["label"], spec["data"]) for spec in row]

@@ -26,11 +26,11 @@ from telegram.ext import Application, ExtBot
 from bot.channels import TELEGRAM, chat_of
 from bot.i18n import Texts
 from bot.runtime import Runtime
+from handlers.notices import messages
 from handlers.notices.common import cb
-from storage import notices
+from storage import notices, outbox
 from storage.models import DeliveryStatus
 from storage.notices import NoticeView, Progress
-from storage.outbox import button
 
 log = logging.getLogger(__name__)
 
@@ -152,15 +152,10 @@ class NoticeProgress:
         for progress in items:
             if progress.waiting == 0 and progress.counts:
                 async with runtime.db.transaction() as session:
-                    summary = await notices.finish(
-                        session,
-                        progress.notice.id,
-                        now=runtime.clock(),
-                        summary_buttons=[
-                            [button("notices.stats_open_button", cb("stats", progress.notice.id))]
-                        ],
-                    )
-                finished = finished or summary is not None
+                    done = await notices.finish(session, progress.notice.id, now=runtime.clock())
+                    if done is not None and done.summary is not None:
+                        await outbox.post(session, done.summary, messages.summary(done.summary))
+                finished = finished or done is not None
             await self._show(progress)
         live = {p.notice.id for p in items}
         self._seen = {k: v for k, v in self._seen.items() if k in live}

@@ -7,8 +7,8 @@ from __future__ import annotations
 from bot.i18n import Markup
 from handlers.channel.turn import Turn
 from handlers.channel.views import Button, Text, View
+from handlers.notices import messages
 from handlers.notices.common import (
-    ack_data,
     button,
     explain,
     first_line,
@@ -120,7 +120,7 @@ async def remind(turn: Turn) -> None:
         return
     async with turn.db.transaction(bulk=True) as session:
         result = await notices.remind(
-            session, turn.member, notice_id, now=turn.now(), ack_data=ack_data
+            session, turn.member, notice_id, now=turn.now(), message=messages.reminder
         )
     if isinstance(result, Problem):
         await explain(turn, result)

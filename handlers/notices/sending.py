@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo
 from bot.i18n import Markup, Texts
 from handlers.channel.turn import Posted, Turn
 from handlers.channel.views import Button, Text, View
-from handlers.notices import progress
+from handlers.notices import messages, progress
 from handlers.notices.common import (
     FLOW,
-    ack_data,
     body_of,
     button,
     cb,
@@ -83,7 +82,7 @@ async def _preview(turn: Turn, view: NoticeView) -> None:
     async with turn.db.transaction() as session:
         count = await notices.count_audience(session, view.id)
     await turn.reply(View.of("notices.preview_header"))
-    copy = Text.of(notices.message_template(view), body=body_of(view))
+    copy = Text.of(messages.template(view), body=body_of(view))
     buttons = member_buttons(view, lambda n, o: cb("preview", n))
     await turn.reply(notice_copy(view, [copy], buttons))
     if view.ack_mode is AckMode.options:
@@ -121,7 +120,7 @@ async def send_now(turn: Turn) -> None:
         return
     async with turn.db.transaction(bulk=True) as session:
         view = await notices.queue(
-            session, turn.member, notice_id, now=turn.now(), ack_data=ack_data
+            session, turn.member, notice_id, now=turn.now(), message=messages.message
         )
     if isinstance(view, Problem):
         await explain(turn, view)
@@ -195,7 +194,7 @@ async def take_time(turn: Turn, notice_id: int) -> None:
         return
     async with turn.db.transaction(bulk=True) as session:
         view = await notices.queue(
-            session, turn.member, notice_id, now=turn.now(), ack_data=ack_data, at=at
+            session, turn.member, notice_id, now=turn.now(), message=messages.message, at=at
         )
     if isinstance(view, Problem):
         await explain(turn, view)

@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from handlers import bindings as binding_messages
 from handlers.channel.turn import Turn
 from handlers.channel.views import Request, Text, View
 from storage import bindings
@@ -77,8 +78,8 @@ async def bind_by_phone(turn: Turn, phone: str) -> None:
             account=turn.account,
             phone=phone,
             now=turn.now(),
-            office=turn.settings.office_contact,
         )
+        await binding_messages.tell(session, result.news, turn.settings.office_contact)
     await _after_bind(turn, result)
 
 
@@ -90,9 +91,9 @@ async def redeem_invite(turn: Turn, code: str) -> None:
             code=code,
             account=turn.account,
             now=turn.now(),
-            office=turn.settings.office_contact,
             ttl=timedelta(days=turn.settings.invite_ttl_days),
         )
+        await binding_messages.tell(session, result.news, turn.settings.office_contact)
     await _after_bind(turn, result)
 
 

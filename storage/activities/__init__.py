@@ -2,12 +2,13 @@
 leave, check-in, and the messages each change sends.
 
 Every operation runs in the caller's transaction and enforces its own rules; nothing here knows
-Telegram or texts (outcomes are enums, messages are outbox rows with locale keys). How places
+Telegram or texts (outcomes are enums; a change returns `ActivityNews` events saying who is to be
+told what, and the caller posts the messages in its transaction). How places
 stay exact under simultaneous taps is told in `shared`.
 
 Modules, each importing only those above it:
+- `notices`: the news a change causes (`ActivityNews`), local time text;
 - `types`: limits, outcomes, problems, fields, check-in rules, snapshots and results;
-- `notices`: Notify, local time text, and the outbox rows a change sends;
 - `shared`: the activity row lock, snapshots with live counts, may this member act;
 - `listing`: what members and staff read (browse, card, My activities, staff list, roster);
 - `signup`: sign up, cancel, leave, and moving waiting members up;
@@ -60,9 +61,9 @@ from storage.activities.listing import (
 from storage.activities.notices import (
     NOTICE_KIND,
     SOURCE,
-    ButtonsFor,
+    ActivityNews,
+    FieldChange,
     NoticeKind,
-    Notify,
     format_local,
     format_span,
 )
@@ -107,15 +108,15 @@ __all__ = [
     "REPLIED",
     "SOURCE",
     "TITLE_MAX",
+    "ActivityNews",
     "ActivityView",
-    "ButtonsFor",
     "Card",
     "Change",
     "CheckinRules",
     "EditResult",
     "Field",
+    "FieldChange",
     "NoticeKind",
-    "Notify",
     "Outcome",
     "Page",
     "Problem",

@@ -11,9 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, reminders
-from storage.activities.notices import NoticeKind, Notify, format_local, tell_signed_up
+from storage.activities.notices import (
+    ActivityNews,
+    FieldChange,
+    NoticeKind,
+    format_local,
+    signed_up_news,
+)
 from storage.activities.shared import lock_activity, places_taken
-from storage.activities.signup import fill_places
+from storage.activities.signup import Promotion, fill_places
 from storage.activities.types import (
     CAPACITY_MAX,
     DESCRIPTION_MAX,
@@ -110,7 +116,7 @@ async def update_field(
     *,
     actor: Actor,
     now: datetime,
-    notify: Notify,
+    tz: tzinfo,
 ) -> EditResult:
     """Set one field after checking every rule; people signed up are told what changed."""
     activity = await lock_activity(session, activity_id)
@@ -122,7 +128,7 @@ async def update_field(
         and activity.ends_at <= now
     ):
         return EditResult(Problem.not_editable)
-    old_text = field_text(activity, change.field, notify.tz)
+    old_text = field_text(activity, change.field, tz)
     problem, detail = await _apply(session, activity, change, now=now)
     if problem is not None:
         return EditResult(problem, detail)
@@ -134,30 +140,27 @@ async def update_field(
         object_id=activity.id,
         field=change.field.value,
         old=old_text,
-        new=field_text(activity, change.field, notify.tz),
+        new=field_text(activity, change.field, tz),
     )
     if change.field is Field.starts_at:
         await reminders.cancel_stale(session, activity.id)  # reminders name the old time
-    notified = 0
-    promoted: tuple[int, ...] = ()
+    promotion = Promotion()
+    told: tuple[ActivityNews, ...] = ()
     if activity.status in OPEN_STATUSES:
         if change.field is Field.capacity:
-            promoted = await fill_places(session, activity, now=now, notify=notify)
+            promotion = await fill_places(session, activity, now=now)
         if change.field in NOTIFY_FIELDS:
-            notified = await tell_signed_up(
+            told = await signed_up_news(
                 session,
                 activity,
                 NoticeKind.changed,
-                notify,
-                change={
-                    "key": f"activities.change_{change.field.value}",
-                    "params": {
-                        "old": old_text or "—",
-                        "new": field_text(activity, change.field, notify.tz) or "—",
-                    },
-                },
+                change=FieldChange(
+                    change.field.value,
+                    old_text or "—",
+                    field_text(activity, change.field, tz) or "—",
+                ),
             )
-    return EditResult(None, notified=notified, promoted=promoted)
+    return EditResult(None, promoted=promotion.members, news=promotion.news + told)
 
 
 NOTIFY_FIELDS = (

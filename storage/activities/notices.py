@@ -1,15 +1,15 @@
-"""The messages activity changes send: how a channel wants them (Notify), the local time text
-they carry, and the outbox rows for one member or for everyone signed up.
+"""What activity changes cause members to be told, as typed events (`ActivityNews`), and the
+local time text the audit log and the cards share.
 
-Messages are outbox rows with locale keys; storage knows no Telegram and no HTML."""
+Storage decides who is told and why; the caller composes the message (handlers/activities/
+messages.py) and posts it in the same transaction. Storage knows no texts, no HTML and no
+channel."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,12 +19,12 @@ from storage.identities import Address
 from storage.models import (
     Activity,
     ActivitySignup,
+    ActivityType,
     Identity,
     Member,
     Priority,
     SignupStatus,
 )
-from storage.outbox import Button
 
 NOTICE_KIND = "activity"
 SOURCE = "activity"
@@ -38,22 +38,72 @@ class NoticeKind(enum.StrEnum):
     cancelled = "cancelled"
 
 
-ButtonsFor = Callable[[int, NoticeKind], Sequence[Sequence[Button]]]
-
-
-def _no_buttons(_activity_id: int, _kind: NoticeKind) -> Sequence[Sequence[Button]]:
-    return ()
-
-
 @dataclass(frozen=True)
-class Notify:
-    """How this channel wants notices about activities: its time zone and its buttons.
+class FieldChange:
+    """One edited field of an activity, as the audit log words it (local time text)."""
 
-    Values go into the outbox as typed; the delivery worker escapes them when it renders the
-    message (bot/i18n.py), so storage knows nothing of HTML."""
+    field: str
+    old: str
+    new: str
 
-    tz: tzinfo
-    buttons: ButtonsFor = _no_buttons
+
+@dataclass(frozen=True, kw_only=True)
+class ActivityNews(outbox.Envelope):
+    """One member to be told something happened to an activity, with what they need to read."""
+
+    news: NoticeKind
+    activity_id: int
+    title: str
+    type: ActivityType
+    starts_at: datetime | None
+    ends_at: datetime | None
+    place: str | None
+    # published: when sign-up closes (the deadline, else the start)
+    deadline: datetime | None = None
+    # postponed: the start and end before the move
+    old_starts_at: datetime | None = None
+    old_ends_at: datetime | None = None
+    # cancelled: the reason staff gave ("" when none)
+    reason: str = ""
+    # changed: the field and its old and new text
+    change: FieldChange | None = None
+
+
+def news(
+    activity: Activity,
+    member_id: int,
+    to: Address,
+    kind: NoticeKind,
+    *,
+    priority: int = Priority.personal,
+    dedupe_key: str | None = None,
+    deadline: datetime | None = None,
+    old_starts_at: datetime | None = None,
+    old_ends_at: datetime | None = None,
+    reason: str = "",
+    change: FieldChange | None = None,
+) -> ActivityNews:
+    return ActivityNews(
+        to=to,
+        member_id=member_id,
+        kind=NOTICE_KIND,
+        priority=priority,
+        source_type=SOURCE,
+        source_id=activity.id,
+        dedupe_key=dedupe_key,
+        news=kind,
+        activity_id=activity.id,
+        title=activity.title,
+        type=activity.type,
+        starts_at=activity.starts_at,
+        ends_at=activity.ends_at,
+        place=activity.place,
+        deadline=deadline,
+        old_starts_at=old_starts_at,
+        old_ends_at=old_ends_at,
+        reason=reason,
+        change=change,
+    )
 
 
 def format_local(moment: datetime | None, tz: tzinfo) -> str:
@@ -73,48 +123,17 @@ def format_span(start: datetime | None, end: datetime | None, tz: tzinfo) -> str
     return f"{format_local(start, tz)} – {format_local(end, tz)}"
 
 
-async def notice(
+async def signed_up_news(
     session: AsyncSession,
     activity: Activity,
-    member_id: int,
-    to: Address | None,
     kind: NoticeKind,
-    notify: Notify,
     *,
-    priority: int = Priority.personal,
-    dedupe_key: str | None = None,
-    **extra: Any,
-) -> bool:
-    """Put one message about the activity in the outbox for one member; False if unreachable."""
-    if to is None:
-        return False
-    params: dict[str, Any] = {
-        "title": activity.title,
-        "when": format_span(activity.starts_at, activity.ends_at, notify.tz),
-        "place": activity.place or "—",
-        "type": {"key": f"activities.type_{activity.type.value}"},
-    }
-    params.update(extra)
-    message = await outbox.enqueue(
-        session,
-        to=to,
-        kind=NOTICE_KIND,
-        member_id=member_id,
-        template=f"activities.notice_{kind.value}",
-        params=params,
-        buttons=notify.buttons(activity.id, kind) or None,
-        priority=priority,
-        source_type=SOURCE,
-        source_id=activity.id,
-        dedupe_key=dedupe_key,
-    )
-    return message is not None
-
-
-async def tell_signed_up(
-    session: AsyncSession, activity: Activity, kind: NoticeKind, notify: Notify, **extra: Any
-) -> int:
-    """A notice to everyone signed up, waiting or checked in; returns how many were queued."""
+    old_starts_at: datetime | None = None,
+    old_ends_at: datetime | None = None,
+    reason: str = "",
+    change: FieldChange | None = None,
+) -> tuple[ActivityNews, ...]:
+    """News for everyone signed up, waiting or checked in who can be reached."""
     rows = await session.execute(
         select(Member.id, Identity.channel, Identity.address)
         .join(ActivitySignup, ActivitySignup.member_id == Member.id)
@@ -128,9 +147,16 @@ async def tell_signed_up(
         )
         .order_by(ActivitySignup.position)
     )
-    sent = 0
-    for member_id, channel, address in rows:
-        to = Address(channel, address)
-        if await notice(session, activity, member_id, to, kind, notify, **extra):
-            sent += 1
-    return sent
+    return tuple(
+        news(
+            activity,
+            member_id,
+            Address(channel, address),
+            kind,
+            old_starts_at=old_starts_at,
+            old_ends_at=old_ends_at,
+            reason=reason,
+            change=change,
+        )
+        for member_id, channel, address in rows
+    )

@@ -3,7 +3,7 @@ invited member), postpone it, or call it off; everyone concerned is told."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,12 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import audit, identities, reminders
 from storage.activities.editing import check_times, missing_field
 from storage.activities.notices import (
+    ActivityNews,
     NoticeKind,
-    Notify,
-    format_local,
     format_span,
-    notice,
-    tell_signed_up,
+    news,
+    signed_up_news,
 )
 from storage.activities.shared import lock_activity
 from storage.activities.types import OPEN_STATUSES, REASON_MAX, EditResult, Problem
@@ -41,7 +40,6 @@ async def publish(
     actor: Actor,
     now: datetime,
     notify_members: bool,
-    notify: Notify,
 ) -> EditResult:
     """Make a complete draft visible; optionally tell every invited member, with buttons."""
     activity = await lock_activity(session, activity_id)
@@ -75,7 +73,7 @@ async def publish(
         object_id=activity_id,
         notify=notify_members,
     )
-    notified = 0
+    told: list[ActivityNews] = []
     if notify_members:
         rows = await session.execute(
             select(Member.id, Identity.channel, Identity.address)
@@ -83,21 +81,20 @@ async def publish(
             .where(Member.active, member_invited(activity_id))
             .order_by(Member.id)
         )
-        deadline = format_local(activity.signup_deadline or activity.starts_at, notify.tz)
-        for member_id, channel, address in rows:
-            if await notice(
-                session,
+        deadline = activity.signup_deadline or activity.starts_at
+        told = [
+            news(
                 activity,
                 member_id,
                 Address(channel, address),
                 NoticeKind.published,
-                notify,
                 priority=Priority.normal,
                 dedupe_key=f"act:{activity_id}:published:{member_id}",
                 deadline=deadline,
-            ):
-                notified += 1
-    return EditResult(None, notified=notified)
+            )
+            for member_id, channel, address in rows
+        ]
+    return EditResult(None, news=tuple(told))
 
 
 async def postpone(
@@ -107,7 +104,7 @@ async def postpone(
     *,
     actor: Actor,
     now: datetime,
-    notify: Notify,
+    tz: tzinfo,
 ) -> EditResult:
     """Move the activity to a new start; end and deadline move by the same amount."""
     activity = await lock_activity(session, activity_id)
@@ -125,7 +122,7 @@ async def postpone(
     problem = check_times(new_start, new_end, new_deadline, now=now, start_changed=True)
     if problem is not None:
         return EditResult(problem)
-    old = format_span(activity.starts_at, activity.ends_at, notify.tz)
+    old_starts_at, old_ends_at = activity.starts_at, activity.ends_at
     activity.starts_at, activity.ends_at = new_start, new_end
     activity.signup_deadline = new_deadline
     activity.status = ActivityStatus.postponed
@@ -138,11 +135,17 @@ async def postpone(
         "activity.postpone",
         object_type="activity",
         object_id=activity_id,
-        old=old,
-        new=format_span(new_start, new_end, notify.tz),
+        old=format_span(old_starts_at, old_ends_at, tz),
+        new=format_span(new_start, new_end, tz),
     )
-    notified = await tell_signed_up(session, activity, NoticeKind.postponed, notify, old=old)
-    return EditResult(None, notified=notified)
+    told = await signed_up_news(
+        session,
+        activity,
+        NoticeKind.postponed,
+        old_starts_at=old_starts_at,
+        old_ends_at=old_ends_at,
+    )
+    return EditResult(None, news=told)
 
 
 async def cancel_activity(
@@ -152,7 +155,6 @@ async def cancel_activity(
     reason: str,
     actor: Actor,
     now: datetime,
-    notify: Notify,
 ) -> EditResult:
     """Call the activity off; everyone signed up or waiting is told, with the reason."""
     activity = await lock_activity(session, activity_id)
@@ -179,7 +181,5 @@ async def cancel_activity(
     )
     if was_draft:
         return EditResult(None)
-    notified = await tell_signed_up(
-        session, activity, NoticeKind.cancelled, notify, reason=reason or "—"
-    )
-    return EditResult(None, notified=notified)
+    told = await signed_up_news(session, activity, NoticeKind.cancelled, reason=reason)
+    return EditResult(None, news=told)

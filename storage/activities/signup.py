@@ -3,6 +3,7 @@ and moving waiting members up when a place frees."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import identities, reminders
 from storage.activities.listing import card_of
-from storage.activities.notices import NoticeKind, Notify, notice
+from storage.activities.notices import ActivityNews, NoticeKind, news
 from storage.activities.shared import actable, find_signup, is_invited, lock_activity, places_taken
 from storage.activities.types import (
     HOLDS_PLACE,
@@ -30,22 +31,28 @@ from storage.models import (
 )
 
 
-async def fill_places(
-    session: AsyncSession, activity: Activity, *, now: datetime, notify: Notify
-) -> tuple[int, ...]:
+@dataclass(frozen=True)
+class Promotion:
+    """Who moved up from the waiting list, and the news for those who can be reached."""
+
+    members: tuple[int, ...] = ()
+    news: tuple[ActivityNews, ...] = ()
+
+
+async def fill_places(session: AsyncSession, activity: Activity, *, now: datetime) -> Promotion:
     """Move the first waiting members up while there are free places; each is told once.
 
     Called with the activity row locked, so two transactions never promote the same member.
     """
     if activity.status not in OPEN_STATUSES or activity.starts_at is None:
-        return ()
+        return Promotion()
     if now >= activity.starts_at:
-        return ()  # the activity has begun: a place freed now helps nobody
+        return Promotion()  # the activity has begun: a place freed now helps nobody
     free: int | None = None
     if activity.capacity is not None:
         free = activity.capacity - await places_taken(session, activity.id)
         if free <= 0:
-            return ()
+            return Promotion()
     query = (
         select(ActivitySignup, Identity.channel, Identity.address)
         .join(Member, Member.id == ActivitySignup.member_id)
@@ -59,23 +66,26 @@ async def fill_places(
     )
     if free is not None:
         query = query.limit(free)
-    promoted = []
+    promoted: list[int] = []
+    told: list[ActivityNews] = []
     for signup, channel, address in (await session.execute(query)).all():
         signup.status = SignupStatus.signed_up
         signup.promoted_at = now
         signup.signed_up_at = now
         promoted.append(signup.member_id)
-        await notice(
-            session,
-            activity,
-            signup.member_id,
-            identities.maybe(channel, address),
-            NoticeKind.promoted,
-            notify,
-            dedupe_key=f"act:{activity.id}:promoted:{signup.member_id}:{signup.position}",
-        )
+        to = identities.maybe(channel, address)
+        if to is not None:
+            told.append(
+                news(
+                    activity,
+                    signup.member_id,
+                    to,
+                    NoticeKind.promoted,
+                    dedupe_key=f"act:{activity.id}:promoted:{signup.member_id}:{signup.position}",
+                )
+            )
     await session.flush()
-    return tuple(promoted)
+    return Promotion(tuple(promoted), tuple(told))
 
 
 async def sign_up(
@@ -126,7 +136,7 @@ async def sign_up(
 
 
 async def cancel(
-    session: AsyncSession, activity_id: int, member_id: int, *, now: datetime, notify: Notify
+    session: AsyncSession, activity_id: int, member_id: int, *, now: datetime
 ) -> Result:
     """Give up a place (the first waiting member moves up) or leave the waiting list.
 
@@ -154,10 +164,12 @@ async def cancel(
     signup.cancelled_at = now
     await session.flush()
     await reminders.cancel_stale(session, activity_id)
-    promoted = await fill_places(session, activity, now=now, notify=notify) if held_place else ()
+    promoted = await fill_places(session, activity, now=now) if held_place else Promotion()
     invited = await is_invited(session, member_id, activity_id)
     card = await card_of(session, activity, signup, invited)
-    return Result(Outcome.cancelled, activity_id, promoted=promoted, card=card)
+    return Result(
+        Outcome.cancelled, activity_id, promoted=promoted.members, news=promoted.news, card=card
+    )
 
 
 async def leave(
@@ -167,7 +179,6 @@ async def leave(
     *,
     reason: str,
     now: datetime,
-    notify: Notify,
 ) -> Result:
     """Ask for leave; a reason is required when the activity asks invited members to reply."""
     activity, refusal = await actable(session, activity_id, member_id)
@@ -198,5 +209,5 @@ async def leave(
     signup.leave_reason = reason or None
     await session.flush()
     await reminders.cancel_stale(session, activity_id)
-    promoted = await fill_places(session, activity, now=now, notify=notify) if held_place else ()
-    return Result(Outcome.left, activity_id, promoted=promoted)
+    promoted = await fill_places(session, activity, now=now) if held_place else Promotion()
+    return Result(Outcome.left, activity_id, promoted=promoted.members, news=promoted.news)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
+from storage.activities.notices import ActivityNews
 from storage.models import (
     ActivityStatus,
     ActivityType,
@@ -184,6 +185,7 @@ class Result:
     activity_id: int | None = None
     queue_position: int | None = None
     promoted: tuple[int, ...] = ()  # member ids moved up from the waiting list
+    news: tuple[ActivityNews, ...] = ()  # who is to be told (the promoted, if reachable)
     distance_m: float | None = None
     opens_at: datetime | None = None
     card: Card | None = None  # the member's card after a sign-up or cancel, to redraw it
@@ -205,8 +207,9 @@ class EditResult:
 
     problem: Problem | None = None
     detail: str = ""
-    notified: int = 0
     promoted: tuple[int, ...] = ()
+    # Who is to be told about the change; the caller posts the messages in its transaction.
+    news: tuple[ActivityNews, ...] = ()
 
     @property
     def ok(self) -> bool:

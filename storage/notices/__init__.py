@@ -3,7 +3,7 @@
 Every operation runs in the caller's transaction and checks who may do it (staff compose and
 see statistics; a member acknowledges only a notice that was sent to them). Nothing here knows
 Telegram or texts: results are enums and dataclasses, messages are outbox rows with locale keys.
-The callback data of acknowledgement buttons is supplied by the caller (`AckData`).
+The message members read is composed by the caller (`Compose`); storage fans it out.
 
 The package re-exports its public API, so callers write `notices.queue(...)` or
 `from storage.notices import Problem`. Its modules, each one concern:
@@ -13,7 +13,7 @@ The package re-exports its public API, so callers write `notices.queue(...)` or
 - composing: the draft, its text, attachment and receipt options
 - phone_lists: reading an uploaded list of phone numbers
 - audience: choosing recipients, counting them
-- sending: the message and buttons, queueing into the outbox
+- sending: queueing the caller's message into the outbox, one row per recipient
 - followups: cancel, remind, resend the failed
 - acknowledgements: a member's answer
 - reading: staff views, statistics, recipient lists
@@ -46,17 +46,24 @@ from storage.notices.composing import (
 )
 from storage.notices.followups import cancel, remind, resend_failed
 from storage.notices.phone_lists import LIST_SUFFIXES, ListFileError, phone_cells
-from storage.notices.progress import Progress, finish, in_progress, set_progress_message
+from storage.notices.progress import (
+    Finished,
+    NoticeSummary,
+    Progress,
+    finish,
+    in_progress,
+    set_progress_message,
+)
 from storage.notices.reading import Category, RecipientLine, Stats, get, recent, recipients, stats
 from storage.notices.received import ReceivedNotice, received_by, received_by_ids, received_one
-from storage.notices.sending import ack_buttons, message_template, queue
+from storage.notices.sending import queue
 from storage.notices.views import (
     OPEN,
     REMIND_SOURCE,
     SOURCE,
     SUMMARY_SOURCE,
     UNSENT,
-    AckData,
+    Compose,
     NoticeView,
     Problem,
 )
@@ -72,13 +79,15 @@ __all__ = [
     "SOURCE",
     "SUMMARY_SOURCE",
     "UNSENT",
-    "AckData",
     "AckOutcome",
     "AckResult",
     "AudienceCount",
     "Category",
     "Choice",
+    "Compose",
+    "Finished",
     "ListFileError",
+    "NoticeSummary",
     "NoticeView",
     "PhoneMatch",
     "Problem",
@@ -86,7 +95,6 @@ __all__ = [
     "ReceivedNotice",
     "RecipientLine",
     "Stats",
-    "ack_buttons",
     "acknowledge",
     "answer",
     "cancel",
@@ -98,7 +106,6 @@ __all__ = [
     "ids_for_names",
     "in_progress",
     "match_phones",
-    "message_template",
     "open_draft",
     "phone_cells",
     "queue",

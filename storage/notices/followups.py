@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, identities, outbox
 from storage.audit import Actor
+from storage.identities import Address
 from storage.members import MemberRef
 from storage.models import DeliveryStatus, Identity, Member, OutboxMessage, Priority
 from storage.models.notices import AckMode, NoticeRecipient, NoticeStatus
 from storage.notices.loading import is_staff, notice_row
-from storage.notices.sending import ack_buttons, message_template
-from storage.notices.views import OPEN, REMIND_SOURCE, SOURCE, UNSENT, AckData, NoticeView, Problem
+from storage.notices.views import OPEN, REMIND_SOURCE, SOURCE, UNSENT, Compose, NoticeView, Problem
 
 
 async def cancel(
@@ -61,7 +61,7 @@ async def remind(
     notice_id: int,
     *,
     now: datetime,
-    ack_data: AckData,
+    message: Compose,
     not_before: datetime | None = None,
 ) -> int | Problem:
     """Send the notice again, as a reminder, to members who have not answered: those who got
@@ -95,30 +95,17 @@ async def remind(
     ).all()
     if not silent:
         return Problem.nobody_silent
-    view = NoticeView.of(notice)
-    buttons = ack_buttons(view, ack_data)
-    rows = [
-        {
-            "kind": REMIND_SOURCE,
-            "priority": int(Priority.bulk),
-            "member_id": member_id,
-            "channel": channel,
-            "address": address,
-            "template": message_template(view, reminder=True),
-            "params": {"body": outbox.formatted(notice.body)},
-            "buttons": buttons,
-            "attachment": None,
-            "source_type": REMIND_SOURCE,
-            "source_id": notice.id,
-            "not_before": not_before,
-            "status": DeliveryStatus.pending,
-            "attempts": 0,
-            "created_at": now,
-        }
-        for _, member_id, channel, address in silent
-    ]
-    for start in range(0, len(rows), 2000):
-        await session.execute(insert(OutboxMessage), rows[start : start + 2000])
+    await outbox.fan_out(
+        session,
+        message(NoticeView.of(notice)),
+        [(member_id, Address(channel, address)) for _, member_id, channel, address in silent],
+        kind=REMIND_SOURCE,
+        priority=Priority.bulk,
+        source_type=REMIND_SOURCE,
+        source_id=notice.id,
+        now=now,
+        not_before=not_before,
+    )
     await session.execute(
         update(NoticeRecipient)
         .where(NoticeRecipient.id.in_([r for r, *_ in silent]))

@@ -3,7 +3,6 @@ the progress message's place, and finishing a notice (the summary for its author
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +16,6 @@ from storage.models.notices import Notice, NoticeStatus
 from storage.notices.loading import notice_row
 from storage.notices.reading import Stats, stats
 from storage.notices.views import SOURCE, SUMMARY_SOURCE, UNSENT, NoticeView
-from storage.outbox import Button
 
 
 @dataclass(frozen=True)
@@ -90,16 +88,25 @@ async def set_progress_message(
     )
 
 
-async def finish(
-    session: AsyncSession,
-    notice_id: int,
-    *,
-    now: datetime,
-    summary_buttons: Sequence[Sequence[Button]] = (),
-) -> Stats | None:
-    """Mark a notice whose rows are all settled as done and queue the summary for its author.
+@dataclass(frozen=True, kw_only=True)
+class NoticeSummary(outbox.Envelope):
+    """The author is told how a finished notice went."""
 
-    Guarded on the status, so two bot processes cannot both send the summary.
+    notice_id: int
+    stats: Stats
+
+
+@dataclass(frozen=True)
+class Finished:
+    stats: Stats
+    summary: NoticeSummary | None  # None when the author cannot be reached
+
+
+async def finish(session: AsyncSession, notice_id: int, *, now: datetime) -> Finished | None:
+    """Mark a notice whose rows are all settled as done; the summary for its author is the
+    caller's to post (in this transaction).
+
+    Guarded on the status, so two bot processes cannot both finish it (and send the summary).
     """
     result = await session.execute(
         update(Notice)
@@ -114,24 +121,17 @@ async def finish(
     summary = await stats(session, notice_id)
     author = await session.get(Member, notice.author_id) if notice.author_id else None
     to = await identities.address_of(session, author.id) if author is not None else None
+    told = None
     if author is not None and to is not None:
-        await outbox.enqueue(
-            session,
+        told = NoticeSummary(
             to=to,
             member_id=author.id,
             kind=SUMMARY_SOURCE,
-            template="notices.summary",
-            params={
-                "id": notice.id,
-                "total": summary.total,
-                "delivered": summary.delivered,
-                "failed": summary.failed,
-                "unreachable": summary.unreachable,
-            },
-            buttons=summary_buttons,
             priority=Priority.personal,
             source_type=SUMMARY_SOURCE,
             source_id=notice.id,
             dedupe_key=f"notice-summary:{notice.id}",
+            notice_id=notice.id,
+            stats=summary,
         )
-    return summary
+    return Finished(summary, told)

@@ -13,15 +13,13 @@ from storage import identities
 from storage.identities import Address
 from storage.models import DeliveryStatus
 from storage.models.notices import AckMode, AudienceKind, Notice, NoticeStatus
+from storage.outbox import Message
 
 SOURCE = "notice"
 REMIND_SOURCE = "notice_remind"
 SUMMARY_SOURCE = "notice_summary"
 OPEN = (NoticeStatus.scheduled, NoticeStatus.sending)
 UNSENT = (DeliveryStatus.pending, DeliveryStatus.sending)
-
-# (notice id, option index) -> callback data of that acknowledgement button.
-AckData = Callable[[int, int], str]
 
 
 class Problem(enum.StrEnum):
@@ -95,3 +93,8 @@ class NoticeView:
             n.progress_message_id,
             n.reminders,
         )
+
+
+# The message members get for a notice, as the caller composes it (its text key, the body, the
+# acknowledgement buttons): storage fans it out to the recipients and knows no texts.
+Compose = Callable[[NoticeView], Message]
