@@ -1,6 +1,9 @@
-"""Locale texts: one folder per language under bot/locales, one TOML file per feature.
+"""Locale texts: one folder per language, one TOML file per feature, kept beside the code that
+says them: a feature package's texts in handlers/<feature>/locales/<lang>/<name>.toml, the
+texts several features share (common, commands, binding, reminders...) in bot/locales.
 
-A key is "<file>.<name>" (nested tables add more dots). Values use str.format placeholders.
+A key is "<file>.<name>" (nested tables add more dots). Values use str.format placeholders. A
+name belongs to one file: a second file of the same name elsewhere stops start-up.
 
 Texts are Telegram HTML. `Texts.get` is the one place where values meet markup: every str
 parameter is HTML-escaped there, unless it is `Markup` (HTML our own code built, such as another
@@ -17,6 +20,13 @@ from pathlib import Path
 from typing import Any
 
 LOCALES_DIR = Path(__file__).parent / "locales"
+# The features' own texts. Found by path, not by import: the platform imports no feature.
+FEATURES_DIR = Path(__file__).parent.parent / "handlers"
+
+
+def locale_roots() -> list[Path]:
+    """Every folder holding one sub-folder per language: the shared texts, then each feature's."""
+    return [LOCALES_DIR, *sorted(FEATURES_DIR.glob("*/locales"))]
 
 
 class Markup(str):
@@ -47,15 +57,19 @@ def _escaped(params: dict[str, Any]) -> dict[str, Any]:
 class Texts:
     """All texts of all locales, loaded once at start-up."""
 
-    def __init__(self, default_locale: str = "zh-CN", directory: Path = LOCALES_DIR) -> None:
+    def __init__(self, default_locale: str = "zh-CN", roots: list[Path] | None = None) -> None:
         self.default_locale = default_locale
         self.catalogs: dict[str, dict[str, str]] = {}
-        for folder in sorted(p for p in directory.iterdir() if p.is_dir()):
-            catalog: dict[str, str] = {}
-            for file in sorted(folder.glob("*.toml")):
-                with file.open("rb") as fh:
-                    _flatten(tomllib.load(fh), file.stem, catalog)
-            self.catalogs[folder.name] = catalog
+        owners: dict[tuple[str, str], Path] = {}  # (language, file name) -> the file
+        for root in locale_roots() if roots is None else roots:
+            for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+                catalog = self.catalogs.setdefault(folder.name, {})
+                for file in sorted(folder.glob("*.toml")):
+                    seen = owners.setdefault((folder.name, file.stem), file)
+                    if seen != file:
+                        raise ValueError(f"locale texts {file.stem!r} in both {seen} and {file}")
+                    with file.open("rb") as fh:
+                        _flatten(tomllib.load(fh), file.stem, catalog)
         if default_locale not in self.catalogs:
             raise ValueError(f"no locale folder for {default_locale}")
 

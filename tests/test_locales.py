@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import string
+from pathlib import Path
+
+import pytest
 
 from bot.i18n import Texts
 
@@ -25,3 +28,18 @@ def test_missing_locale_falls_back_to_default() -> None:
     texts = Texts("zh-CN")
     assert texts.get("fr", "common.staff_only") == texts.get("zh-CN", "common.staff_only")
     assert texts.get("en", "common.staff_only") != texts.get("zh-CN", "common.staff_only")
+
+
+def test_a_feature_keeps_its_texts_and_a_name_belongs_to_one_file(tmp_path: Path) -> None:
+    """The activities' texts come from handlers/activities/locales; a second file of the same
+    name in another place stops start-up instead of silently replacing texts."""
+    texts = Texts("zh-CN")
+    assert texts.has("activities.notice_cancelled") and texts.has("common.staff_only")
+    assert texts.get("zh-CN", "activities.notice_cancelled", title="T", when="W", place="P",
+                     reason="R", type="X")  # fmt: skip
+    for root in ("shared", "feature"):
+        (tmp_path / root / "zh-CN").mkdir(parents=True)
+        (tmp_path / root / "zh-CN" / "common.toml").write_text('ok = "好"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="common"):
+        Texts("zh-CN", [tmp_path / "shared", tmp_path / "feature"])
+    assert Texts("zh-CN", [tmp_path / "shared"]).get("zh-CN", "common.ok") == "好"
