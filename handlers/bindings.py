@@ -17,6 +17,9 @@ from storage.bindings import BindingNews, Told
 from storage.outbox import Message, button
 
 FEATURE = "bnd"  # the staff's buttons: bnd:ok:<request id>, bnd:no:<request id>
+# The dialog of an account not bound yet: what it opened before binding ({"link": payload}) and
+# the language it chose ({"locale": code}), both taken up once it is bound.
+BINDING_FLOW = "binding"
 CONFIRM, REFUSE = "ok", "no"
 
 

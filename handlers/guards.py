@@ -70,7 +70,7 @@ def _asks_the_bot(text: str | None, ctx: BotContext) -> bool:
         command = text.split(maxsplit=1)[0]
         _, _, addressee = command.partition("@")
         return not addressee or addressee.lower() == (ctx.bot.username or "").lower()
-    return any(text in ctx.texts.all_variants(entry.key) for entry in ctx.wiring.menu)
+    return any(entry.matches(ctx.texts, text) for entry in ctx.wiring.menu)
 
 
 member_only = _guard(lambda viewer: True, "common.not_bound")

@@ -215,4 +215,4 @@ def register(wiring: Wiring) -> None:
     )
     wiring.add_turn_command("roster", ask_roster_file, access=Access.staff)
     wiring.add_turn_flow(ROSTER_FLOW, roster_file)
-    wiring.add_turn_menu("staff.menu_button", tools, staff=True, order=990)
+    wiring.add_turn_menu("staff.menu_button", tools, staff=True, order=250)

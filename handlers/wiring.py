@@ -125,6 +125,13 @@ class MenuEntry:
     staff_only: bool = False
     order: int = 100
     turn: TurnHandler | None = None  # on the seam: every channel
+    # Shown to members only: staff have their own tools (they may still type the label).
+    members_only: bool = False
+    # Labels of earlier versions, still on the persistent keyboards members have open.
+    aliases: tuple[str, ...] = ()
+
+    def matches(self, texts: Texts, text: str) -> bool:
+        return text in self.aliases or text in texts.all_variants(self.key)
 
     @property
     def access(self) -> Access:
@@ -195,10 +202,22 @@ class Wiring:
         self.telegram_handlers.append(CommandHandler(name, self._command_handler(name)))
 
     def add_turn_menu(
-        self, key: str, handler: TurnHandler, *, staff: bool = False, order: int = 100
+        self,
+        key: str,
+        handler: TurnHandler,
+        *,
+        staff: bool = False,
+        members_only: bool = False,
+        order: int = 100,
+        aliases: tuple[str, ...] = (),
     ) -> None:
-        """A main-menu button on every channel (members', or staff's with staff=True)."""
-        self.menu.append(MenuEntry(key, None, staff, order, turn=handler))
+        """A main-menu button on every channel: everyone's, staff's (staff=True), or shown to
+        members only (members_only=True); aliases are labels it had before."""
+        self.menu.append(
+            MenuEntry(
+                key, None, staff, order, turn=handler, members_only=members_only, aliases=aliases
+            )
+        )
 
     def add_turn_deeplink(self, prefix: str, handler: TurnDeepLinkHandler) -> None:
         """A link opening the bot with payload <prefix><rest>: handler(turn, rest)."""
@@ -248,12 +267,13 @@ class Wiring:
 
     # -- use ----------------------------------------------------------------------------
     def keyboard(self, ctx: BotContext) -> ReplyKeyboardMarkup:
-        """The main menu for this viewer: member buttons, plus staff buttons for staff."""
+        """The main menu for this viewer: members see theirs; staff their tools, and the
+        buttons everyone has (at most 8 each, two a row, in registration order)."""
         staff = ctx.viewer is not None and ctx.viewer.is_staff
         labels = [
             ctx.t(e.key)
             for e in sorted(self.menu, key=lambda e: e.order)
-            if staff or not e.staff_only
+            if (not e.members_only if staff else not e.staff_only)
         ]
         rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
         return ReplyKeyboardMarkup(
@@ -268,7 +288,7 @@ class Wiring:
         for handler in self.telegram_handlers:
             app.add_handler(handler)
         for entry in self.menu:
-            labels = private & filters.Text(texts.all_variants(entry.key))
+            labels = private & filters.Text([*texts.all_variants(entry.key), *entry.aliases])
             app.add_handler(MessageHandler(labels, self._menu_handler(entry)))
         app.add_handler(MessageHandler(private & ~filters.COMMAND & ~filters.CONTACT, self.route))
         app.add_handler(MessageHandler(private & filters.COMMAND, self.unknown_command))
@@ -378,7 +398,7 @@ class Wiring:
                 await self.guarded(turn, command.access, command.handler)
                 return True
         for entry in self.menu:
-            if entry.turn is not None and text in turn.runtime.texts.all_variants(entry.key):
+            if entry.turn is not None and entry.matches(turn.runtime.texts, text):
                 await self.guarded(turn, entry.access, entry.turn)
                 return True
         return False

@@ -18,7 +18,7 @@ STAFF = 4001
 PHOTO = b"\xff\xd8\xff\xe0" + b"photo-bytes" * 50
 SUBMIT = "📝 提交社情民意"
 MINE = "📋 我的社情民意"
-REVIEW = "🗂 社情民意审核"
+REVIEW = "🔍 社情民意审核"
 
 
 async def _member(bot: Harness, user_id: int = AUTHOR, name: str = "林文华") -> int:

@@ -112,10 +112,10 @@ async def test_member_sees_own_card_and_an_earlier_year(bot: Harness) -> None:
     lin = bot.emu.user(LIN)
     await lin.send_command("start")
     menu = await bot.emu.wait_for(LIN, "林文华")
-    assert "📋 我的履职" in menu.keyboard_texts()
+    assert "🏅 我的履职" in menu.keyboard_texts()
     assert "📊 履职统计" not in menu.keyboard_texts()
 
-    await lin.send_text("📋 我的履职")
+    await lin.send_text("🏅 我的履职")
     card = await bot.emu.wait_for(LIN, "2026年履职档案")
     assert "界别：经济界" in card.text
     assert "提交 1 篇 × 1 分 = +1 分" in card.text

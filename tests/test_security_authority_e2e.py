@@ -318,7 +318,8 @@ STAFF_ACTIONS: list[StaffAction] = [
 
 # Commands and dialog flows open to members (/record shows others' records to staff only: a row).
 MEMBER_COMMANDS = {"start", "menu", "cancel", "help", "language", "record"}
-MEMBER_FLOWS = {"report", "report_quick", "act_leave", "act_checkin"}
+# "binding": an account not bound yet, waiting to share its contact (anyone may be in it).
+MEMBER_FLOWS = {"report", "report_quick", "act_leave", "act_checkin", "binding"}
 
 
 @pytest.mark.parametrize("action", STAFF_ACTIONS, ids=lambda a: a.name)

@@ -69,9 +69,9 @@ def register(wiring: Wiring) -> None:
         access=Access.staff,
     )
     wiring.add_turn_command("activities", staff_list.home, access=Access.staff)
-    wiring.add_turn_menu("activities.menu_browse", browse.browse, order=20)
-    wiring.add_turn_menu("activities.menu_mine", browse.my_activities, order=21)
-    wiring.add_turn_menu("activities.menu_staff", staff_list.home, staff=True, order=950)
+    wiring.add_turn_menu("activities.menu_browse", browse.browse, members_only=True, order=30)
+    wiring.add_turn_menu("activities.menu_mine", browse.my_activities, members_only=True, order=31)
+    wiring.add_turn_menu("activities.menu_staff", staff_list.home, staff=True, order=210)
     wiring.add_turn_flow(signup.LEAVE_FLOW, signup.leave_reason)
     wiring.add_turn_flow(checkin.CHECKIN_FLOW, checkin.checkin_input)
     wiring.add_turn_flow(editing.EDIT_FLOW, editing.edit_input)

@@ -182,8 +182,12 @@ async def identify(
     runtime: Runtime, account: Account, *, locale_hint: str | None = None
 ) -> tuple[MemberRef | None, Dialog | None, str]:
     """Who wrote (the bound member, if any), their open dialog, and the language to answer in:
-    theirs, else the channel's hint (e.g. the phone's language), else the office default."""
+    theirs (before binding: the one the account chose, kept with its dialog), else the
+    channel's hint (e.g. the phone's language), else the office default."""
     async with runtime.db.read() as session:
         viewer, dialog = await members.who(session, account)
-    chosen = viewer.locale if viewer is not None and viewer.locale else locale_hint
+    if viewer is not None:
+        chosen = viewer.locale or locale_hint
+    else:
+        chosen = (dialog.data.get("locale") if dialog is not None else None) or locale_hint
     return viewer, dialog, runtime.texts.resolve(chosen)

@@ -20,5 +20,11 @@ def register(wiring: Wiring) -> None:
     # Everything else is staff work; the storage operations check again.
     wiring.add_turn_buttons(FEATURE, member.STAFF_BUTTONS, access=Access.staff)
     wiring.add_turn_buttons(FEATURE, staff.BUTTONS, access=Access.staff)
-    wiring.add_turn_menu("duty.menu_button", member.my_record, order=400)
-    wiring.add_turn_menu("duty.staff_menu_button", staff.statistics, staff=True, order=960)
+    wiring.add_turn_menu(
+        "duty.menu_button",
+        member.my_record,
+        members_only=True,
+        order=400,
+        aliases=("📋 我的履职", "📋 My record"),
+    )
+    wiring.add_turn_menu("duty.staff_menu_button", staff.statistics, staff=True, order=240)

@@ -77,6 +77,12 @@ def register(wiring: Wiring) -> None:
     # The acknowledgement buttons on the preview: they only say they are a preview.
     wiring.add_turn_buttons(FEATURE, {"preview": sending.preview_only}, access=Access.anyone)
     wiring.add_turn_flow(FLOW, compose.flow)
-    wiring.add_turn_menu("notices.menu_button", compose.compose, staff=True, order=500)
-    wiring.add_turn_menu("notices.staff_menu_button", recent.recent, staff=True, order=510)
+    wiring.add_turn_menu("notices.menu_button", compose.compose, staff=True, order=220)
+    wiring.add_turn_menu(
+        "notices.staff_menu_button",
+        recent.recent,
+        staff=True,
+        order=230,
+        aliases=("📋 通知记录", "📋 Sent notices"),
+    )
     wiring.add_turn_menu("notices.my_button", acks.my_notices, order=300)

@@ -38,8 +38,8 @@ def register(wiring: Wiring) -> None:
         {old: member_actions[new] for old, new in MEMBER_ALIASES.items()},
         access=Access.member,
     )
-    wiring.add_turn_menu("reports.menu_submit", member.submit_menu, order=10)
-    wiring.add_turn_menu("reports.menu_mine", mine.my_reports, order=20)
+    wiring.add_turn_menu("reports.menu_submit", member.submit_menu, members_only=True, order=10)
+    wiring.add_turn_menu("reports.menu_mine", mine.my_reports, members_only=True, order=20)
     wiring.add_turn_flow(FLOW, member.on_input)
     wiring.add_turn_flow(QUICK_FLOW, quick.on_quick)
     wiring.add_turn_free_message(quick.quick_message)
@@ -54,5 +54,11 @@ def register(wiring: Wiring) -> None:
         access=Access.staff,
     )
     wiring.add_turn_command("reports", search.search_command, access=Access.staff)
-    wiring.add_turn_menu("reports.review.menu", review.review_home, staff=True, order=950)
+    wiring.add_turn_menu(
+        "reports.review.menu",
+        review.review_home,
+        staff=True,
+        order=200,
+        aliases=("🗂 社情民意审核", "🗂 Review reports"),
+    )
     wiring.add_turn_flow(review.FLOW, review.on_input)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from telegram.ext import MessageHandler, filters
 
+from handlers.bindings import BINDING_FLOW
 from handlers.start import commands
 from handlers.start.contact import contact
 from handlers.wiring import Access, Wiring
@@ -19,4 +20,5 @@ def register(wiring: Wiring) -> None:
     wiring.add_turn_command("menu", commands.menu, access=Access.anyone)
     wiring.add_turn_command("cancel", commands.cancel, access=Access.anyone)
     wiring.add_turn_command("help", commands.help_command, access=Access.anyone)
+    wiring.add_turn_flow(BINDING_FLOW, commands.waiting_for_contact)
     wiring.add_telegram(MessageHandler(filters.ChatType.PRIVATE & filters.CONTACT, contact))

@@ -8,14 +8,17 @@ How an account proves who it is belongs to its channel: on Telegram a shared con
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import timedelta
 from typing import Any
 
 from handlers import bindings as binding_messages
+from handlers.bindings import BINDING_FLOW
 from handlers.channel.turn import Turn
 from handlers.channel.views import Request, Text, View
-from storage import bindings
+from storage import bindings, members
+from storage.dialogs import Dialog
 from storage.members import INVITE_PREFIX, BindOutcome, BindResult
 
 log = logging.getLogger(__name__)
@@ -39,24 +42,45 @@ async def show_menu(turn: Turn, key: str = "start.menu", **params: Any) -> None:
 
 
 async def start(turn: Turn) -> None:
-    """/start [payload]: deep links first; bound members get the menu, others are asked to bind."""
+    """/start [payload]: deep links first; bound members get the menu, others are asked to bind
+    (a link they opened is kept and followed once they are bound)."""
     payload = turn.args[0] if turn.args else ""
     if payload.startswith(INVITE_PREFIX):
         await redeem_invite(turn, payload)
         return
     wiring = turn.runtime.wiring
     prefix = wiring.link_prefix(payload)
-    if prefix is not None:
-        if turn.viewer is None:
-            await ask_contact(turn)
-            return
-        if await wiring.follow_link(turn, prefix, payload.removeprefix(prefix)):
-            return
-    if turn.viewer is not None:
-        await show_menu(turn, "start.welcome_back", name=turn.viewer.name)
-        await wiring.run_start_hooks(turn)
+    if turn.viewer is None:
+        if prefix is not None:
+            await turn.open_dialog(
+                BINDING_FLOW, "contact", {**_binding_data(turn), "link": payload}
+            )
+        await ask_contact(turn)
         return
-    await ask_contact(turn)
+    await _leave_dialog(turn)
+    if prefix is not None and await wiring.follow_link(turn, prefix, payload.removeprefix(prefix)):
+        return
+    await show_menu(turn, "start.welcome_back", name=turn.viewer.name)
+    await wiring.run_start_hooks(turn)
+
+
+def _binding_data(turn: Turn) -> dict[str, Any]:
+    """What an account not bound yet asked for before binding (a link, a language)."""
+    dialog = turn.dialog
+    return dict(dialog.data) if dialog is not None and dialog.flow == BINDING_FLOW else {}
+
+
+async def _leave_dialog(turn: Turn) -> None:
+    """/start and /menu close a step left open, and say so: the next text the member types is
+    then never taken as the answer to a question asked long ago."""
+    if turn.dialog is not None and await turn.runtime.wiring.cancel(turn):
+        await turn.reply(View.of("start.dialog_closed"))
+
+
+async def waiting_for_contact(turn: Turn, dialog: Dialog) -> None:
+    """Text from an account that opened a link before binding: binding comes first."""
+    request = Request("contact", Text("start.share_contact_button"))
+    await turn.reply(View([Text("start.ask_contact_again")], request=request))
 
 
 async def ask_contact(turn: Turn) -> None:
@@ -99,11 +123,27 @@ async def redeem_invite(turn: Turn, code: str) -> None:
 
 async def _after_bind(turn: Turn, result: BindResult) -> None:
     if result.ok and result.member is not None:
-        turn.viewer = result.member
-        if result.member.locale:
-            turn.locale = turn.texts.resolve(result.member.locale)
-        log.info("member %s bound (%s)", result.member.id, result.outcome.value)
-        await show_menu(turn, "start.bound", name=result.member.name)
+        member = result.member
+        asked = _binding_data(turn)
+        chosen = asked.get("locale")
+        if chosen in turn.texts.locales and not member.locale:
+            # The language chosen before binding becomes the member's.
+            async with turn.db.transaction() as session:
+                await members.set_locale(session, member.id, chosen)
+            member = dataclasses.replace(member, locale=chosen)
+        turn.viewer = member
+        if member.locale:
+            turn.locale = turn.texts.resolve(member.locale)
+        log.info("member %s bound (%s)", member.id, result.outcome.value)
+        if asked:
+            await turn.close_dialog()
+        key = "start.bound_staff" if member.is_staff else "start.bound"
+        await show_menu(turn, key, name=member.name)
+        link = str(asked.get("link") or "")
+        wiring = turn.runtime.wiring
+        prefix = wiring.link_prefix(link)
+        if prefix is not None:
+            await wiring.follow_link(turn, prefix, link.removeprefix(prefix))
         return
     if result.outcome is BindOutcome.move_requested:
         # Staff (and the account bound now) were told in the same transaction.
@@ -122,10 +162,11 @@ async def _after_bind(turn: Turn, result: BindResult) -> None:
 
 
 async def menu(turn: Turn) -> None:
-    """/menu: the main menu again."""
+    """/menu: the main menu again (closing a step left open)."""
     if turn.viewer is None:
         await ask_contact(turn)
         return
+    await _leave_dialog(turn)
     await show_menu(turn)
 
 
