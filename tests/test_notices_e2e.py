@@ -81,8 +81,10 @@ async def to_economy_with_ack(bot: Harness, text: str) -> SentMessage:
     await staff.tap(ask, "按界别")
     sectors = await bot.emu.wait_for(STAFF, "请点选界别")
     await staff.tap(sectors, "经济界")
-    await changed(bot, sectors, lambda m: "✅ 经济界" in m.buttons())
-    await staff.tap(sectors, "✅ 完成")
+    picked = await changed(bot, sectors, lambda m: "✅ 经济界" in m.buttons())
+    # Only what is chosen carries the mark: the button that ends the choice does not look chosen.
+    assert [label for label in picked.buttons() if label.startswith("✅")] == ["✅ 经济界"]
+    await staff.tap(sectors, "➡️ 选好了，下一步")
     ack = await bot.emu.wait_for(STAFF, "是否需要委员回执")
     await staff.tap(ack, "需要“收到”回执")
     return await bot.emu.wait_for(STAFF, "接收人数")
@@ -427,7 +429,7 @@ async def test_bad_input_is_refused_and_nothing_is_recorded(bot: Harness) -> Non
     await staff.tap(await bot.emu.wait_for(STAFF, "请选择接收对象"), "按界别")
     sectors = await bot.emu.wait_for(STAFF, "请点选界别")
     await staff.tap(sectors, "经济界")
-    await staff.tap(sectors, "✅ 完成")
+    await staff.tap(sectors, "➡️ 选好了，下一步")
     await staff.tap(await bot.emu.wait_for(STAFF, "是否需要委员回执"), "需要“收到”回执")
     await staff.tap(await bot.emu.wait_for(STAFF, "接收人数：2"), "🚀 立即发送")
     copy = await bot.emu.wait_for(1001, "周五下午开会")
