@@ -16,6 +16,7 @@ from storage.models import (
     ActivityType,
     AuditLog,
     LiaisonPoint,
+    Member,
     Report,
     ReportEvent,
     ReportStatus,
@@ -226,3 +227,17 @@ async def test_staff_opens_a_members_card_by_id_and_year(bot: Harness) -> None:
     await bot.emu.wait_for(STAFF, "没有找到「#999999」")
     await staff.send_command("record", "1999")
     await bot.emu.wait_for(STAFF, "年份「1999」不正确")
+
+
+async def test_the_english_card_counts_in_words_that_agree_with_the_number(bot: Harness) -> None:
+    ids = await _world(bot)
+    async with bot.db.transaction() as s:
+        member = await s.get(Member, ids["lin"])
+        assert member is not None
+        member.locale = "en"
+    lin = bot.emu.user(LIN)
+    await lin.send_command("record")
+    card = await bot.emu.wait_for(LIN, "2026")
+    text = card.text or ""
+    assert "1 report ×" in text and "1 time ×" in text
+    assert "(s)" not in text

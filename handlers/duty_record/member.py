@@ -61,15 +61,18 @@ def render_card(turn: Turn, entry: MemberYear, rules: ScoringRules) -> Markup:
     info = _info_counts(entry)
     factor = number(rules.coauthor_factor * 100)
     for section, metrics in SECTIONS:
-        unit = turn.t(f"duty.unit.{section}")
 
-        def info_lines(names: tuple[str, ...], unit: str = unit) -> list[str]:
+        def unit(count: int, section: str = section) -> str:
+            """The section's word for count ("1 report", "2 reports")."""
+            return turn.t(f"duty.unit.{section}.{'one' if count == 1 else 'other'}")
+
+        def info_lines(names: tuple[str, ...]) -> list[str]:
             return [
                 turn.t(
                     "duty.card.line_info",
                     label=turn.t(f"duty.metric.{name}"),
                     count=info[name],
-                    unit=unit,
+                    unit=unit(info[name]),
                 )
                 for name in names
                 if info[name]
@@ -91,7 +94,8 @@ def render_card(turn: Turn, entry: MemberYear, rules: ScoringRules) -> Markup:
             params: dict[str, object] = {
                 "label": turn.t(f"duty.metric.{metric.value}"),
                 "count": line.count,
-                "unit": unit,
+                "unit": unit(line.count),
+                "co_unit": unit(line.coauthored),
                 "each": number(line.each),
                 "points": signed(line.points),
                 "co": line.coauthored,
