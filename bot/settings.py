@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     default_locale: str = "zh-CN"
     admin_ids: list[int] = Field(default_factory=list)
     office_contact: str = "政协机关办公室 0591-00000000"
+    # The office's name as it signs documents: author and company of every Word file, the
+    # compilation's cover.
+    office_name: str = Field(default="政协机关办公室", min_length=1, max_length=100)
     webhook_url: str = ""
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)

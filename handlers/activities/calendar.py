@@ -2,15 +2,21 @@
 card's button that sends it.
 
 Times carry TZID of the configured zone, with its VTIMEZONE included (calendar apps that do not
-know the zone still place the event right).
+know the zone still place the event right). The event has the bot's own reminders as alarms
+(VALARM): the day before at REMINDER_DAY_BEFORE_AT, local time, when that is earlier than the
+second one, and REMINDER_BEFORE_START_MINUTES before the start, the same moments the bot
+reminds members who signed up; a member who adds the event hears the phone at those times.
+The icalendar package writes the text as RFC 5545 wants it: commas, semicolons, backslashes and
+new lines escaped, lines folded at 75 octets without splitting a character.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
+from icalendar import Alarm, Calendar, Event
 
 from handlers.activities.card import may_see
 from handlers.activities.common import DEEPLINK, activity_id_arg, refuse
@@ -19,14 +25,55 @@ from handlers.channel.views import OutFile, Text, View
 from storage import activities as acts
 from storage.activities import ActivityView
 from storage.models import ActivityStatus
+from storage.timing import at_local, parse_hhmm
 
 PRODID = "-//CPPCC member bot//activities//ZH"
 
 
+@dataclass(frozen=True)
+class Reminders:
+    """When the bot reminds members of an activity (the REMINDER_* settings)."""
+
+    day_before_at: time | None = time(17, 0)
+    before_start: timedelta | None = timedelta(hours=2)
+
+
+def _alarm(trigger: timedelta | datetime, text: str) -> Alarm:
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")  # DISPLAY needs a DESCRIPTION (RFC 5545 3.6.6)
+    alarm.add("description", text)
+    # An absolute trigger must say so (RFC 5545 3.8.6.3); icalendar leaves VALUE out.
+    absolute = {"VALUE": "DATE-TIME"} if isinstance(trigger, datetime) else None
+    alarm.add("trigger", trigger, parameters=absolute)
+    return alarm
+
+
+def _alarms(activity: ActivityView, zone: ZoneInfo, reminders: Reminders) -> list[Alarm]:
+    assert activity.starts_at is not None
+    alarms: list[Alarm] = []
+    soon = activity.starts_at
+    if reminders.before_start is not None:
+        soon = activity.starts_at - reminders.before_start
+    if reminders.day_before_at is not None:
+        day_before = at_local(activity.starts_at - timedelta(days=1), reminders.day_before_at, zone)
+        if day_before < soon:  # as the bot's scheduler: only when earlier than the second
+            alarms.append(_alarm(day_before, activity.title))  # an absolute UTC trigger
+    if reminders.before_start is not None:
+        alarms.append(_alarm(-reminders.before_start, activity.title))  # before DTSTART
+    return alarms
+
+
 def activity_ics(
-    activity: ActivityView, *, timezone: str, url: str, now: datetime, description: str = ""
+    activity: ActivityView,
+    *,
+    timezone: str,
+    url: str,
+    now: datetime,
+    description: str = "",
+    reminders: Reminders | None = None,
 ) -> bytes:
-    """The .ics bytes of one activity (a single VEVENT); the activity must have its times."""
+    """The .ics bytes of one activity (a single VEVENT with its alarms); the activity must have
+    its times."""
     if activity.starts_at is None or activity.ends_at is None:
         raise ValueError("an activity without times has no calendar entry")
     zone = ZoneInfo(timezone)
@@ -52,6 +99,8 @@ def activity_ics(
         event.add("status", "CANCELLED")
     else:
         event.add("status", "CONFIRMED")
+        for alarm in _alarms(activity, zone, reminders or Reminders()):
+            event.add_component(alarm)
     calendar.add_component(event)
     # Only the transitions around the event: a short file, still correct for that period.
     first = activity.starts_at.astimezone(zone).date() - timedelta(days=366)
@@ -80,6 +129,10 @@ async def send_calendar(turn: Turn) -> None:
         timezone=turn.settings.timezone,
         url=turn.link(f"{DEEPLINK}{a.id}"),
         now=turn.now(),
+        reminders=Reminders(
+            day_before_at=parse_hhmm(turn.settings.reminder_day_before_at),
+            before_start=timedelta(minutes=turn.settings.reminder_before_start_minutes),
+        ),
     )
     caption = Text.of("activities.ics_caption", title=a.title)
     await turn.reply(View([caption], file=OutFile(f"activity-{a.id}.ics", data=data)))

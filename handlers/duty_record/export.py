@@ -5,7 +5,10 @@ The year export streams: rows come from a server-side cursor a batch at a time a
 straight into an openpyxl write-only workbook (which writes each row to a temporary file), so
 memory stays flat however many members there are. openpyxl's work runs in a worker thread a
 batch at a time, so the bot keeps answering others meanwhile. Headers are in the office's
-language (Chinese by default); the header row is frozen and columns have widths.
+language (Chinese by default); every sheet has widths, a frozen header row and an autofilter.
+Members are named with their phone number as staff dial it (no database ids), and the record
+says who does not use the bot yet: the bot neither reminds them nor counts their
+acknowledgements, so staff reach them another way.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from bot.exports.cells import append_row, cell
+from bot.exports.sheets import display_phone, finish_table, time_cell, yes_no
 from storage import duty_record
 from storage.db import Database
 from storage.duty_record import Awards, GroupBy, GroupStats, MemberYear, Totals
@@ -39,8 +43,9 @@ Text = Callable[[str], str]  # a locale key -> its text in the office's language
 
 # (column key under duty.col, width); the order of the columns in the year sheet.
 RECORD_COLUMNS: tuple[tuple[str, int], ...] = (
-    ("member_id", 8),
     ("name", 12),
+    ("phone", 15),
+    ("on_bot", 10),
     ("sector", 14),
     ("committees", 18),
     ("liaison_point", 18),
@@ -107,8 +112,9 @@ def _points(value: float) -> float | int:
 def record_row(entry: MemberYear, text: Text) -> list[Any]:
     facts = entry.facts
     values: dict[str, Any] = {
-        "member_id": entry.member_id,
         "name": entry.name,
+        "phone": display_phone(entry.phone),
+        "on_bot": yes_no(entry.on_bot, text("common.yes"), text("common.no")),
         "sector": entry.sector or "",
         "committees": "、".join(entry.committees),
         "liaison_point": entry.liaison_point or "",
@@ -119,6 +125,7 @@ def record_row(entry: MemberYear, text: Text) -> list[Any]:
 
 
 def _summary_rows(sheet: WriteOnlyWorksheet, groups: Sequence[GroupStats], none_name: str) -> None:
+    finish_table(sheet, [w for _, w in SUMMARY_COLUMNS], len(groups))
     for group in groups:
         row: list[Any] = []
         for key, _ in SUMMARY_COLUMNS:
@@ -169,6 +176,7 @@ async def write_year(
                 await asyncio.to_thread(_append_all, records, pending)
                 pending = []
     await asyncio.to_thread(_append_all, records, pending)
+    finish_table(records, [w for _, w in RECORD_COLUMNS], rows)
     for by, key, none_key in (
         (GroupBy.sector, "duty.sheet.sectors", "duty.no_sector"),
         (GroupBy.committee, "duty.sheet.committees", "duty.no_committee"),
@@ -234,6 +242,7 @@ def write_awards(
     sheet = _sheet(
         book, text("duty.sheet.award_members").format(year=year), AWARD_MEMBER_COLUMNS, text
     )
+    finish_table(sheet, [w for _, w in AWARD_MEMBER_COLUMNS], len(awards.members))
     places = ranks([m.score.total for m in awards.members])
     for rank, entry in zip(places, awards.members, strict=True):
         facts = entry.facts
@@ -258,6 +267,7 @@ def write_awards(
     sheet = _sheet(
         book, text("duty.sheet.award_reports").format(year=year), AWARD_REPORT_COLUMNS, text
     )
+    finish_table(sheet, [w for _, w in AWARD_REPORT_COLUMNS], len(awards.reports))
     for index, report in enumerate(awards.reports, start=1):
         outcomes = [
             text(f"duty.outcome.{name}")
@@ -268,7 +278,6 @@ def write_awards(
             )
             if reached
         ]
-        submitted = report.submitted_at.astimezone(tz) if report.submitted_at else None
         append_row(
             sheet,
             [
@@ -280,13 +289,14 @@ def write_awards(
                 report.sector or "",
                 "、".join(report.coauthors),
                 "、".join(outcomes) or label("status", report.status.value),
-                submitted.strftime("%Y-%m-%d %H:%M") if submitted else "",
+                time_cell(sheet, report.submitted_at, tz),
                 "",
             ],
         )
     sheet = _sheet(
         book, text("duty.sheet.award_points").format(year=year), AWARD_POINT_COLUMNS, text
     )
+    finish_table(sheet, [w for _, w in AWARD_POINT_COLUMNS], len(awards.liaison_points))
     places = ranks([(p.activities, p.participants) for p in awards.liaison_points])
     for rank, point in zip(places, awards.liaison_points, strict=True):
         append_row(sheet, [rank, point.name, point.activities, point.participants, ""])

@@ -1,18 +1,25 @@
-"""The xlsx export of one notice (every recipient, delivery and acknowledgement) and the
-statistics card's button that sends it, on record in the audit log."""
+"""The xlsx export of one notice and the statistics card's button that sends it, on record in
+the audit log.
+
+The first sheet is the table staff work from: every recipient with delivery and
+acknowledgement, then the members of the audience the notice never reached because they do
+not use the bot yet (staff phone them), each with a phone number in the form staff dial. The
+second sheet is the notice itself (its text, when it went out, what it asked), so the file
+stands on its own when it is printed or forwarded.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import io
 from collections.abc import Sequence
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 
 from bot.exports.cells import append_row
+from bot.exports.sheets import display_phone, finish_table, set_widths, time_cell, yes_no
 from bot.i18n import Texts
 from handlers.channel.turn import Turn
 from handlers.channel.views import OutFile, Text, View
@@ -21,8 +28,17 @@ from storage import audit, notices
 from storage.models import AckMode
 from storage.notices import NoticeView, RecipientLine
 
-COLUMNS = ("name", "phone", "sector", "delivery", "sent_at", "answer", "acked_at", "error")
-WIDTHS = (14, 18, 14, 12, 18, 16, 18, 40)
+COLUMNS = (
+    ("name", 14),
+    ("phone", 16),
+    ("sector", 14),
+    ("on_bot", 10),
+    ("delivery", 14),
+    ("sent_at", 17),
+    ("answer", 16),
+    ("acked_at", 17),
+    ("error", 40),
+)
 
 
 def build_xlsx(
@@ -31,45 +47,73 @@ def build_xlsx(
     tz: ZoneInfo,
     view: NoticeView,
     lines: Sequence[RecipientLine],
+    not_reached: Sequence[RecipientLine] = (),
 ) -> bytes:
-    """One sheet, one row per recipient, headers in the staff member's language."""
+    """The recipients (and those not reached) and the notice, headers in the staff member's
+    language."""
 
-    def local(moment: datetime | None) -> str:
-        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+    def t(key: str, **params: object) -> str:
+        return texts.plain(locale, key, **params)
 
-    def answer(option: int | None) -> str:
-        if option is None:
+    yes, no = t("common.yes"), t("common.no")
+
+    def answer(line: RecipientLine) -> str:
+        if not view.asks_ack or not line.on_bot:
             return ""
+        option = line.ack_option
+        if option is None:
+            return t("notices.category_silent")  # 未回执: the ones staff phone
         if view.ack_mode is AckMode.options and 0 <= option < len(view.ack_options):
             return view.ack_options[option]
-        return texts.get(locale, "notices.received_answer")
+        return t("notices.received_answer")
+
+    def delivery(line: RecipientLine) -> str:
+        if line.delivery is not None:
+            return t(f"notices.delivery_{line.delivery.value}")
+        if not line.on_bot:
+            return t("notices.delivery_not_on_bot")
+        return t("notices.delivery_joined_later")
 
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
-    sheet.title = f"notice-{view.id}"
-    header = [texts.get(locale, f"notices.col_{c}") for c in COLUMNS]
-    append_row(sheet, header, font=Font(bold=True))
-    for line in lines:
-        delivery = (
-            texts.get(locale, f"notices.delivery_{line.delivery.value}") if line.delivery else ""
-        )
+    sheet.title = t("notices.export_sheet_recipients")
+    append_row(sheet, [t(f"notices.col_{c}") for c, _ in COLUMNS], font=Font(bold=True))
+    for line in (*lines, *not_reached):
         append_row(
             sheet,
             [
                 line.name,
-                line.phone or "",  # staff call the unreachable ones
+                display_phone(line.phone),  # staff call the unreachable and the silent
                 line.sector or "",
-                delivery,
-                local(line.sent_at),
-                answer(line.ack_option),
-                local(line.acked_at),
+                yes_no(line.on_bot, yes, no),
+                delivery(line),
+                time_cell(sheet, line.sent_at, tz),
+                answer(line),
+                time_cell(sheet, line.acked_at, tz),
                 line.error or "",
             ],
         )
-    for index, width in enumerate(WIDTHS):
-        sheet.column_dimensions[chr(ord("A") + index)].width = width
-    sheet.freeze_panes = "A2"
+    finish_table(sheet, [w for _, w in COLUMNS], len(lines) + len(not_reached))
+
+    about = workbook.create_sheet(t("notices.export_sheet_notice"))
+    set_widths(about, (16, 80))
+    top = Alignment(wrap_text=True, vertical="top")
+    facts: list[tuple[str, object]] = [
+        ("number", f"#{view.id}"),
+        ("sent", time_cell(about, view.queued_at, tz)),
+        ("scheduled", time_cell(about, view.scheduled_at, tz)),
+        ("asks_ack", yes_no(view.asks_ack, yes, no)),
+        ("options", "\n".join(view.ack_options) if view.ack_mode is AckMode.options else ""),
+        ("recipients", len(lines)),
+        ("not_on_bot", len(not_reached)),
+        ("body", view.body),
+    ]
+    for key, value in facts:
+        append_row(about, [t(f"notices.export_about_{key}"), value])
+    for row in about.iter_rows():
+        row[0].font = Font(bold=True)
+        row[1].alignment = top
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -83,11 +127,12 @@ async def export(turn: Turn) -> None:
             return
         notice_id = view.id
         lines = await notices.recipients(session, notice_id)
+        missing = await notices.not_reached(session, notice_id)
         await audit.record(
             session, turn.member.actor, "notice.export", object_type="notice", object_id=notice_id
         )
     content = await asyncio.to_thread(
-        build_xlsx, turn.texts, turn.locale, turn.settings.tz, view, lines
+        build_xlsx, turn.texts, turn.locale, turn.settings.tz, view, lines, missing
     )
     xlsx = OutFile(f"notice-{notice_id}.xlsx", data=content)
     await turn.reply(View([Text.of("notices.export_caption", id=notice_id)], file=xlsx))

@@ -1,5 +1,6 @@
 """Opinion report exports for staff: an xlsx of many reports with their history, and Word
-documents (a compilation of a search's results, or one report); each one audited.
+documents (a compilation of a search's results, or one report); each one audited. The Word
+page, styles and properties are the office's (bot/exports/word.py).
 
 Word (docx) rather than plain text for the compilation: the office assembles its printed
 compilation (社情民意信息汇编) in Word/WPS, and a docx keeps the title as a heading, the three
@@ -14,19 +15,15 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
-from docx.oxml.ns import qn
-from docx.shared import Pt
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.exports.cells import add_run, append_row, docx_text
+from bot.exports import word
+from bot.exports.cells import append_row
+from bot.exports.sheets import finish_table, time_cell, yes_no
 from handlers.channel.turn import Turn
 from handlers.channel.views import OutFile, Text, View
 from handlers.reports.cards import category_label, pressed, refuse
@@ -35,10 +32,8 @@ from handlers.wiring import TurnButtonHandler
 from storage import audit, reports
 from storage.reports import SECTIONS, ReportView
 
-# Fonts of Chinese official documents; Word falls back gracefully where they are missing.
-TITLE_FONT = "黑体"
-BODY_FONT = "仿宋"
-# A compilation document of more reports than this is better built from the xlsx in batches.
+# A compilation document of more reports than this is better built from the xlsx in batches;
+# staff are told when their search found more.
 DOCX_LIMIT = 300
 
 
@@ -70,6 +65,35 @@ def _history(view: ReportView, labels: Labels) -> str:
     return "\n".join(lines)
 
 
+REPORT_COLUMNS: tuple[tuple[str, float], ...] = (
+    ("receipt", 16),
+    ("title", 30),
+    ("category", 12),
+    ("status", 10),
+    ("excellent", 8),
+    ("author", 12),
+    ("sector", 14),
+    ("coauthors", 18),
+    ("submitted", 17),
+    ("reviewed", 17),
+    ("source", 12),
+    *((name, 50.0) for name in SECTIONS),
+    ("attachments", 20),
+    ("feedback", 30),
+    ("history", 60),
+)
+EVENT_COLUMNS: tuple[tuple[str, float], ...] = (
+    ("receipt", 16),
+    ("title", 30),
+    ("time", 17),
+    ("action", 12),
+    ("status", 10),
+    ("staff", 12),
+    ("instructed_by", 14),
+    ("note", 50),
+)
+
+
 def build_xlsx(views: Sequence[ReportView], labels: Labels) -> bytes:
     """One row per report with every field and its status history; a second sheet lists
     every history entry on its own row (for sorting and counting)."""
@@ -77,24 +101,9 @@ def build_xlsx(views: Sequence[ReportView], labels: Labels) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = labels.t("reports.export.sheet_reports")
-    columns = [
-        "receipt",
-        "title",
-        "category",
-        "status",
-        "excellent",
-        "author",
-        "sector",
-        "coauthors",
-        "submitted",
-        "reviewed",
-        "source",
-        *SECTIONS,
-        "attachments",
-        "feedback",
-        "history",
-    ]
-    append_row(sheet, [labels.t(f"reports.export.col.{c}") for c in columns])
+    header = [labels.t(f"reports.export.col.{c}") for c, _ in REPORT_COLUMNS]
+    append_row(sheet, header, font=Font(bold=True))
+    yes, no = labels.t("common.yes"), labels.t("common.no")
     for view in views:
         feedback = view.latest_feedback
         row = [
@@ -102,12 +111,12 @@ def build_xlsx(views: Sequence[ReportView], labels: Labels) -> bytes:
             view.title or "",
             labels.category(view.category),
             labels.status(view.status.value),
-            labels.t("common.yes") if view.excellent else "",
+            yes_no(view.excellent, yes, no),
             view.author_name,
             view.author_sector or "",
             "、".join(p.name for p in view.coauthors),
-            labels.time(view.submitted_at),
-            labels.time(view.reviewed_at),
+            time_cell(sheet, view.submitted_at, labels.tz),
+            time_cell(sheet, view.reviewed_at, labels.tz),
             labels.t(f"reports.export.source.{view.source.value}"),
             *(view.value(name) or "" for name in SECTIONS),
             "\n".join(a.file_name for a in view.attachments),
@@ -115,36 +124,24 @@ def build_xlsx(views: Sequence[ReportView], labels: Labels) -> bytes:
             _history(view, labels),
         ]
         append_row(sheet, row)
-    widths = {"title": 30, "situation": 50, "problem": 50, "suggestions": 50, "history": 60}
-    for index, name in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = widths.get(name, 16)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
     for row_cells in sheet.iter_rows(min_row=2):
         for cell in row_cells:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.freeze_panes = "A2"
+    finish_table(sheet, [w for _, w in REPORT_COLUMNS], len(views))
 
     events = book.create_sheet(labels.t("reports.export.sheet_history"))
-    event_columns = [
-        "receipt",
-        "title",
-        "time",
-        "action",
-        "status",
-        "staff",
-        "instructed_by",
-        "note",
-    ]
-    append_row(events, [labels.t(f"reports.export.col.{c}") for c in event_columns])
+    header = [labels.t(f"reports.export.col.{c}") for c, _ in EVENT_COLUMNS]
+    append_row(events, header, font=Font(bold=True))
+    count = 0
     for view in views:
         for event in view.events:
+            count += 1
             append_row(
                 events,
                 [
                     view.receipt_no or "",
                     view.title or "",
-                    labels.time(event.at),
+                    time_cell(events, event.at, labels.tz),
                     labels.action(event.action),
                     labels.status(event.status.value),
                     event.actor_name or "",
@@ -152,48 +149,26 @@ def build_xlsx(views: Sequence[ReportView], labels: Labels) -> bytes:
                     event.note or "",
                 ],
             )
-    for cell in events[1]:
-        cell.font = Font(bold=True)
-    events.freeze_panes = "A2"
+    finish_table(events, [w for _, w in EVENT_COLUMNS], count)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def _font(run: Any, name: str, size: float, *, bold: bool = False) -> None:
-    # python-docx sets the Latin font only; Chinese text needs the eastAsia font as well.
-    run.font.name = name
-    run.font.size = Pt(size)
-    run.font.bold = bold
-    r_pr = run.element.get_or_add_rPr()
-    r_fonts = r_pr.find(qn("w:rFonts"))
-    if r_fonts is None:
-        r_fonts = r_pr.makeelement(qn("w:rFonts"), {})
-        r_pr.append(r_fonts)
-    r_fonts.set(qn("w:eastAsia"), name)
-
-
-def _paragraphs(document: object, text: str) -> None:
-    for line in docx_text(text).split("\n"):
-        if not line.strip():
-            continue
-        paragraph = document.add_paragraph()  # type: ignore[attr-defined]
-        paragraph.paragraph_format.first_line_indent = Pt(32)  # two characters
-        paragraph.paragraph_format.line_spacing = Pt(28)
-        _font(add_run(paragraph, line.strip()), BODY_FONT, 16)
-
-
-def build_docx(views: Sequence[ReportView], labels: Labels) -> bytes:
-    """Each report formatted for the compilation, one per page."""
-    document = Document()
+def build_docx(
+    views: Sequence[ReportView],
+    labels: Labels,
+    properties: word.Properties,
+    cover: word.Cover | None = None,
+) -> bytes:
+    """Each report formatted for the compilation, one per page, its title a Heading 1; with a
+    cover, the cover page and the table of contents come first."""
+    document = word.official_document(properties)
+    if cover is not None:
+        word.cover_and_contents(document, cover, [view.title or "" for view in views])
+    numbers = labels.t("reports.export.numbers").split(",")
     for index, view in enumerate(views):
-        if index:
-            document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-        heading = document.add_paragraph()
-        heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _font(add_run(heading, view.title or ""), TITLE_FONT, 22, bold=True)
-        byline = document.add_paragraph()
-        byline.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        word.heading(document, view.title or "", new_page=bool(index) or cover is not None)
         authors = "、".join([view.author_name, *(p.name for p in view.coauthors)])
         facts = [
             view.receipt_no or "",
@@ -201,39 +176,57 @@ def build_docx(views: Sequence[ReportView], labels: Labels) -> bytes:
             f"{authors}（{view.author_sector}）" if view.author_sector else authors,
             labels.time(view.submitted_at)[:10],
         ]
-        _font(add_run(byline, "  ".join(f for f in facts if f)), BODY_FONT, 12)
+        word.centred(document, "  ".join(f for f in facts if f), size=12)
         for number, name in enumerate(SECTIONS):
-            label = document.add_paragraph()
-            label.paragraph_format.space_before = Pt(12)
-            marker = labels.t("reports.export.numbers").split(",")[number]
-            _font(
-                add_run(label, f"{marker}{labels.t(f'reports.label.{name}')}"),
-                TITLE_FONT,
-                16,
-                bold=True,
-            )
-            _paragraphs(document, view.value(name) or "")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+            word.heading(document, f"{numbers[number]}{labels.t(f'reports.label.{name}')}", level=2)
+            word.body(document, view.value(name) or "")
+    return word.saved(document)
 
 
 # -- the staff buttons -------------------------------------------------------------------------
 
 
 def labels(turn: Turn) -> Labels:
+    # Plain texts: a file is not Telegram HTML, "&" stays "&".
     return Labels(
-        t=lambda key: turn.t(key),
+        t=lambda key: turn.plain(key),
         category=lambda key: category_label(turn, key),
-        status=lambda value: turn.t(f"reports.status.{value}"),
-        action=lambda value: turn.t(f"reports.history.{value}"),
+        status=lambda value: turn.plain(f"reports.status.{value}"),
+        action=lambda value: turn.plain(f"reports.history.{value}"),
         tz=turn.settings.tz,
     )
 
 
-async def _send_file(turn: Turn, data: bytes, name: str, key: str) -> None:
+def properties(turn: Turn, title: str) -> word.Properties:
+    return word.Properties(
+        office=turn.settings.office_name,
+        title=title,
+        created=turn.now(),
+        subject=turn.plain("reports.export.subject"),
+    )
+
+
+def cover(turn: Turn, count: int) -> word.Cover:
+    today = turn.now().astimezone(turn.settings.tz)
+    return word.Cover(
+        office=turn.settings.office_name,
+        title=turn.plain("reports.export.cover_title"),
+        date=turn.plain(
+            "reports.export.cover_date",
+            year=today.year,
+            month=today.month,
+            day=today.day,
+            mm=f"{today.month:02d}",
+            dd=f"{today.day:02d}",
+        ),
+        count=turn.plain("reports.export.cover_count", count=count),
+        contents=turn.plain("reports.export.contents"),
+    )
+
+
+async def _send_file(turn: Turn, data: bytes, name: str, caption: Text) -> None:
     """The file with its caption."""
-    await turn.reply(View([Text(key)], file=OutFile(name, data=data)))
+    await turn.reply(View([caption], file=OutFile(name, data=data)))
 
 
 async def _audit_export(
@@ -273,21 +266,36 @@ async def export_xlsx(turn: Turn) -> None:
         await _audit_export(session, turn, "xlsx", query, views)
     data = await asyncio.to_thread(build_xlsx, views, labels(turn))
     name = f"reports-{_stamp(turn)}.xlsx"
-    await _send_file(turn, data, name, "reports.review.xlsx_caption")
+    await _send_file(turn, data, name, Text("reports.review.xlsx_caption"))
 
 
 async def export_compilation(turn: Turn) -> None:
+    """The Word compilation of a search: a cover, the contents, a report a page; at most
+    DOCX_LIMIT reports, and the caption says so when the search found more."""
     query = decode(pressed(turn).arg(0))
     if query is None:
         await refuse(turn)
         return
+    flt = query.to_filter(turn.settings)
     async with turn.db.snapshot() as session:
-        views = await reports.export(session, query.to_filter(turn.settings), limit=DOCX_LIMIT)
+        # One more than the cap tells whether the search found more, without counting first.
+        views = await reports.export(session, flt, limit=DOCX_LIMIT + 1)
+        total = len(views)
+        if total > DOCX_LIMIT:
+            total = (await reports.search(session, flt, 0, 1)).total
+            views = views[:DOCX_LIMIT]
     async with turn.db.transaction() as session:
         await _audit_export(session, turn, "docx", query, views)
-    data = await asyncio.to_thread(build_docx, views, labels(turn))
+    title = turn.plain("reports.export.cover_title")
+    data = await asyncio.to_thread(
+        build_docx, views, labels(turn), properties(turn, title), cover(turn, len(views))
+    )
     name = f"reports-{_stamp(turn)}.docx"
-    await _send_file(turn, data, name, "reports.review.docx_caption")
+    if total > DOCX_LIMIT:
+        caption = Text.of("reports.review.docx_capped", total=total, limit=DOCX_LIMIT)
+    else:
+        caption = Text("reports.review.docx_caption")
+    await _send_file(turn, data, name, caption)
 
 
 async def export_report(turn: Turn) -> None:
@@ -299,9 +307,10 @@ async def export_report(turn: Turn) -> None:
     if view is None:
         await refuse(turn)
         return
-    data = await asyncio.to_thread(build_docx, [view], labels(turn))
+    title = view.title or view.receipt_no or ""
+    data = await asyncio.to_thread(build_docx, [view], labels(turn), properties(turn, title))
     name = f"{view.receipt_no or view.id}.docx"
-    await _send_file(turn, data, name, "reports.review.docx_caption")
+    await _send_file(turn, data, name, Text("reports.review.docx_caption"))
 
 
 BUTTONS: dict[str, TurnButtonHandler] = {

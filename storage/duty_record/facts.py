@@ -106,3 +106,5 @@ class MemberYear:
     year: int
     facts: Facts
     score: Score
+    phone: str | None = None
+    on_bot: bool = True  # has an identity on some channel

@@ -54,7 +54,16 @@ from storage.notices.progress import (
     in_progress,
     set_progress_message,
 )
-from storage.notices.reading import Category, RecipientLine, Stats, get, recent, recipients, stats
+from storage.notices.reading import (
+    Category,
+    RecipientLine,
+    Stats,
+    get,
+    not_reached,
+    recent,
+    recipients,
+    stats,
+)
 from storage.notices.received import ReceivedNotice, received_by, received_by_ids, received_one
 from storage.notices.sending import queue
 from storage.notices.views import (
@@ -106,6 +115,7 @@ __all__ = [
     "ids_for_names",
     "in_progress",
     "match_phones",
+    "not_reached",
     "open_draft",
     "phone_cells",
     "queue",

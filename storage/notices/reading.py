@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.members import MemberRef
-from storage.models import DeliveryStatus, Member, OutboxMessage, Sector
+from storage.models import DeliveryStatus, Identity, Member, OutboxMessage, Sector
 from storage.models.notices import Notice, NoticeRecipient, NoticeStatus
+from storage.notices.audience import audience_filter
 from storage.notices.loading import delivery_join, is_staff, notice_row
 from storage.notices.views import UNSENT, NoticeView, Problem
 
@@ -58,6 +59,8 @@ class RecipientLine:
     error: str | None
     ack_option: int | None
     acked_at: datetime | None
+    # False for a member of the audience the notice never went to (see not_reached).
+    on_bot: bool = True
 
 
 async def get(session: AsyncSession, actor: MemberRef, notice_id: int) -> NoticeView | Problem:
@@ -152,3 +155,27 @@ async def recipients(
     if category is not None:
         stmt = stmt.where(_CATEGORY_FILTERS[category])
     return [RecipientLine(*row) for row in await session.execute(stmt)]
+
+
+async def not_reached(session: AsyncSession, notice_id: int) -> list[RecipientLine]:
+    """Members of the notice's audience it was not sent to, ordered by name: they were on no
+    channel when it went out (not using the bot yet), so staff tell them another way. A line's
+    on_bot says whether the member has started using the bot since."""
+    notice = await notice_row(session, notice_id)
+    if notice is None or notice.status is NoticeStatus.draft:
+        return []
+    where = audience_filter(notice.audience_kind, list(notice.audience_ids or []))
+    sent = select(NoticeRecipient.member_id).where(NoticeRecipient.notice_id == notice_id)
+    bound = exists().where(Identity.member_id == Member.id)
+    rows = await session.execute(
+        select(Member.id, Member.name, Member.phone, Sector.name, bound)
+        .outerjoin(Sector, Sector.id == Member.sector_id)
+        .where(where, Member.id.not_in(sent))
+        .order_by(Member.name, Member.id)
+    )
+    return [
+        RecipientLine(
+            member_id, name, phone, sector, None, None, None, None, None, on_bot=bool(on_bot)
+        )
+        for member_id, name, phone, sector, on_bot in rows
+    ]
