@@ -196,8 +196,8 @@ async def test_staff_statistics_chart_export_and_awards(bot: Harness) -> None:
     assert document.file_name == "履职档案-2026.xlsx" and document.data is not None
     book = load_workbook(io.BytesIO(document.data))
     rows = list(book.worksheets[0].iter_rows(values_only=True))
-    assert rows[0][1] == "姓名"
-    assert {r[1]: r[-2] for r in rows[1:]} == {"林文华": 11, "陈静": 0}
+    assert rows[0][0] == "姓名"
+    assert {r[0]: r[-2] for r in rows[1:]} == {"林文华": 11, "陈静": 0}
     assert "2 人" in (document.text or "")
 
     await staff.tap(stats, "🏅 2026年评优候选")

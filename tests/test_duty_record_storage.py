@@ -27,6 +27,7 @@ from storage.models import (
     ActivityType,
     AuditLog,
     Committee,
+    Identity,
     LiaisonPoint,
     Member,
     Role,
@@ -429,6 +430,8 @@ async def test_year_export_opens_with_expected_rows(db: Database, tmp_path: Path
     w = await _world(db)
     texts = Texts("zh-CN")
     path = tmp_path / "records.xlsx"
+    async with db.transaction() as s:  # 林文华 uses the bot; the others do not yet
+        s.add(Identity(member_id=w.a, channel=TELEGRAM, external_id="501", address="501"))
 
     def text(key: str) -> str:
         return texts.get("zh-CN", key)
@@ -445,17 +448,25 @@ async def test_year_export_opens_with_expected_rows(db: Database, tmp_path: Path
     assert book.sheetnames == ["2026年委员履职档案", "界别汇总", "专委会汇总"]
     sheet = book["2026年委员履职档案"]
     header = [c.value for c in sheet[1]]
-    assert header[:3] == ["编号", "姓名", "界别"] and header[-2:] == ["积分", "状态"]
+    assert header[:4] == ["姓名", "手机号", "使用本助手", "界别"]
+    assert header[-2:] == ["积分", "状态"] and "编号" not in header  # no database ids
     assert sheet.freeze_panes == "A2"
-    assert sheet.column_dimensions["B"].width == 12
+    assert sheet.column_dimensions["A"].width == 12
     rows = {
-        row[1]: dict(zip(header, row, strict=True)) for row in sheet.iter_rows(2, values_only=True)
+        row[0]: dict(zip(header, row, strict=True)) for row in sheet.iter_rows(2, values_only=True)
     }
     assert set(rows) == {"林文华", "陈静", "黄志强"}
     assert rows["林文华"]["积分"] == 24.5 and rows["林文华"]["采用"] == 2
     assert rows["林文华"]["专委会"] in ("提案委、经济委", "经济委、提案委")
     assert rows["陈静"]["其中联名"] == 1 and rows["陈静"]["无故缺席"] == 1
     assert rows["黄志强"]["请假"] == 1 and rows["黄志强"]["未回执"] == 1
+    # Phones as staff dial them; who is not on the bot yet, in words, never a blank.
+    assert rows["林文华"]["手机号"] == "138 0000 0001" and rows["陈静"]["手机号"] == "138 0000 0002"
+    assert [rows[n]["使用本助手"] for n in ("林文华", "陈静", "黄志强")] == ["是", "否", "否"]
+    for each in book.worksheets:  # every table filters, and says how wide its columns are
+        assert each.auto_filter.ref is not None and each.auto_filter.ref.startswith("A1:")
+        assert each.column_dimensions["A"].width
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}4"
     sectors = book["界别汇总"]
     summary = {r[0]: r for r in sectors.iter_rows(2, values_only=True)}
     assert set(summary) == {"经济界", "科技界"} and summary["经济界"][1] == 2
@@ -509,6 +520,11 @@ async def test_award_candidates(db: Database, tmp_path: Path) -> None:
     assert [(r[0], r[1], r[4]) for r in members] == [(1, "林文华", 24.5), (2, "陈静", 17)]
     report_rows = list(book.worksheets[1].iter_rows(2, values_only=True))
     assert report_rows[0][4] == "林文华" and report_rows[0][6] == "陈静"
+    # Submitted: an Excel datetime, the office's wall-clock time (Excel has no zones).
+    submitted = report_rows[0][8]
+    assert isinstance(submitted, datetime) and submitted.tzinfo is None
+    assert book.worksheets[1].cell(2, 9).number_format == "yyyy-mm-dd hh:mm"
+    assert [s.auto_filter.ref for s in book.worksheets] == ["A1:M3", "A1:J2", "A1:E3"]
     assert "批示" in report_rows[0][7]
     assert book.worksheets[2].max_row == 3
 

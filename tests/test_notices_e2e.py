@@ -327,9 +327,9 @@ async def test_blocked_member_shows_as_unreachable_in_statistics(bot: Harness) -
     sheet = load_workbook(io.BytesIO(export.data)).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:4] == ("姓名", "手机号", "界别", "送达情况")
+    assert rows[0][:5] == ("姓名", "手机号", "界别", "使用本助手", "送达情况")
     by_name = {row[0]: row for row in rows[1:]}
-    assert by_name["陈静"][3] == "无法送达" and by_name["林文华"][3] == "已送达"
+    assert by_name["陈静"][4] == "无法送达" and by_name["林文华"][4] == "已送达"
 
 
 async def test_members_list_the_notices_they_received(bot: Harness) -> None:

@@ -43,7 +43,7 @@ def _alarm(trigger: timedelta | datetime, text: str) -> Alarm:
     alarm.add("action", "DISPLAY")  # DISPLAY needs a DESCRIPTION (RFC 5545 3.6.6)
     alarm.add("description", text)
     # An absolute trigger must say so (RFC 5545 3.8.6.3); icalendar leaves VALUE out.
-    absolute = {"VALUE": "DATE-TIME"} if isinstance(trigger, datetime) else None
+    absolute = {"VALUE": "DATE-TIME"} if isinstance(trigger, datetime) else {}
     alarm.add("trigger", trigger, parameters=absolute)
     return alarm
 

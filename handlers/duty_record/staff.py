@@ -8,7 +8,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from bot.i18n import Markup
+from bot.i18n import Markup, escape
 from bot.telegram_text import MAX_CAPTION_LENGTH, split_html_lines, truncate_html
 from handlers.channel.turn import Turn
 from handlers.channel.views import Action, Button, OutFile, Text, View
@@ -28,6 +28,8 @@ from storage import duty_record
 from storage.duty_record import GroupBy, GroupStats, Totals
 
 STATS_ROWS = 40
+# Names of members not on the bot shown in the statistics (the export lists them all).
+NOT_ON_BOT_NAMES = 20
 AWARD_ROWS = 10
 
 
@@ -52,6 +54,12 @@ def _stats_text(turn: Turn, year: int, by: GroupBy, totals: Totals) -> str:
             points=number(overall.average_points or 0),
         )
     )
+    if totals.not_on_bot:
+        names = totals.not_on_bot
+        shown = "、".join(escape(name) for name in names[:NOT_ON_BOT_NAMES])
+        if len(names) > NOT_ON_BOT_NAMES:
+            shown += turn.t("duty.stats.not_on_bot_more")
+        lines.append(turn.t("duty.stats.not_on_bot", count=len(names), names=Markup(shown)))
     lines.append("")
     groups = totals.groups(by)
     for index, group in enumerate(groups[:STATS_ROWS], start=1):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.exports.sheets import display_phone
 from bot.i18n import Markup, escape
 from bot.telegram_text import split_html_lines
 from handlers.channel.turn import Turn
@@ -129,6 +130,9 @@ async def show_mine(turn: Turn) -> None:
 
 # -- staff: who is in which category ------------------------------------------------------------
 
+# The lists staff work through by phone: the number comes with the name.
+PHONE_CATEGORIES = (Category.silent, Category.unreachable, Category.failed)
+
 
 async def recipients(turn: Turn) -> None:
     """A category on the statistics card: the names in it (the first LIST_LINES)."""
@@ -150,6 +154,8 @@ async def recipients(turn: Turn) -> None:
     out = [turn.t("notices.list_title", id=notice_id, category=turn.t(label.key), count=len(lines))]
     for line in lines[:LIST_LINES]:
         extra = f"（{escape(line.sector)}）" if line.sector else ""
+        if category in PHONE_CATEGORIES and line.phone:
+            extra += f" {escape(display_phone(line.phone))}"
         if line.ack_option is not None and view.asks_ack:
             extra += " · " + escape(answer_label(turn, view, line.ack_option))
         if category in (Category.failed, Category.unreachable) and line.error:

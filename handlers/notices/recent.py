@@ -4,7 +4,7 @@ the silent ones, resending the failed and cancelling), which refreshes in place.
 
 from __future__ import annotations
 
-from bot.i18n import Markup
+from bot.i18n import Markup, escape
 from handlers.channel.turn import Turn
 from handlers.channel.views import Button, Text, View
 from handlers.notices import messages
@@ -20,6 +20,9 @@ from handlers.notices.common import (
 from storage import notices
 from storage.models import AckMode, NoticeStatus
 from storage.notices import Category, Problem
+
+# Names of audience members not on the bot shown on the card (the export lists them all).
+NOT_ON_BOT_NAMES = 20
 
 
 async def recent(turn: Turn) -> None:
@@ -59,6 +62,7 @@ async def _stats(turn: Turn, *, edit: bool) -> None:
             return
         notice_id = view.id
         stats = await notices.stats(session, notice_id)
+        missing = await notices.not_reached(session, notice_id)
     ack_part = ""
     if view.asks_ack:
         ack_part = turn.t("notices.stats_ack", acked=stats.acknowledged, silent=stats.silent)
@@ -85,6 +89,11 @@ async def _stats(turn: Turn, *, edit: bool) -> None:
         ack_part=Markup(ack_part),  # joined from texts above
         first=first_line(view.body, 60),
     )
+    if missing:  # not on the bot: staff tell them another way, so the card names them
+        names = "、".join(escape(line.name) for line in missing[:NOT_ON_BOT_NAMES])
+        if len(missing) > NOT_ON_BOT_NAMES:
+            names += turn.t("notices.stats_not_on_bot_more")
+        text += turn.t("notices.stats_not_on_bot", count=len(missing), names=Markup(names))
     categories = [Category.silent, Category.acknowledged] if view.asks_ack else []
     categories += [Category.delivered] if not view.asks_ack else []
     categories += [Category.unreachable, Category.failed, Category.waiting]

@@ -100,9 +100,14 @@ class Totals:
     sectors: dict[str | None, GroupStats] = field(default_factory=dict)
     committees: dict[str | None, GroupStats] = field(default_factory=dict)
     overall: GroupStats = field(default_factory=lambda: GroupStats(None))
+    # Names of the active members the bot does not reach (no channel yet), in roster order:
+    # statistics name them so staff reach them another way.
+    not_on_bot: list[str] = field(default_factory=list)
 
     def add(self, entry: MemberYear) -> None:
         self.overall.add(entry)
+        if entry.active and not entry.on_bot:
+            self.not_on_bot.append(entry.name)
         self.sectors.setdefault(entry.sector, GroupStats(entry.sector)).add(entry)
         for name in entry.committees or (None,):
             self.committees.setdefault(name, GroupStats(name)).add(entry)
