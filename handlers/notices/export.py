@@ -21,6 +21,7 @@ from openpyxl.styles import Alignment, Font
 from bot.exports.cells import append_row
 from bot.exports.sheets import display_phone, finish_table, set_widths, time_cell, yes_no
 from bot.i18n import Texts
+from bot.telegram_text import EntityParseError, parse_html
 from handlers.channel.turn import Turn
 from handlers.channel.views import OutFile, Text, View
 from handlers.notices.common import pressed_notice
@@ -39,6 +40,14 @@ COLUMNS = (
     ("acked_at", 17),
     ("error", 40),
 )
+
+
+def _plain(body: str) -> str:
+    """The notice as members read it: its Telegram HTML (bold, links) as plain text."""
+    try:
+        return parse_html(body)[0]
+    except EntityParseError:  # stored before it was checked: the text with tags as typed
+        return body
 
 
 def build_xlsx(
@@ -107,7 +116,7 @@ def build_xlsx(
         ("options", "\n".join(view.ack_options) if view.ack_mode is AckMode.options else ""),
         ("recipients", len(lines)),
         ("not_on_bot", len(not_reached)),
-        ("body", view.body),
+        ("body", _plain(view.body)),
     ]
     for key, value in facts:
         append_row(about, [t(f"notices.export_about_{key}"), value])
