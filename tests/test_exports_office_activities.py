@@ -132,7 +132,7 @@ async def test_roster_export_is_a_table_staff_phone_from(bot: Harness) -> None:
     assert rows["委员乙"]["请假时间"] == datetime(2026, 11, 25, 11, 0)
     assert rows["委员乙"]["请假原因"] == "=SUM(A1) 病假"
     assert rows["委员甲"]["签到时间"] is None
-    a_row = [r[0].row for r in sheet.iter_rows(2) if r[1].value == "委员甲"][0]
+    a_row = next(r[0].row for r in sheet.iter_rows(2) if r[1].value == "委员甲")
     assert sheet.cell(a_row, header.index("报名时间") + 1).number_format == "yyyy-mm-dd hh:mm"
     assert not {"编号", "ID", "Id", "id"} & set(header)  # no database ids
     summary = {r[0]: r[1] for r in book["概况"].iter_rows(values_only=True)}
