@@ -216,8 +216,6 @@ def cover(turn: Turn, count: int) -> word.Cover:
             year=today.year,
             month=today.month,
             day=today.day,
-            mm=f"{today.month:02d}",
-            dd=f"{today.day:02d}",
         ),
         count=turn.plain("reports.export.cover_count", count=count),
         contents=turn.plain("reports.export.contents"),
