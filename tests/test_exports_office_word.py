@@ -19,6 +19,7 @@ import docx
 import pytest
 from openpyxl import load_workbook
 
+from bot.exports import word
 from bot.tryout import BotApiEmulator
 from storage.models import Report, ReportStatus
 from tests.reports_e2e_support import OTHER, STAFF, _member, _staff, _submitted
@@ -190,3 +191,19 @@ async def test_a_compilation_capped_at_300_reports_says_so(office: Harness) -> N
     titles = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
     assert len(titles) == 300 and titles[0] == "第1篇" and titles[-1] == "第300篇"
     assert "共收录 300 篇" in [p.text for p in document.paragraphs]
+
+
+def test_hostile_titles_stay_text_and_do_not_break_the_document() -> None:
+    """A 100,000-character title with control characters, HTML and a formula: the document
+    opens, the properties hold its first 255 characters (python-docx's limit), the heading all
+    of it, minus what XML cannot hold."""
+    title = "=1+1\x00<b>标题</b>\x0b" + "长👍" * 50_000
+    properties = word.Properties(office=OFFICE, title=title, created=datetime(2026, 12, 2))
+    document = word.official_document(properties)
+    word.heading(document, title)
+    word.body(document, "@SUM(A1)\x1f正文\n<script>x</script>")
+    opened = docx.Document(io.BytesIO(word.saved(document)))
+    shown = "=1+1<b>标题</b>\n" + "长👍" * 50_000
+    assert opened.core_properties.title == shown[:255]
+    assert opened.paragraphs[0].style.name == "Heading 1" and opened.paragraphs[0].text == shown
+    assert [p.text for p in opened.paragraphs[1:]] == ["@SUM(A1)正文", "<script>x</script>"]

@@ -44,6 +44,7 @@ MARGINS_MM = {"top": 37, "bottom": 35, "left": 28, "right": 26}
 TITLE_SIZE = 22  # 二号
 BODY_SIZE = 16  # 三号
 LINE_SPACING = 28  # 22 lines on the type area
+PROPERTY_LIMIT = 255
 TOC_INSTRUCTION = 'TOC \\o "1-1" \\h \\z \\u'
 _APP_NS = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
 
@@ -162,11 +163,12 @@ def _styles(document: Any) -> None:
 
 def _properties(document: Any, properties: Properties) -> None:
     core = document.core_properties
-    office = docx_text(properties.office)
+    # python-docx refuses a property longer than 255 characters; a title may be longer.
+    office = docx_text(properties.office)[:PROPERTY_LIMIT]
     core.author = office
     core.last_modified_by = office
-    core.title = docx_text(properties.title)
-    core.subject = docx_text(properties.subject)
+    core.title = docx_text(properties.title)[:PROPERTY_LIMIT]
+    core.subject = docx_text(properties.subject)[:PROPERTY_LIMIT]
     core.comments = ""
     core.keywords = ""
     core.category = ""
