@@ -61,5 +61,5 @@ async def test_an_invited_member_binds_and_reads_their_record_on_a_second_channe
     assert export.file is not None and export.file[0] == "履职档案-2026.xlsx"
     assert "2026年委员履职档案" in export.text
     sheet = load_workbook(io.BytesIO(export.file[1])).worksheets[0]
-    names = {row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    names = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert "林文华" in names
