@@ -16,6 +16,10 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.exports.sheets import display_phone
+from storage import notices
+from storage.db import Database
+from storage.models import Identity, Member, Sector
+from storage.models.notices import AudienceKind, Notice, NoticeRecipient, NoticeStatus
 from tests.support import Harness
 from tests.test_notices_e2e import STAFF, notice_id, setup_roster, to_economy_with_ack
 
@@ -101,3 +105,45 @@ async def test_notice_export_names_the_silent_and_those_not_on_the_bot(bot: Harn
     assert (
         isinstance(about["发出时间"], datetime) and about["通知编号"] == f"#{await notice_id(bot)}"
     )
+
+
+async def test_not_reached_lists_the_audience_the_notice_never_went_to(db: Database) -> None:
+    """On SQLite and PostgreSQL: audience members without a recipient row, by name, saying
+    whether they use the bot now; drafts, other sectors and inactive members are not listed."""
+    async with db.transaction() as s:
+        economy, farming = Sector(name="经济界"), Sector(name="农业界")
+        s.add_all([economy, farming])
+        await s.flush()
+        people = {
+            name: Member(name=name, phone=f"+86138001380{n:02d}", sector_id=sector.id, active=on)
+            for n, (name, sector, on) in enumerate(
+                (
+                    ("林文华", economy, True),  # got it
+                    ("赵丽", economy, True),  # not on the bot
+                    ("钱进", economy, True),  # started using the bot afterwards
+                    ("孙红", economy, False),  # no longer on the roster
+                    ("黄志强", farming, True),  # not in the audience
+                )
+            )
+        }
+        s.add_all(people.values())
+        await s.flush()
+        s.add(
+            Identity(member_id=people["钱进"].id, channel="telegram", external_id="9", address="9")
+        )
+        sent = Notice(
+            status=NoticeStatus.done,
+            body="开会",
+            audience_kind=AudienceKind.sectors,
+            audience_ids=[economy.id],
+        )
+        draft = Notice(audience_kind=AudienceKind.everyone, audience_ids=[])
+        s.add_all([sent, draft])
+        await s.flush()
+        s.add(NoticeRecipient(notice_id=sent.id, member_id=people["林文华"].id))
+    async with db.transaction() as s:
+        lines = await notices.not_reached(s, sent.id)
+        assert await notices.not_reached(s, draft.id) == []
+    assert [(line.name, line.on_bot) for line in lines] == [("赵丽", False), ("钱进", True)]
+    assert lines[0].phone == "+8613800138001" and lines[0].sector == "经济界"
+    assert lines[0].delivery is None and lines[0].acked_at is None
