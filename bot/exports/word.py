@@ -20,15 +20,16 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from xml.etree import ElementTree
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
-from docx.opc.oxml import parse_xml, serialize_part_xml
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
@@ -47,6 +48,7 @@ LINE_SPACING = 28  # 22 lines on the type area
 PROPERTY_LIMIT = 255
 TOC_INSTRUCTION = 'TOC \\o "1-1" \\h \\z \\u'
 _APP_NS = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+_VT_NS = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 
 
 @dataclass(frozen=True)
@@ -176,17 +178,6 @@ def _properties(document: Any, properties: Properties) -> None:
     core.created = properties.created
     core.modified = properties.created
     core.revision = 1
-    # The company lives in docProps/app.xml, which python-docx keeps as an opaque part.
-    for part in document.part.package.iter_parts():
-        if str(part.partname) == "/docProps/app.xml":
-            root = parse_xml(part.blob)
-            company = root.find(f"{{{_APP_NS}}}Company")
-            if company is None:
-                company = root.makeelement(f"{{{_APP_NS}}}Company", {})
-                root.append(company)
-            company.text = office
-            # A generic Part holds its bytes in _blob: the one way to change them.
-            part._blob = serialize_part_xml(root)
 
 
 def _field(paragraph: Any, instruction: str, shown: str) -> None:
@@ -198,18 +189,18 @@ def _field(paragraph: Any, instruction: str, shown: str) -> None:
 
 def _field_begin(paragraph: Any, instruction: str) -> None:
     begin = paragraph.add_run()
-    begin._r.append(_fld_char("begin"))
+    begin.element.append(_fld_char("begin"))
     code = paragraph.add_run()
-    text = code._r.makeelement(qn("w:instrText"), {qn("xml:space"): "preserve"})
+    text = code.element.makeelement(qn("w:instrText"), {qn("xml:space"): "preserve"})
     text.text = f" {instruction} "
-    code._r.append(text)
+    code.element.append(text)
     separate = paragraph.add_run()
-    separate._r.append(_fld_char("separate"))
+    separate.element.append(_fld_char("separate"))
 
 
 def _field_end(paragraph: Any) -> None:
     end = paragraph.add_run()
-    end._r.append(_fld_char("end"))
+    end.element.append(_fld_char("end"))
 
 
 def _fld_char(kind: str) -> Any:
@@ -295,6 +286,30 @@ def page_break(document: Any) -> None:
 
 
 def saved(document: Any) -> bytes:
+    """The .docx file, with the office (its author) as the company too."""
     buffer = io.BytesIO()
     document.save(buffer)
-    return buffer.getvalue()
+    return _with_company(buffer.getvalue(), document.core_properties.author)
+
+
+def _with_company(data: bytes, company: str) -> bytes:
+    """The company lives in docProps/app.xml, for which python-docx has no API: the saved
+    package's copy is rewritten with zipfile and ElementTree (no private attribute touched)."""
+    ElementTree.register_namespace("", _APP_NS)
+    ElementTree.register_namespace("vt", _VT_NS)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "docProps/app.xml":
+                root = ElementTree.fromstring(content)
+                element = root.find(f"{{{_APP_NS}}}Company")
+                if element is None:
+                    element = ElementTree.SubElement(root, f"{{{_APP_NS}}}Company")
+                element.text = company
+                content = ElementTree.tostring(root, encoding="UTF-8", xml_declaration=True)
+            target.writestr(item, content)
+    return out.getvalue()
