@@ -159,10 +159,10 @@ class Settings(BaseSettings):
         # Telegram refuses setWebhook with any other secret_token; the value is not echoed.
         raw = value.get_secret_value()
         if raw and not WEBHOOK_SECRET_PATTERN.fullmatch(raw):
+            others = re.search(r"[^A-Za-z0-9_-]", raw) is not None
+            found = "other characters" if others else f"{len(raw)} characters"
             raise ValueError(
-                f"Telegram accepts 1 to 256 characters of A-Z a-z 0-9 _ - "
-                f"(this one has {len(raw)} characters"
-                + (", some of them others)" if len(raw) <= 256 else ")")
+                f"Telegram accepts 1 to 256 characters of A-Z a-z 0-9 _ - (it has {found})"
             )
         return value
 
