@@ -314,3 +314,19 @@ def test_an_env_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     (tmp_path / ".env").write_bytes("OFFICE_CONTACT=政协机关\n".encode("gb18030"))
     line = one_line(run_cli(tmp_path, "db", "upgrade"), 2)
     assert line == ".env: is not UTF-8 text (save it as UTF-8)"
+
+
+def test_env_example_holds_every_setting_and_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dotenv import dotenv_values
+
+    from bot.settings import Settings, unknown_env_file_keys
+
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    assert unknown_env_file_keys(example) == []
+    keys = {key.lower() for key in dotenv_values(example)}
+    assert keys == set(Settings.model_fields)
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    settings = load_settings(_env_file=example)
+    assert settings.admin_ids == []
+    assert settings.report_categories[0] == "economy"
