@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import os
 import socket
 import ssl
 from collections.abc import Iterator
@@ -206,6 +207,24 @@ def _json_object(body: bytes) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
 
+def check_listen(settings: Settings) -> None:
+    """Bind the webhook's address once before anything starts (CliFailure when it cannot be):
+    found only when the server starts, it would stop a bot already started."""
+    host, port = settings.webhook_listen, settings.webhook_port
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, kind, proto, _, address in infos:
+            with socket.socket(family, kind, proto) as sock:
+                # As aiohttp binds: a port in TIME_WAIT after a restart is free.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(address)
+    except OSError as exc:
+        reason = _network_reason(exc) or type(exc).__name__
+        raise CliFailure(
+            f"setting WEBHOOK_LISTEN/WEBHOOK_PORT: cannot listen on {host}:{port}: {reason}"
+        ) from None
+
+
 def webhook_failure(exc: BaseException, settings: Settings) -> str | None:
     """One line for the webhook server not starting or Telegram refusing the webhook."""
     from telegram.error import BadRequest, InvalidToken, NetworkError
@@ -222,7 +241,8 @@ def webhook_failure(exc: BaseException, settings: Settings) -> str | None:
             return f"cannot reach the Telegram Bot API at {parts.scheme}://{parts.netloc}: {reason}"
         if isinstance(item, OSError) and item.errno in LISTEN_ERRORS:
             where = f"{settings.webhook_listen}:{settings.webhook_port}"
-            reason = (item.strerror or _first_line(item)).lower()
+            # aiohttp's text repeats the address; the errno's own words are enough.
+            reason = os.strerror(item.errno or 0).lower()
             return f"setting WEBHOOK_LISTEN/WEBHOOK_PORT: cannot listen on {where}: {reason}"
     return None
 

@@ -330,3 +330,30 @@ def test_env_example_holds_every_setting_and_nothing_else(monkeypatch: pytest.Mo
     settings = load_settings(_env_file=example)
     assert settings.admin_ids == []
     assert settings.report_categories[0] == "economy"
+
+
+async def test_a_webhook_port_in_use_is_one_line(tmp_path: Path, emulator: BotApiEmulator) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = await asyncio.to_thread(
+            run_cli,
+            tmp_path,
+            "run",
+            "--webhook",
+            BOT_TOKEN=emulator.token,
+            TELEGRAM_API_BASE_URL=emulator.base_url,
+            TELEGRAM_FILE_BASE_URL=emulator.base_file_url,
+            WEBHOOK_URL=f"http://127.0.0.1:{port}",  # plain http: the emulator is no Telegram
+            WEBHOOK_SECRET="s3cret",
+            WEBHOOK_LISTEN="127.0.0.1",
+            WEBHOOK_PORT=str(port),
+        )
+    # One line: also no "Unclosed client session" from the half-started bot.
+    assert one_line(result, 1) == (
+        f"setting WEBHOOK_LISTEN/WEBHOOK_PORT: cannot listen on 127.0.0.1:{port}: "
+        "address already in use"
+    )
