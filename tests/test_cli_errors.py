@@ -357,3 +357,31 @@ async def test_a_webhook_port_in_use_is_one_line(tmp_path: Path, emulator: BotAp
         f"setting WEBHOOK_LISTEN/WEBHOOK_PORT: cannot listen on 127.0.0.1:{port}: "
         "address already in use"
     )
+
+
+async def test_a_webhook_telegram_refuses_is_one_line(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    port = free_port()
+    emulator.faults.fail_next(
+        "setWebhook", error_code=400, description="Bad Request: bad webhook: <b>IP</b> is private"
+    )
+    result = await asyncio.to_thread(
+        run_cli,
+        tmp_path,
+        "run",
+        "--webhook",
+        BOT_TOKEN=emulator.token,
+        TELEGRAM_API_BASE_URL=emulator.base_url,
+        TELEGRAM_FILE_BASE_URL=emulator.base_file_url,
+        WEBHOOK_URL=f"http://127.0.0.1:{port}",
+        WEBHOOK_SECRET="s3cret",
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+        LOG_LEVEL="WARNING",  # the start's INFO lines aside, the failure is the one line
+    )
+    # The bot had started (services, scheduler) and stops again without a traceback.
+    assert one_line(result, 1) == (
+        "setting WEBHOOK_URL: Telegram refused the webhook address: Bad webhook: <b>ip</b> is "
+        "private"
+    )
