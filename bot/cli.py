@@ -76,12 +76,14 @@ def _fast_event_loop() -> None:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_application
-    from bot.cli_errors import check_listen, check_telegram, webhook_failure
+    from bot.cli_errors import check_listen, check_telegram, webhook_failure, webhook_url_warning
     from bot.runner import run_polling, serve_webhook_forever
 
     settings.token()
     if args.webhook:
         settings.check_webhook()
+        if warning := webhook_url_warning(settings):
+            print(warning, file=sys.stderr)
         check_listen(settings)
     # Checked before anything starts, each failure in one line: the database (opened and
     # upgraded here, so a wrong DATABASE_URL is reported whatever Telegram does), then the Bot

@@ -207,6 +207,20 @@ def _json_object(body: bytes) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
 
+def webhook_url_warning(settings: Settings) -> str | None:
+    """WEBHOOK_URL is the address without the path; the bot appends /telegram. An address that
+    already ends in it is most likely that mistake (or a proxy that strips it: a warning)."""
+    from bot.runner import WEBHOOK_PATH
+
+    url = settings.webhook_url.rstrip("/")
+    if not url.endswith(WEBHOOK_PATH):
+        return None
+    return (
+        f"warning: WEBHOOK_URL ends in {WEBHOOK_PATH}, which the bot adds itself: Telegram "
+        f"is told to post to {url}{WEBHOOK_PATH}"
+    )
+
+
 def check_listen(settings: Settings) -> None:
     """Bind the webhook's address once before anything starts (CliFailure when it cannot be):
     found only when the server starts, it would stop a bot already started."""

@@ -339,7 +339,9 @@ def unknown_env_file_keys(path: Path | None = None) -> list[str]:
             continue
         guess = difflib.get_close_matches(key.upper(), known, n=1)
         hint = f"; did you mean {guess[0]}?" if guess else " (it is ignored)"
-        warnings.append(f"{env_file}: {key} is not a setting{hint}")
+        # Quoted when it holds control characters, so it cannot disturb the terminal.
+        shown = key[:60] if key[:60].isprintable() else repr(key[:60])
+        warnings.append(f"{env_file}: {shown} is not a setting{hint}")
     return warnings
 
 

@@ -385,3 +385,36 @@ async def test_a_webhook_telegram_refuses_is_one_line(
         "setting WEBHOOK_URL: Telegram refused the webhook address: Bad webhook: <b>ip</b> is "
         "private"
     )
+
+
+def test_a_webhook_url_with_the_path_gets_a_warning(tmp_path: Path) -> None:
+    closed = free_port()
+    result = run_cli(
+        tmp_path,
+        "run",
+        "--webhook",
+        BOT_TOKEN=WRONG_TOKEN,
+        WEBHOOK_URL="https://bot.example.org/telegram/",
+        WEBHOOK_SECRET="s3cret",
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(free_port()),
+        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{closed}/bot",  # stops it after the warning
+    )
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "warning: WEBHOOK_URL ends in /telegram, which the bot adds itself: Telegram is told to "
+        "post to https://bot.example.org/telegram/telegram",
+        f"cannot reach the Telegram Bot API at http://127.0.0.1:{closed}: connection refused "
+        "(check the network, or TELEGRAM_API_BASE_URL)",
+    ]
+
+
+def test_a_hostile_key_in_env_file_is_quoted_in_its_warning(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("<b>TIME\x1b[2J</b>=1\n")
+    result = run_cli(tmp_path, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: .env: '<b>TIME\\x1b[2J</b>' is not a setting (it is ignored)"
+    ]
