@@ -7,17 +7,21 @@ import asyncio
 import gc
 import logging
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import log_privacy
+from bot.cli_errors import CliFailure, unexpected
 from bot.log_budget import RepeatLimiter
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, unknown_env_file_keys
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from storage.db import Database
+    from storage.migrate import SchemaState
     from storage.models import Member
 
 log = logging.getLogger("cppcc-bot")
@@ -72,13 +76,20 @@ def _fast_event_loop() -> None:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_application
+    from bot.cli_errors import check_listen, check_telegram, webhook_failure, webhook_url_warning
     from bot.runner import run_polling, serve_webhook_forever
 
+    settings.token()
     if args.webhook:
-        if not settings.webhook_url:
-            raise SettingsError("setting WEBHOOK_URL: is required for --webhook but not set")
-        if not settings.webhook_secret.get_secret_value():
-            raise SettingsError("setting WEBHOOK_SECRET: is required for --webhook but not set")
+        settings.check_webhook()
+        if warning := webhook_url_warning(settings):
+            print(warning, file=sys.stderr)
+        check_listen(settings)
+    # Checked before anything starts, each failure in one line: the database (opened and
+    # upgraded here, so a wrong DATABASE_URL is reported whatever Telegram does), then the Bot
+    # API (PTB's own start would log a traceback and retry).
+    asyncio.run(_with_db(settings, _ready))
+    asyncio.run(check_telegram(settings))
     _fast_event_loop()
     app = build_application(settings)
     # Everything imported and built so far lives as long as the process: out of the garbage
@@ -87,26 +98,81 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     if args.webhook:
-        asyncio.run(serve_webhook_forever(app, settings))
+        try:
+            asyncio.run(serve_webhook_forever(app, settings))
+        except Exception as exc:
+            line = webhook_failure(exc, settings)
+            if line is None:
+                raise
+            raise CliFailure(line) from exc
     else:
         run_polling(app)
     return 0
 
 
 async def _with_db(settings: Settings, work: Callable[..., Awaitable[int]], *args: object) -> int:
-    from storage.db import Database
-    from storage.migrate import upgrade
-
-    db = Database(settings.database_url)
+    db = _open_database(settings)
     try:
-        await upgrade(db.engine)
+        await _upgrade(db, settings)
         return await work(db, *args)
     finally:
         await db.dispose()
 
 
-async def _db_upgrade(db: object) -> int:
-    print("database schema is up to date")
+def _open_database(settings: Settings) -> Database:
+    from bot.cli_errors import database_failure
+    from storage.db import Database
+
+    try:
+        return Database(settings.database_url)
+    except Exception as exc:  # e.g. SQLite's directory cannot be made
+        line = database_failure(exc, settings.database_url)
+        if line is None:
+            raise
+        raise CliFailure(line) from exc
+
+
+async def _upgrade(db: Database, settings: Settings) -> tuple[SchemaState, SchemaState]:
+    """Upgrade the schema; where it stood before and after. A failure to connect or upgrade
+    is one line (CliFailure), and a database holding someone else's tables is not touched."""
+    from bot.cli_errors import database_failure, unmarked_schema
+    from storage.migrate import schema_state, upgrade
+
+    try:
+        before = await schema_state(db.engine)
+        if not before.revisions and before.tables:
+            raise CliFailure(unmarked_schema(before.tables))
+        await upgrade(db.engine)
+        return before, await schema_state(db.engine)
+    except CliFailure:
+        raise
+    except Exception as exc:
+        line = database_failure(exc, settings.database_url)
+        if line is None:
+            raise
+        raise CliFailure(line) from exc
+
+
+async def _ready(db: object) -> int:
+    return 0
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    db = _open_database(settings)
+    try:
+        before, after = await _upgrade(db, settings)
+    finally:
+        await db.dispose()
+    revision = "+".join(after.revisions)
+    if not before.revisions:
+        print(f"created the schema at revision {revision} ({after.tables} tables)")
+    elif before.revisions == after.revisions:
+        print(f"the schema was already current at revision {revision} ({after.tables} tables)")
+    else:
+        print(
+            f"upgraded the schema from revision {'+'.join(before.revisions)} to {revision} "
+            f"({after.tables} tables)"
+        )
     return 0
 
 
@@ -270,14 +336,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    settings: Settings | None = None
     try:
+        # A misspelt key in .env would otherwise be ignored without a word.
+        for warning in unknown_env_file_keys():
+            print(f"warning: {warning}", file=sys.stderr)
         settings = load_settings()
         # The console shares the terminal with the chat: only warnings go there.
         configure_logging("WARNING" if args.command == "console" else settings.log_level)
         if args.command == "run":
             return _run(settings, args)
         if args.command == "db":
-            return asyncio.run(_with_db(settings, _db_upgrade))
+            return asyncio.run(_db_upgrade(settings))
         if args.command == "roster":
             if not args.file.is_file():
                 print(f"no such file: {args.file}", file=sys.stderr)
@@ -303,8 +373,17 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except CliFailure as exc:
+        print(exc, file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # Not an operator's mistake we know: still one line, the traceback only on request.
+        print(unexpected(exc, settings), file=sys.stderr)
+        if settings is not None and settings.log_level == "DEBUG":
+            traceback.print_exception(exc)
+        return 1
     return 1
 
 

@@ -153,11 +153,20 @@ class WebhookRunner:
         await stop_services(self.app)
         await self.app.shutdown()
         await stop_runtime(self.app)
+        # PTB closes the bot's HTTP sessions only for an Application that finished
+        # initialising; after a failed getMe they are still open (a no-op otherwise).
+        await self.app.bot.shutdown()
 
 
 async def serve_webhook_forever(app: BotApplication, settings: Settings) -> None:
     runner = WebhookRunner(app, settings)
-    await runner.start()
+    try:
+        await runner.start()
+    except BaseException:
+        # A start that failed half-way (port taken, webhook refused, Telegram unreachable)
+        # still closes what it opened, so the command line can say why in one line.
+        await runner.stop()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -11,6 +11,7 @@ up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -141,7 +142,10 @@ class SchedulerService:
         # The scan runs as its own task, shielded: stopping the scheduler must not cancel it
         # half-way through a transaction (stop() waits for it instead).
         self._running = asyncio.ensure_future(self.scan())
-        await asyncio.shield(self._running)
+        # The scheduler's shutdown cancels this job (not the scan): expected, not an error for
+        # APScheduler to log with a traceback.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(self._running)
 
     async def stop(self) -> None:
         if self._scheduler is not None and self._scheduler.running:

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import difflib
+import json
+import re
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 from storage.scoring import ScoringRulesError, load_rules
 
 SUPPORTED_LOCALES = ("zh-CN", "en")
+# Telegram's rule for setWebhook's secret_token.
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# The Bot API Telegram runs; a self-hosted Bot API server has other rules (it may post to http).
+OFFICIAL_API_HOST = "api.telegram.org"
+LIST_EXAMPLES = {
+    "report_categories": ["economy", "livelihood"],
+    "report_attachment_types": ["pdf", "docx"],
+}
 
 
 class SettingsError(Exception):
@@ -30,7 +45,9 @@ class Settings(BaseSettings):
     telegram_file_base_url: str = "https://api.telegram.org/file/bot"
     timezone: str = "Asia/Shanghai"
     default_locale: str = "zh-CN"
-    admin_ids: list[int] = Field(default_factory=list)
+    # NoDecode: lists are read by the validators below (a JSON list or comma-separated), not by
+    # pydantic-settings' JSON decoding, whose failure names no setting and no cause.
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     office_contact: str = "政协机关办公室 0591-00000000"
     # The office's name as it signs documents: author and company of every Word file, the
     # compilation's cover.
@@ -66,7 +83,7 @@ class Settings(BaseSettings):
     notice_progress_seconds: float = Field(default=3.0, gt=0)
     # Opinion reports: the category keys offered (a key with a text in reports.toml is shown
     # translated, any other key as typed), length limits per answer, and attachments.
-    report_categories: list[str] = Field(
+    report_categories: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [
             "economy",
             "livelihood",
@@ -76,7 +93,6 @@ class Settings(BaseSettings):
             "social_governance",
             "other",
         ],
-        min_length=1,
     )
     report_title_max_chars: int = Field(default=60, ge=5, le=200)
     # Sections stay below Telegram's 4096-character message limit so a preview always fits.
@@ -84,7 +100,7 @@ class Settings(BaseSettings):
     report_max_attachments: int = Field(default=6, ge=0, le=20)
     # The Bot API lets bots download files up to 20 MB.
     report_max_attachment_mb: int = Field(default=10, ge=1, le=20)
-    report_attachment_types: list[str] = Field(
+    report_attachment_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["jpg", "jpeg", "png", "pdf", "doc", "docx", "xls", "xlsx", "txt"]
     )
     # Reminders and schedules (local times, HH:MM). Nothing non-urgent is sent in quiet hours.
@@ -124,10 +140,68 @@ class Settings(BaseSettings):
     @field_validator("webhook_url")
     @classmethod
     def _webhook(cls, value: str) -> str:
-        # Telegram itself needs https; a self-hosted Bot API server may post to plain http.
-        if value and not value.startswith(("https://", "http://")):
+        # Telegram itself needs https (checked by check_webhook, which knows which Bot API
+        # server is used); a self-hosted Bot API server may post to plain http.
+        value = value.strip()
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError("must be an https:// address that Telegram can reach")
+        if parts.query or parts.fragment:
+            # The bot appends its path (/telegram) to this address.
+            raise ValueError("must be an address without ?query or #fragment")
         return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr) -> SecretStr:
+        # Telegram refuses setWebhook with any other secret_token; the value is not echoed.
+        raw = value.get_secret_value()
+        if raw and not WEBHOOK_SECRET_PATTERN.fullmatch(raw):
+            others = re.search(r"[^A-Za-z0-9_-]", raw) is not None
+            found = "other characters" if others else f"{len(raw)} characters"
+            raise ValueError(
+                f"Telegram accepts 1 to 256 characters of A-Z a-z 0-9 _ - (it has {found})"
+            )
+        return value
+
+    @field_validator("telegram_api_base_url", "telegram_file_base_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(
+                f"must be an http(s) address like {OFFICIAL_API_HOST}'s, not {value!r}"
+            )
+        return value.strip()
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        ids = []
+        for item in _split_list(value, example=["123456789", "987654321"], json_texts=False):
+            text = str(item).strip()
+            if not text.isascii() or not text.isdigit() or int(text) == 0:
+                raise ValueError(
+                    f"{text[:40]!r} is not a Telegram user id; write the ids separated by "
+                    "commas, e.g. 123456789,987654321"
+                )
+            ids.append(int(text))
+        return ids
+
+    @field_validator("report_categories", "report_attachment_types", mode="before")
+    @classmethod
+    def _text_list(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        example = LIST_EXAMPLES[info.field_name or ""]
+        items = _split_list(value, example=example)
+        if not all(isinstance(item, str) for item in items):
+            raise ValueError(f"must be a list of texts, e.g. {json.dumps(example)}")
+        return items
 
     @field_validator(
         "quiet_hours_start",
@@ -177,6 +251,8 @@ class Settings(BaseSettings):
     def _categories(cls, value: list[str]) -> list[str]:
         # Stored per report (60 characters) and offered as buttons: short, distinct, not blank.
         cleaned = [item.strip() for item in value]
+        if not cleaned:
+            raise ValueError("must name at least one category, e.g. economy,livelihood")
         if any(not item or len(item) > 60 for item in cleaned):
             raise ValueError("each category must be 1 to 60 characters")
         if len(set(cleaned)) != len(cleaned):
@@ -212,11 +288,76 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def check_webhook(self) -> None:
+        """What `run --webhook` needs beyond the single values: SettingsError when not met."""
+        if not self.webhook_url:
+            raise SettingsError("setting WEBHOOK_URL: is required for --webhook but not set")
+        if not self.webhook_secret.get_secret_value():
+            raise SettingsError("setting WEBHOOK_SECRET: is required for --webhook but not set")
+        official = urlsplit(self.telegram_api_base_url).hostname == OFFICIAL_API_HOST
+        if official and urlsplit(self.webhook_url).scheme != "https":
+            raise SettingsError(
+                "setting WEBHOOK_URL: must start with https:// (Telegram posts updates only to "
+                "https addresses)"
+            )
+
+
+def _split_list(value: str, *, example: list[str], json_texts: bool = True) -> list[object]:
+    """A list setting as written in the environment: a JSON list, or items separated by commas
+    (an empty value is an empty list)."""
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+        except ValueError:
+            items = None
+        if not isinstance(items, list):
+            as_json = json.dumps(example) if json_texts else f"[{', '.join(example)}]"
+            raise ValueError(f"is not a JSON list; write {','.join(example)} or {as_json}")
+        return items
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def unknown_env_file_keys(path: Path | None = None) -> list[str]:
+    """A warning for each key in the .env file that is no setting, with the closest setting.
+
+    Only the file is checked: the process environment holds many unrelated variables."""
+    env_file = Path(str(Settings.model_config.get("env_file") or ".env")) if path is None else path
+    try:
+        keys = list(dotenv_values(env_file, encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return []  # unreadable: reading the settings says why
+    prefix = str(Settings.model_config.get("env_prefix") or "").upper()
+    known: list[str] = []
+    for name, field in Settings.model_fields.items():
+        known.append(prefix + name.upper())
+        if isinstance(field.validation_alias, str):
+            known.append(field.validation_alias.upper())
+    warnings = []
+    for key in keys:
+        if key.upper() in known:
+            continue
+        guess = difflib.get_close_matches(key.upper(), known, n=1)
+        hint = f"; did you mean {guess[0]}?" if guess else " (it is ignored)"
+        # Quoted when it holds control characters, so it cannot disturb the terminal.
+        shown = key[:60] if key[:60].isprintable() else repr(key[:60])
+        warnings.append(f"{env_file}: {shown} is not a setting{hint}")
+    return warnings
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings; a bad or missing value raises SettingsError with one readable line."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except SourceError as exc:
+        # A value pydantic-settings could not decode before validation (complex types).
+        field = re.search(r'field "([^"]+)"', str(exc))
+        name = field.group(1).upper() if field else "settings"
+        raise SettingsError(
+            f"setting {name}: cannot be read (see .env.example for its form)"
+        ) from None
+    except UnicodeDecodeError:
+        raise SettingsError(".env: is not UTF-8 text (save it as UTF-8)") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         name = ".".join(str(part) for part in first["loc"]) or "settings"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -28,6 +30,26 @@ async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
         return
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade, url, revision)
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a database's schema stands: its Alembic revisions (none: never upgraded) and how
+    many tables it has besides Alembic's own."""
+
+    revisions: tuple[str, ...]
+    tables: int
+
+
+async def schema_state(engine: AsyncEngine) -> SchemaState:
+    async with engine.connect() as conn:
+        return await conn.run_sync(_schema_state)
+
+
+def _schema_state(connection: Connection) -> SchemaState:
+    revisions = tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+    names = inspect(connection).get_table_names()
+    return SchemaState(revisions, sum(1 for name in names if name != "alembic_version"))
 
 
 def _upgrade(connection: Connection, url: str, revision: str) -> None:
