@@ -48,6 +48,9 @@ ServiceFactory = Callable[[Runtime], Service]
 # Features add factories here (delivery worker, scheduler); started after the database is ready.
 # This is the one place in bot/ that knows the handlers: the services get from here what they
 # need of them (the scheduler's notice reminders carry the notices' acknowledgement buttons).
+# The data of a notice's acknowledgement button, for whatever else queues notices outside the
+# handlers (the demo office of `cppcc-bot demo-data`), so the button is the one the bot handles.
+NOTICE_ACK_DATA = notices.ack_data
 SERVICE_FACTORIES: list[ServiceFactory] = [
     delivery.create,
     functools.partial(scheduler.create, notice_ack_data=notices.ack_data),

@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo-data":
             from bot.tryout.demo import load_demo_data
 
-            return asyncio.run(_with_db(settings, load_demo_data))
+            return asyncio.run(_with_db(settings, load_demo_data, settings))
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ from bot.channels import TELEGRAM
 from bot.runner import PollingRunner
 from bot.settings import Settings
 from bot.tryout.console_view import PROMPT, Person, Recorder, Screen
+from bot.tryout.demo import CONSOLE_USER_BASE, user_id_for
 from bot.tryout.emulator import BotApiEmulator
 from bot.tryout.store import ConsoleStore
 from bot.tryout.users import SimUser
@@ -32,7 +33,6 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Member, Role
 
-CONSOLE_USER_BASE = 7_000_000_000  # Telegram-like ids for console users, far from real ones
 STRANGER_ID = CONSOLE_USER_BASE - 1
 STRANGER_PHONE = "+8613000000000"
 HELP = """Type a message or a /command and press Enter; the bot's messages are numbered [3].
@@ -47,11 +47,6 @@ HELP = """Type a message or a /command and press Enter; the bot's messages are n
   /quit            leave (what arrives meanwhile is shown next time)"""
 _PRESS = re.compile(r"\[(\d+)(?:\.(\d+))?\]")
 _BLOCK = '"""'
-
-
-def user_id_for(member_id: int) -> int:
-    """The Telegram id a console plays a member under when they have no binding yet."""
-    return CONSOLE_USER_BASE + member_id
 
 
 async def find_person(db: Database, query: str) -> Person:
@@ -103,11 +98,11 @@ class Console:
         self.screen.say(f"You are {person.name} (Telegram id {person.chat_id}).")
         self.screen.watch(person, current=True)
 
-    async def handle(self, line: str) -> None:
+    async def handle(self, line: str) -> bool:
+        """Do what the line says; True when it went to the bot (whose answer brings a prompt)."""
         press = _PRESS.fullmatch(line)
         if press:
-            await self._press(int(press[1]), int(press[2]) if press[2] else None)
-            return
+            return await self._press(int(press[1]), int(press[2]) if press[2] else None)
         command, _, rest = line.partition(" ")
         rest = rest.strip()
         user = self.user(self.me)
@@ -140,31 +135,33 @@ class Console:
             self.screen.say(HELP)
         else:
             await user.send_text(line)
+        return command not in ("/as", "/watch", "/who", "/console")
 
-    async def _press(self, number: int, button: int | None) -> None:
+    async def _press(self, number: int, button: int | None) -> bool:
         """[n.k]: button k of message n (as its chat's person); [k]: of the latest one."""
         if button is None:
             button, latest = number, self.screen.latest_with_buttons(self.me.chat_id)
             if latest is None:
                 self.screen.say("no message with buttons yet")
-                return
+                return False
             number = latest
         shown = self.screen.message_at(number)
         chat = self.emu.state.chat(shown[0]) if shown else None
         message = self.emu.state.find_sent(chat, shown[1]) if chat and shown else None
         if message is None or message.deleted:
             self.screen.say(f"no message [{number}] to press")
-            return
+            return False
         buttons = message.inline_buttons()
         if not 1 <= button <= len(buttons):
             self.screen.say(f"message [{number}] has no button {button}")
-            return
+            return False
         chosen = buttons[button - 1]
         if "callback_data" not in chosen:
             self.screen.say(f"that button opens {chosen.get('url', 'nothing here')}")
-            return
+            return False
         presser = self.screen.people.get(message.chat_id, self.me)
         await self.user(presser).send_callback(message.message_id, str(chosen["callback_data"]))
+        return True
 
 
 def _read(path: Path) -> bytes:
@@ -258,12 +255,14 @@ async def _converse(
             line = await read_input()
             if line is None or line.strip() in {"/quit", "/exit"}:
                 break
+            to_bot = False
             if line.strip():
                 try:
-                    await console.handle(line if "\n" in line else line.strip())
+                    to_bot = await console.handle(line if "\n" in line else line.strip())
                 except (OSError, ValueError, LookupError) as exc:
                     screen.say(f"could not do that: {exc}")
-            screen.prompt()
+            if not to_bot:
+                screen.prompt()
         # What the bot is still answering is shown before leaving (and so marked seen).
         await asyncio.sleep(0.5)
         screen.refresh()
