@@ -50,6 +50,9 @@ ServiceFactory = Callable[[Runtime], Service]
 # This is the one place in bot/ that knows the handlers: the services get from here what they
 # need of them (what the scheduler's reminders say, composed by the handlers).
 REMINDER_TEXTS = scheduler.ReminderTexts(reminders.compose, notice_messages.reminder)
+# A notice as members get it (with the acknowledgement buttons the bot handles), for whatever
+# queues notices outside the handlers (the demo office of `cppcc-bot demo-data`).
+NOTICE_MESSAGE = notice_messages.message
 SERVICE_FACTORIES: list[ServiceFactory] = [
     delivery.create,
     functools.partial(scheduler.create, texts=REMINDER_TEXTS),

@@ -327,10 +327,23 @@ def _parser() -> argparse.ArgumentParser:
     updates.add_argument("--show", type=int, metavar="ID", help="print one entry's raw update")
     console = sub.add_parser("console", help="chat with the bot in this terminal, offline")
     who = console.add_mutually_exclusive_group()
-    who.add_argument("--as", dest="as_member", metavar="MEMBER", help="phone or #id to act as")
+    who.add_argument(
+        "--as", "--member", dest="as_member", metavar="MEMBER", help="phone, #id or name to act as"
+    )
     who.add_argument("--staff", action="store_true", help="act as the first staff member")
+    who.add_argument("--admin", action="store_true", help="act as the first admin")
     who.add_argument("--stranger", action="store_true", help="act as someone not on the roster")
-    sub.add_parser("demo-data", help="fill the database with a demo roster and staff account")
+    console.add_argument(
+        "--watch",
+        action="append",
+        metavar="MEMBER",
+        help="also show what the bot sends this person (repeatable)",
+    )
+    sub.add_parser(
+        "demo-data",
+        help="fill the database with a demo office: roster, staff and admin, activities, "
+        "notices, reports",
+    )
     return parser
 
 
@@ -369,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo-data":
             from bot.tryout.demo import load_demo_data
 
-            return asyncio.run(_with_db(settings, load_demo_data))
+            return asyncio.run(_with_db(settings, load_demo_data, settings))
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -42,7 +42,7 @@ def test_the_runtime_never_imports_the_tryout_package() -> None:
 async def test_demo_data_then_the_console_answers_a_command(tmp_path: Path) -> None:
     demo = await asyncio.to_thread(run_cli, tmp_path, "demo-data")
     assert demo.returncode == 0, demo.stderr
-    assert "demo roster: 31 created" in demo.stdout
+    assert "demo roster: 32 created" in demo.stdout
 
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
     environ["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
@@ -65,7 +65,7 @@ async def test_demo_data_then_the_console_answers_a_command(tmp_path: Path) -> N
                 output += (await console.stdout.read(4096)).decode()
             console.stdin.write(b"/start\n")
             await console.stdin.drain()
-            while "\nbot: " not in output:
+            while "] bot: " not in output:
                 chunk = await console.stdout.read(4096)
                 assert chunk, output
                 output += chunk.decode()

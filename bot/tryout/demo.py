@@ -1,10 +1,24 @@
-"""`cppcc-bot demo-data`: a demo roster so the console has someone to be."""
+"""`cppcc-bot demo-data`: a demo office, so every console has something to look at.
+
+A roster of 30 members, a staff account and an admin; the first members bound to the Telegram
+ids the console plays them under (the rest bind in the console with /contact); activities in
+every state (open, full with a waiting list, past with check-ins); notices without and with an
+acknowledgement (回执), some answered, their messages waiting in the outbox for the bound members;
+opinion reports in every review state and a draft. All made by the storage functions the bot
+uses (storage/*), so every rule holds; the demo member's duty record counts what they did.
+Running it again changes nothing (the demo office is recognised by its first activity).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
-from storage import members
+from bot.channels import TELEGRAM, telegram_account
+from bot.settings import Settings
+from bot.tryout.demo_office import build_office
+from storage import identities, members
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import LiaisonPoint, Member, Role
@@ -45,9 +59,17 @@ POINTS = {
     "仓山区金山街道委员联系点": (26.0460, 119.2640),
 }
 DEMO_MEMBERS = 30
-# Phone numbers the console uses: the first demo member, and the demo staff account.
+# Phone numbers the console uses: the first demo member, the demo staff account and admin.
 DEMO_MEMBER_PHONE = "+8613800000001"
 DEMO_STAFF_PHONE = "+8613800000099"
+DEMO_ADMIN_PHONE = "+8613800000098"
+BOUND_MEMBERS = 12  # the first demo members are bound to console ids; the rest bind in it
+CONSOLE_USER_BASE = 7_000_000_000  # Telegram-like ids for console users, far from real ones
+
+
+def user_id_for(member_id: int) -> int:
+    """The Telegram id a console plays a member under (demo-data binds the first ones to it)."""
+    return CONSOLE_USER_BASE + member_id
 
 
 def demo_rows() -> list[RosterRow]:
@@ -66,21 +88,37 @@ def demo_rows() -> list[RosterRow]:
             )
         )
     rows.append(RosterRow(row=DEMO_MEMBERS + 2, name="机关工作人员", phone="138 0000 0099"))
+    rows.append(RosterRow(row=DEMO_MEMBERS + 3, name="机关管理员", phone="138 0000 0098"))
     return rows
 
 
-async def load_demo_data(db: Database) -> int:
+async def load_demo_data(db: Database, settings: Settings) -> int:
+    now = datetime.now(UTC)
     async with db.transaction() as session:
         report = await import_roster(session, demo_rows(), source="demo-data")
         for name, (lat, lon) in POINTS.items():
             point = await session.scalar(select(LiaisonPoint).where(LiaisonPoint.name == name))
             if point is not None:
                 point.latitude, point.longitude = lat, lon
-        staff = await session.scalar(select(Member).where(Member.phone == DEMO_STAFF_PHONE))
-        if staff is not None:
-            await members.set_role(session, staff, Role.staff, Actor.cli())
+        for phone, role in ((DEMO_STAFF_PHONE, Role.staff), (DEMO_ADMIN_PHONE, Role.admin)):
+            account = await session.scalar(select(Member).where(Member.phone == phone))
+            if account is not None:
+                await members.set_role(session, account, role, Actor.cli())
+        people = list(
+            await session.scalars(select(Member).where(Member.active).order_by(Member.id))
+        )
+        bound = [m for m in people if m.role is Role.member][:BOUND_MEMBERS]
+        bound += [m for m in people if m.role is not Role.member]
+        for member in bound:
+            if await identities.account_of(session, member.id, TELEGRAM) is None:
+                await identities.attach(
+                    session, member.id, telegram_account(user_id_for(member.id)), now=now
+                )
     print(
         f"demo roster: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged; staff account {DEMO_STAFF_PHONE}"
+        f"{report.unchanged} unchanged; staff account {DEMO_STAFF_PHONE}, "
+        f"admin {DEMO_ADMIN_PHONE}"
     )
+    made = await build_office(db, settings, now=now)
+    print(made)
     return 0

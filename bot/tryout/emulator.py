@@ -19,7 +19,7 @@ from bot.tryout.messages import MessageMethods
 from bot.tryout.profile import ProfileMethods
 from bot.tryout.protocol import JSON, ApiCall
 from bot.tryout.server import ApiServer
-from bot.tryout.state import EmulatorState, EmulatorStats
+from bot.tryout.state import EmulatorState, EmulatorStats, IdSource
 from bot.tryout.updates import UpdateQueue
 from bot.tryout.users import BLOCKED_DESCRIPTION, SimUser, Users
 
@@ -39,8 +39,12 @@ class BotApiEmulator:
         per_chat_burst: int = 5,
         group_per_minute: int = 20,
         clock: Callable[[], float] = time.monotonic,
+        ids: IdSource | None = None,
     ) -> None:
         self.state = EmulatorState(token, bot_username, clock)
+        # Shared ids (the console's store): several emulators on one bot database never hand
+        # out an update id twice (the bot would drop it as a redelivery) or clash on messages.
+        self.state.ids = ids
         self.files = FileStore(token)
         self.flood = FloodLimits(
             enforce=enforce_limits,
@@ -271,6 +275,15 @@ class BotApiEmulator:
     def add_listener(self, callback: Callable[[str, SentMessage], None]) -> None:
         """Call ``callback(event, message)`` on "sent", "edited" and "deleted" (console mode)."""
         self.state.listeners.append(callback)
+
+    def add_answer_listener(self, callback: Callable[[int, JSON], None]) -> None:
+        """Call ``callback(chat_id, params)`` when the bot answers a press (its pop-up)."""
+        self.state.answer_listeners.append(callback)
+
+    def set_message_lookup(self, lookup: Callable[[int, int], SentMessage | None]) -> None:
+        """Where a bot message this emulator did not send is found (another console sent it),
+        so it can be pressed, edited or deleted here."""
+        self.state.lookup = lookup
 
     def add_call_listener(self, callback: Callable[[ApiCall], None]) -> None:
         """Call ``callback(call)`` after every successful Bot API call (load generators)."""

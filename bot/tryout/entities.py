@@ -8,6 +8,7 @@ length-checked, the inline keyboard validated, the replied-to message found.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.telegram_text import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, EntityParseError, parse_html
@@ -99,8 +100,12 @@ class Chat:
     from_user: dict[int, UserMessage] = field(default_factory=dict)
     blocked: str | None = None  # 403 description while the user has blocked the bot
     log: list[str] = field(default_factory=list)
+    # Message ids from a shared source (several emulators on one store), else counted here.
+    id_source: Callable[[], int] | None = None
 
     def take_message_id(self) -> int:
+        if self.id_source is not None:
+            return self.id_source()
         message_id = self.next_message_id
         self.next_message_id += 1
         return message_id

@@ -279,7 +279,7 @@ class MessageMethods:
             raise bad("inline messages are not emulated")
         chat = self.state.chat_for(req)
         message_id = req.require_int("message_id", "message identifier is not specified")
-        sent = chat.by_id.get(message_id)
+        sent = self.state.find_sent(chat, message_id)
         if sent is None or sent.deleted:
             if message_id in chat.from_user:
                 raise bad("message can't be edited")
@@ -361,7 +361,7 @@ class MessageMethods:
     async def _delete_message(self, req: Request) -> bool:
         chat = self.state.chat_for(req)
         message_id = req.require_int("message_id", "message identifier is not specified")
-        sent = chat.by_id.get(message_id)
+        sent = self.state.find_sent(chat, message_id)
         if sent is not None and not sent.deleted:
             sent.deleted = True
             chat.log.append(f"<- bot deleted #{message_id}")
@@ -387,4 +387,8 @@ class MessageMethods:
             check_length(text, MAX_POPUP_LENGTH, "MESSAGE_TOO_LONG")
         self.state.pending_callbacks.discard(query_id)
         self.state.callback_answers[query_id] = dict(req.params)
+        chat_id = self.state.callback_chats.pop(query_id, None)
+        if chat_id is not None:
+            for listener in self.state.answer_listeners:
+                listener(chat_id, dict(req.params))
         return True

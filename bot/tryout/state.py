@@ -10,7 +10,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from bot.tryout.entities import Chat, SentMessage
 from bot.tryout.protocol import JSON, ApiCall, Request, bad
@@ -39,6 +39,15 @@ class EmulatorStats:
     webhook_failures: int = 0  # updates dropped after all webhook retries failed
 
 
+class IdSource(Protocol):
+    """Where update ids and message ids come from when several emulators share one bot
+    database (the console's store): ids that never repeat for that database."""
+
+    def next_update_id(self) -> int: ...
+
+    def next_message_id(self, chat_id: int) -> int: ...
+
+
 class EmulatorState:
     """The emulator's shared state (see the module docstring)."""
 
@@ -53,6 +62,12 @@ class EmulatorState:
         self.pending_callbacks: set[str] = set()
         self.callback_answers: dict[str, JSON] = {}  # callback query id -> answer parameters
         self.listeners: list[Callable[[str, SentMessage], None]] = []
+        # (chat id, answerCallbackQuery parameters) for each answered press (console pop-ups).
+        self.answer_listeners: list[Callable[[int, JSON], None]] = []
+        self.callback_chats: dict[str, int] = {}  # callback query id -> the chat pressed in
+        # Shared ids, and a bot message this emulator did not send (another console's), if any.
+        self.ids: IdSource | None = None
+        self.lookup: Callable[[int, int], SentMessage | None] | None = None
         self.closing = False
         self._changed = asyncio.Event()
 
@@ -99,7 +114,21 @@ class EmulatorState:
                 kind = "supergroup" if str(chat_id).startswith("-100") else "group"
                 raw = {"id": chat_id, "type": kind, "title": f"Group {chat_id}"}
             chat = self.chats[chat_id] = Chat(chat_id, raw)
+            if self.ids is not None:
+                ids = self.ids
+                chat.id_source = lambda: ids.next_message_id(chat_id)
         return chat
+
+    def find_sent(self, chat: Chat, message_id: int) -> SentMessage | None:
+        """The bot message ``message_id`` of ``chat``: this emulator's, or one `lookup` finds
+        (sent by another emulator on the same store), adopted so it can be edited or pressed."""
+        sent = chat.by_id.get(message_id)
+        if sent is None and self.lookup is not None and message_id not in chat.from_user:
+            sent = self.lookup(chat.id, message_id)
+            if sent is not None:
+                chat.by_id[message_id] = sent
+                chat.sent.append(sent)
+        return sent
 
     def chat_for(self, req: Request, key: str = "chat_id") -> Chat:
         """The chat a call names in ``key``."""

@@ -77,6 +77,8 @@ class UpdateQueue:
         return len(self._updates)
 
     def take_update_id(self) -> int:
+        if self.state.ids is not None:
+            return self.state.ids.next_update_id()
         self._next_update_id += 1
         return self._next_update_id
 

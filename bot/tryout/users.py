@@ -302,7 +302,7 @@ class Users:
         chat = self._active(user) if chat_id is None else self.state.chat(chat_id)
         update_id = self.updates.take_update_id()
         query_id = str(update_id)
-        sent = chat.by_id.get(message_id)
+        sent = self.state.find_sent(chat, message_id)
         if sent is not None and not sent.deleted:
             message = dict(sent.raw)
         else:  # an inaccessible message, as Telegram sends for old or unknown ones
@@ -315,6 +315,7 @@ class Users:
             "data": data,
         }
         self.state.pending_callbacks.add(query_id)
+        self.state.callback_chats[query_id] = chat.id
         label = data
         if sent is not None:
             label = next(
