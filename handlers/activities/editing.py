@@ -201,6 +201,9 @@ async def edit_input(turn: Turn, dialog: Dialog) -> None:
         change = Change(field, moment)
     elif field is Field.capacity:
         capacity = importer.parse_capacity(text)
+        if capacity is importer.CapacityError.zero:
+            await turn.reply(View.of("activities.capacity_zero"))
+            return
         if isinstance(capacity, importer.CapacityError):
             await turn.reply(View.of("activities.bad_capacity"))
             return

@@ -159,14 +159,17 @@ def parse_when(
     return moment.astimezone(now.tzinfo)
 
 
-def cell_when(value: object, *, tz: tzinfo, now: datetime) -> datetime | None:
-    """A spreadsheet cell: a real date-time (local wall clock) or text."""
+def cell_when(
+    value: object, *, tz: tzinfo, now: datetime, base: datetime | None = None
+) -> datetime | None:
+    """A spreadsheet cell: a real date-time (local wall clock) or text (a time alone is on
+    base's date, as in parse_when)."""
     if isinstance(value, datetime):
         local = value.replace(tzinfo=tz) if value.tzinfo is None else value
         return local.astimezone(now.tzinfo)
     if value is None:
         return None
-    return parse_when(str(value), tz=tz, now=now)
+    return parse_when(str(value), tz=tz, now=now, base=base)
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,15 +200,17 @@ def parse_type(text: str) -> ActivityType | None:
     return None
 
 
-_UNLIMITED = {"不限", "无限", "无限制", "不限人数", "unlimited", "none", "-", "—", "0"}
+# Not "0": zero places is no activity, and reading it as "no limit" would invite everyone.
+_UNLIMITED = {"不限", "无限", "无限制", "不限人数", "unlimited", "none", "-", "—"}
 
 
 class CapacityError(enum.StrEnum):
     invalid = "invalid"
+    zero = "zero"
 
 
 def parse_capacity(text: str) -> int | CapacityError | None:
-    """A positive number of places; None for unlimited (不限 / blank)."""
+    """A positive number of places; None for unlimited (不限 / blank); zero is refused."""
     value = normalise(text).casefold().removesuffix("人").removesuffix("名").strip()
     if value in _UNLIMITED or value == "":
         return None
@@ -214,6 +219,8 @@ def parse_capacity(text: str) -> int | CapacityError | None:
     if not value.isdigit():
         return CapacityError.invalid
     number = int(value)
+    if number == 0:
+        return CapacityError.zero
     if not 1 <= number <= CAPACITY_MAX:
         return CapacityError.invalid
     return number

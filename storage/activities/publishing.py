@@ -13,6 +13,7 @@ from storage.activities.editing import check_times, missing_field
 from storage.activities.notices import (
     ActivityNews,
     NoticeKind,
+    format_local,
     format_span,
     news,
     signed_up_news,
@@ -114,6 +115,10 @@ async def postpone(
         return EditResult(Problem.not_editable)
     if activity.ends_at is not None and activity.ends_at <= now:
         return EditResult(Problem.not_editable)
+    if new_start <= activity.starts_at:
+        # Postponing moves an activity later; bringing it forward is an edit of the start, which
+        # tells members what changed rather than that it was postponed.
+        return EditResult(Problem.postpone_not_later, format_local(activity.starts_at, tz))
     shift = new_start - activity.starts_at
     new_end = activity.ends_at + shift if activity.ends_at else None
     new_deadline = activity.signup_deadline + shift if activity.signup_deadline else None
