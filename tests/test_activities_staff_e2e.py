@@ -107,6 +107,8 @@ async def test_lifecycle_publish_notify_signup_full_waiting_promotion_leave_chec
     # A cancels: C moves up and is told, exactly once.
     card_a = await emu.wait_for(A, "我的状态：✅ 已报名", after=0)
     await emu.user(A).tap(card_a, "↩️ 取消报名")
+    question = await emu.wait_for(A, "确认取消报名？", after=0)
+    await emu.user(A).tap(question, "确认")
     await _alert(bot, "已取消报名")
     promoted = await emu.wait_for(C, "已从候补递补")
     assert "查看活动" in promoted.buttons()

@@ -32,6 +32,7 @@ def register(wiring: Wiring) -> None:
             "mine": browse.mine,
             "signup": signup.sign_up,
             "cancel": signup.cancel,
+            "cancel_yes": signup.confirm_cancel,
             "leave": signup.leave,
             "leave_no_reason": signup.leave_without_reason,
             "checkin": checkin.ask_checkin,
