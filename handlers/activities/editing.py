@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.telegram_text import truncate_utf16
 from handlers.activities import messages
 from handlers.activities.common import (
+    counted,
     example_date,
     problem,
     refuse,
@@ -238,7 +239,11 @@ async def _apply_change(turn: Turn, dialog: Dialog, change: Change) -> None:
         turn.runtime.outbox_signal()
     if dialog.data.get("mode") == "edit":
         await turn.close_dialog()
-        await turn.reply(View.of("activities.edited", notified=notified))
+        # "Told 0 members" would suggest someone could have been: a draft has nobody to tell.
+        if notified:
+            await turn.reply(View([counted("activities.edited", notified, notified=notified)]))
+        else:
+            await turn.reply(View.of("activities.saved"))
         await show_card(turn, activity_id, new=True)
         return
     await _next(turn, dialog, dialog.step)
@@ -249,7 +254,7 @@ async def _next(turn: Turn, dialog: Dialog, done_step: str) -> None:
     activity_id = int(dialog.data.get("id", 0))
     if dialog.data.get("mode") != "create" or done_step not in STEPS:
         await turn.close_dialog()
-        await turn.reply(View.of("activities.edited", notified=0))
+        await turn.reply(View.of("activities.saved"))
         await show_card(turn, activity_id, new=True)
         return
     index = STEPS.index(done_step)
