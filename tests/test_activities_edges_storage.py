@@ -1,6 +1,7 @@
 """Activities in storage, on SQLite and PostgreSQL, the rough edges of staff input: a postponed
 start earlier than (or equal to) the current one, zero places, titles of only emoji or
-punctuation (typed or in the spreadsheet), and roster names of only emoji."""
+punctuation (typed or in the spreadsheet), roster names of only emoji, and sectors, committees
+or liaison points tapped on and off a draft's audience."""
 
 from __future__ import annotations
 
@@ -13,10 +14,19 @@ from sqlalchemy import func, select
 
 from bot.channels import telegram_account
 from storage import activities as acts
-from storage.activities import Change, Field, Problem, importer
+from storage.activities import Change, Field, Problem, TargetSpec, importer
 from storage.audit import Actor
 from storage.db import Database
-from storage.models import Activity, ActivityStatus, Member, OutboxMessage
+from storage.models import (
+    Activity,
+    ActivityStatus,
+    ActivityType,
+    LiaisonPoint,
+    Member,
+    OutboxMessage,
+    Sector,
+    TargetKind,
+)
 from storage.roster import RejectedRow, RejectReason, RosterRow, import_roster
 from tests.activities_storage_support import NOW, STAFF, TZ, _activity, _members, _sign_up
 
@@ -155,3 +165,46 @@ async def test_a_roster_name_of_only_emoji_is_refused(db: Database) -> None:
     async with db.transaction() as s:
         names = set(await s.scalars(select(Member.name)))
     assert names == {"王芳🎉", "Li Ming"}
+
+
+async def test_picking_liaison_points_toggles_a_drafts_audience(db: Database) -> None:
+    async with db.transaction() as s:
+        points = [LiaisonPoint(name=n) for n in ("鼓楼联系点", "台江联系点", "仓山联系点")]
+        sector = Sector(name="经济界")
+        s.add_all([*points, sector])
+        await s.flush()
+        gulou, taijiang, cangshan = (p.id for p in points)
+        sector_id = sector.id
+        aid = await acts.create_draft(s, ActivityType.micro_consultation, STAFF)
+        await acts.set_targets(s, aid, [TargetSpec(TargetKind.everyone)], actor=STAFF)
+        choices = await acts.target_choices(s, TargetKind.liaison_point)
+        assert await acts.target_choices(s, TargetKind.member) == []
+    assert [c.name for c in choices] == sorted(["鼓楼联系点", "台江联系点", "仓山联系点"])
+    assert {c.ref_id for c in choices} == {gulou, taijiang, cangshan}
+
+    async def tap(kind: TargetKind, ref: int) -> list[int] | Problem:
+        async with db.transaction() as s:
+            return await acts.toggle_target(s, aid, kind, ref, actor=STAFF)
+
+    async def audience() -> list[tuple[TargetKind, int | None]]:
+        async with db.transaction() as s:
+            return [(t.kind, t.ref_id) for t in await acts.targets(s, aid)]
+
+    # The first point replaces "everyone"; a second adds; tapping one again takes it off.
+    assert await tap(TargetKind.liaison_point, gulou) == [gulou]
+    assert await tap(TargetKind.liaison_point, taijiang) == [gulou, taijiang]
+    assert await tap(TargetKind.liaison_point, gulou) == [taijiang]
+    assert await audience() == [(TargetKind.liaison_point, taijiang)]
+    # Another kind starts afresh; an id that does not exist changes nothing.
+    assert await tap(TargetKind.sector, sector_id) == [sector_id]
+    assert await tap(TargetKind.liaison_point, 999_999) is Problem.not_found
+    assert await tap(TargetKind.member, 1) is Problem.not_found
+    assert await audience() == [(TargetKind.sector, sector_id)]
+    # Once published, who was invited is fixed.
+    published = await _activity(db)
+    async with db.transaction() as s:
+        refused = await acts.toggle_target(
+            s, published, TargetKind.liaison_point, gulou, actor=STAFF
+        )
+        assert refused is Problem.not_editable
+        assert [t.kind for t in await acts.targets(s, published)] == [TargetKind.everyone]

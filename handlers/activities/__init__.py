@@ -57,6 +57,8 @@ def register(wiring: Wiring) -> None:
             "edit_field": editing.edit_field,
             "skip": editing.skip,
             "audience": editing.audience,
+            "pick": editing.pick,
+            "pick_done": editing.pick_done,
             "reply_required": editing.reply_required,
             "publish": publishing.publish,
             "postpone": publishing.postpone,
