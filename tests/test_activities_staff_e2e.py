@@ -186,7 +186,7 @@ async def test_capacity_below_signed_up_is_refused_and_postpone_tells_members(bo
     await staff.send_text("1")
     await bot.emu.wait_for(STAFF, "已有 2 人报名，人数上限不能少于 2")
     await staff.send_text("10")
-    await bot.emu.wait_for(STAFF, "已修改")
+    await bot.emu.wait_for(STAFF, "已保存")  # places are no news to those signed up
     async with bot.db.transaction() as s:
         activity = await s.get(Activity, activity_id)
         assert activity is not None and activity.capacity == 10
