@@ -51,6 +51,10 @@ async def test_postpone_to_an_earlier_or_the_same_start_is_refused(db: Database)
         assert result.problem is Problem.postpone_not_later, new_start
         assert result.detail == acts.format_local(before.starts_at, TZ)
         assert not result.news
+    # A time already past says so (the more useful answer), not "not later".
+    async with db.transaction() as s:
+        past = await acts.postpone(s, aid, NOW - timedelta(days=1), actor=STAFF, now=NOW, tz=TZ)
+    assert past.problem is Problem.start_in_past
     async with db.transaction() as s:
         after = await acts.view(s, aid)
         told = await s.scalar(select(func.count()).select_from(OutboxMessage))

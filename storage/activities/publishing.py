@@ -115,10 +115,6 @@ async def postpone(
         return EditResult(Problem.not_editable)
     if activity.ends_at is not None and activity.ends_at <= now:
         return EditResult(Problem.not_editable)
-    if new_start <= activity.starts_at:
-        # Postponing moves an activity later; bringing it forward is an edit of the start, which
-        # tells members what changed rather than that it was postponed.
-        return EditResult(Problem.postpone_not_later, format_local(activity.starts_at, tz))
     shift = new_start - activity.starts_at
     new_end = activity.ends_at + shift if activity.ends_at else None
     new_deadline = activity.signup_deadline + shift if activity.signup_deadline else None
@@ -127,6 +123,10 @@ async def postpone(
     problem = check_times(new_start, new_end, new_deadline, now=now, start_changed=True)
     if problem is not None:
         return EditResult(problem)
+    if new_start <= activity.starts_at:
+        # Postponing moves an activity later; bringing it forward is an edit of the start, which
+        # tells members what changed rather than that it was postponed.
+        return EditResult(Problem.postpone_not_later, format_local(activity.starts_at, tz))
     old_starts_at, old_ends_at = activity.starts_at, activity.ends_at
     activity.starts_at, activity.ends_at = new_start, new_end
     activity.signup_deadline = new_deadline
