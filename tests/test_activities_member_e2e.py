@@ -352,8 +352,8 @@ async def test_every_button_with_garbage_arguments_gets_a_polite_answer(
     ]  # fmt: skip
     staff_actions = [
         "home", "card", "new_type", "continue", "edit", "edit_field", "skip", "audience", "pick",
-        "pick_done", "reply_required", "publish", "postpone", "cancel", "roster", "export", "checkin_code",
-        "publish_batch",
+        "pick_done", "reply_required", "publish", "postpone", "cancel", "roster", "export",
+        "checkin_code", "publish_batch",
     ]  # fmt: skip
     garbage = ["", ":", "abc", "-1", "0", "999999", f"{activity_id}:bogus", f"{activity_id}:"]
     user, staff = bot.emu.user(A), bot.emu.user(STAFF)
