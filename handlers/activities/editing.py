@@ -330,8 +330,9 @@ async def pick_done(turn: Turn) -> None:
         return
     a, dialog = found
     async with turn.db.read() as session:
-        kinds = {t.kind for t in await acts.targets(session, a.id)}
-    if kinds != {TargetKind(str(dialog.data.get("kind")))}:
+        kinds = {t.kind.value for t in await acts.targets(session, a.id)}
+    # The audience must be of the kind this step picks: an earlier "everyone" is no choice here.
+    if kinds != {str(dialog.data.get("kind", ""))}:
         await refuse(turn, "activities.pick_none")
         return
     await _next(turn, dialog, AUDIENCE)
