@@ -5,8 +5,9 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +27,7 @@ LIST_EXAMPLES = {
     "report_categories": ["economy", "livelihood"],
     "report_attachment_types": ["pdf", "docx"],
 }
+T = TypeVar("T")
 
 
 class SettingsError(Exception):
@@ -120,6 +122,10 @@ class Settings(BaseSettings):
     activity_checkin_before_minutes: int = Field(default=60, ge=0)
     activity_checkin_after_minutes: int = Field(default=120, ge=0)
     activity_checkin_radius_meters: int = Field(default=500, ge=10)
+    # The office's official order of the sectors (界别), as names separated by commas: staff pick
+    # sectors in this order (inviting to an activity, sending a notice); sectors not named here
+    # follow, in their usual order. Empty: the usual order (by name).
+    sector_order: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Parallel update handling (updates of one chat stay in order).
     concurrent_updates: int = Field(default=32, ge=1)
     # Duty record: a TOML file overriding the shipped scoring rules (storage/scoring_default.toml);
@@ -259,6 +265,14 @@ class Settings(BaseSettings):
             raise ValueError("categories must be distinct")
         return cleaned
 
+    @field_validator("sector_order", mode="before")
+    @classmethod
+    def _sector_order(cls, value: object) -> object:
+        # Written as a list of names, not JSON: "中共,民革,民盟" (Chinese commas work too).
+        if isinstance(value, str):
+            return [name.strip() for name in re.split(r"[,，、]", value) if name.strip()]
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -287,6 +301,16 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def in_sector_order(self, items: Sequence[T], name: Callable[[T], str]) -> list[T]:
+        """Sectors (named by name()) in SECTOR_ORDER; those it does not name after them, in the
+        order they came."""
+        rank: dict[str, int] = {}
+        for index, sector in enumerate(self.sector_order):
+            rank.setdefault(sector, index)  # named twice: the first place counts
+        unranked = len(self.sector_order)
+        # sorted() is stable: the unnamed keep their order among themselves.
+        return sorted(items, key=lambda item: rank.get(name(item), unranked))
 
     def check_webhook(self) -> None:
         """What `run --webhook` needs beyond the single values: SettingsError when not met."""

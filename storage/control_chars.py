@@ -12,6 +12,7 @@ newline and carriage return stay: they are legal and the member may have meant t
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Word's soft line break and page break: the writer meant a new line.
 _BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
@@ -23,6 +24,12 @@ def without_control_chars(text: str) -> str:
     """The text with soft line and page breaks as newlines and other XML-illegal characters
     removed; everything else (tab, newline, emoji, any script) exactly as it was."""
     return _REFUSED.sub("", text.translate(_BREAKS))
+
+
+def has_words(text: str) -> bool:
+    """Whether the text has a letter or digit of any script: a title or a name made only of
+    emoji, punctuation or symbols ("🎉🎉", "……") says nothing and is refused where one is typed."""
+    return any(unicodedata.category(char)[0] in "LN" for char in text)
 
 
 def has_control_chars(text: str) -> bool:

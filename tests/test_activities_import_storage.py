@@ -1,6 +1,6 @@
-"""Activities in storage, the spreadsheet importer: the ways staff write a time, a batch
-imported as drafts or not at all (on SQLite and PostgreSQL), a file that is no spreadsheet,
-and the import template's examples in every language."""
+"""Activities in storage, the spreadsheet importer: a batch imported as drafts or not at all
+(on SQLite and PostgreSQL), a file that is no spreadsheet, and the import template's examples
+in every language. (How staff write a time: test_activities_when.py.)"""
 
 from __future__ import annotations
 
@@ -18,32 +18,6 @@ from storage.models import Activity, ActivityStatus, LiaisonPoint, Sector, Targe
 from tests.activities_storage_support import NOW, STAFF, TZ
 
 # -- staff input: dates and the spreadsheet ------------------------------------------------
-
-
-def test_parse_when_understands_common_ways_of_writing_a_time() -> None:
-    now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
-    expected = datetime(2026, 12, 5, 6, 30, tzinfo=UTC)  # 14:30 in Shanghai
-    for text in (
-        "2026-12-05 14:30",
-        "2026/12/5 14:30",
-        "2026.12.5 14:30",
-        "2026年12月5日 14:30",
-        "12月5日 14:30",
-        "12月5日下午2点半",
-        "12月5日 14点30分",
-        "２０２６－１２－０５　１４：３０",
-        "2026-12-05T14:30",
-    ):
-        assert activity_import.parse_when(text, tz=TZ, now=now) == expected, text
-    for bad in ("", "明天", "2026-12-05", "2026-02-30 10:00", "12月5日 25:00", "14:30"):
-        assert activity_import.parse_when(bad, tz=TZ, now=now) is None, bad
-    # A time alone takes the date of the start; a date without a year is the next one ahead.
-    assert activity_import.parse_when("16:30", tz=TZ, now=now, base=expected) == datetime(
-        2026, 12, 5, 8, 30, tzinfo=UTC
-    )
-    assert activity_import.parse_when("1月3日 09:00", tz=TZ, now=now) == datetime(
-        2027, 1, 3, 1, 0, tzinfo=UTC
-    )
 
 
 def _sheet(rows: list[list[object]]) -> bytes:

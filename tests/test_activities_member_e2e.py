@@ -272,6 +272,57 @@ async def test_members_cannot_use_staff_buttons_and_forged_ids_change_nothing(
     assert await _signups(bot, activity_id) == {}
 
 
+async def test_cancelling_asks_once_before_the_place_is_given_away(bot: Harness) -> None:
+    ids = await _people(bot)
+    activity_id = await _activity(bot, capacity=1)
+    cards = {}
+    for tg in (A, B):
+        await bot.emu.user(tg).send_command("start", f"act_{activity_id}")
+        cards[tg] = await bot.emu.wait_for(tg, "走进政协开放日")
+        await bot.emu.user(tg).tap(cards[tg], "✅ 报名" if tg == A else "⏳ 加入候补")
+        await _alert(bot, "报名成功" if tg == A else "排第 1 位")
+    before = await _signups(bot, activity_id)
+    assert before == {ids[A]: SignupStatus.signed_up, ids[B]: SignupStatus.waiting}
+    user = bot.emu.user(A)
+
+    # The first tap only asks, in place of the card; nothing is given away yet.
+    await user.tap(cards[A], "↩️ 取消报名")
+    question = await bot.emu.wait_for(A, "确认取消报名？", after=0)
+    assert question.message_id == cards[A].message_id
+    assert "「走进政协开放日」" in (question.text or "") and "名额会让给其他委员" in question.text
+    assert question.buttons() == ["确认", "返回"]
+    assert await _signups(bot, activity_id) == before
+    # Back: the card again, still signed up.
+    await user.tap(question, "返回")
+    await bot.emu.wait_for(A, lambda m: "我的状态：✅ 已报名" in (m.text or ""), after=0)
+    assert await _signups(bot, activity_id) == before
+    # Confirmed: the place goes to the first waiting member, who is told.
+    await user.tap(cards[A], "↩️ 取消报名")
+    question = await bot.emu.wait_for(A, "确认取消报名？", after=0)
+    await user.tap(question, "确认")
+    await _alert(bot, "已取消报名")
+    await bot.emu.wait_for(A, lambda m: "我的状态：未报名" in (m.text or ""), after=0)
+    await bot.emu.wait_for(B, "已从候补递补")
+    assert await _signups(bot, activity_id) == {
+        ids[A]: SignupStatus.cancelled,
+        ids[B]: SignupStatus.signed_up,
+    }
+    # The waiting list's question says so; confirming twice (an old button) changes nothing.
+    await bot.emu.user(C).send_command("start", f"act_{activity_id}")
+    card_c = await bot.emu.wait_for(C, "走进政协开放日")
+    await bot.emu.user(C).tap(card_c, "⏳ 加入候补")
+    await bot.emu.wait_for(C, "候补第 1 位", after=0)
+    await bot.emu.user(C).tap(card_c, "↩️ 取消报名")
+    waiting = await bot.emu.wait_for(C, "退出候补名单（现排第 1 位）", after=0)
+    await bot.emu.user(C).tap(waiting, "确认")
+    await _alert(bot, "已取消报名")
+    await bot.emu.user(C).send_callback(card_c.message_id, f"act:cancel_yes:{activity_id}")
+    await _alert(bot, "您没有报名这个活动")
+    await bot.emu.user(C).send_callback(card_c.message_id, f"act:cancel:{activity_id}")
+    await _alert(bot, "您没有报名这个活动")
+    assert (await _signups(bot, activity_id))[ids[C]] is SignupStatus.cancelled
+
+
 async def test_a_refusal_the_press_can_no_longer_take_is_said_in_the_chat(bot: Harness) -> None:
     """A press Telegram no longer lets us answer (handled late, e.g. after a restart): the
     refusal, which would have been a pop-up, arrives as a message instead of being lost."""
@@ -296,13 +347,13 @@ async def test_every_button_with_garbage_arguments_gets_a_polite_answer(
     await _people(bot)
     activity_id = await _activity(bot)
     member_actions = [
-        "open", "list", "mine", "signup", "cancel", "leave", "leave_no_reason", "checkin",
-        "calendar", "v", "j", "l",
+        "open", "list", "mine", "signup", "cancel", "cancel_yes", "leave", "leave_no_reason",
+        "checkin", "calendar", "v", "j", "l",
     ]  # fmt: skip
     staff_actions = [
-        "home", "card", "new_type", "continue", "edit", "edit_field", "skip", "audience",
-        "reply_required", "publish", "postpone", "cancel", "roster", "export", "checkin_code",
-        "publish_batch",
+        "home", "card", "new_type", "continue", "edit", "edit_field", "skip", "audience", "pick",
+        "pick_done", "reply_required", "publish", "postpone", "cancel", "roster", "export",
+        "checkin_code", "publish_batch",
     ]  # fmt: skip
     garbage = ["", ":", "abc", "-1", "0", "999999", f"{activity_id}:bogus", f"{activity_id}:"]
     user, staff = bot.emu.user(A), bot.emu.user(STAFF)

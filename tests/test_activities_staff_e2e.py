@@ -107,6 +107,8 @@ async def test_lifecycle_publish_notify_signup_full_waiting_promotion_leave_chec
     # A cancels: C moves up and is told, exactly once.
     card_a = await emu.wait_for(A, "我的状态：✅ 已报名", after=0)
     await emu.user(A).tap(card_a, "↩️ 取消报名")
+    question = await emu.wait_for(A, "确认取消报名？", after=0)
+    await emu.user(A).tap(question, "确认")
     await _alert(bot, "已取消报名")
     promoted = await emu.wait_for(C, "已从候补递补")
     assert "查看活动" in promoted.buttons()
@@ -184,7 +186,7 @@ async def test_capacity_below_signed_up_is_refused_and_postpone_tells_members(bo
     await staff.send_text("1")
     await bot.emu.wait_for(STAFF, "已有 2 人报名，人数上限不能少于 2")
     await staff.send_text("10")
-    await bot.emu.wait_for(STAFF, "已修改")
+    await bot.emu.wait_for(STAFF, "已保存")  # places are no news to those signed up
     async with bot.db.transaction() as s:
         activity = await s.get(Activity, activity_id)
         assert activity is not None and activity.capacity == 10

@@ -231,6 +231,8 @@ STAFF_ACTIONS: list[StaffAction] = [
             f"acs:edit_field:{w.activity}:title",
             f"acs:skip:{w.draft_activity}:description",
             f"acs:audience:{w.draft_activity}:everyone",
+            f"acs:pick:{w.draft_activity}:liaison_point:1",
+            f"acs:pick_done:{w.draft_activity}",
             f"acs:reply_required:{w.draft_activity}:1",
         ],
     ),

@@ -44,6 +44,13 @@ def staff_button(label: Text | str, action: str, *args: object) -> Button:
     return Button(label, Action.of(STAFF, action, *args))
 
 
+def counted(key: str, n: int, /, **params: object) -> Text:
+    """A text about n things: key.one when n is 1, key.other otherwise (as the duty record's
+    units). English says "1 member" but "2 members", never "member(s)"; Chinese says both the
+    same way."""
+    return Text.of(f"{key}.{'one' if n == 1 else 'other'}", **params)
+
+
 def type_name(kind: ActivityType) -> Text:
     return Text(f"activities.type_{kind.value}")
 
@@ -143,7 +150,10 @@ async def problem(turn: Turn, result: EditResult) -> None:
     """Why a staff change was refused (checked in storage)."""
     assert result.problem is not None
     params: dict[str, object] = {"detail": result.detail, "example": example_date(turn)}
+    key = f"activities.problem_{result.problem.value}"
     if result.problem is Problem.incomplete:
         # turn.t, not a Text: a pop-up takes its parameters as they are.
         params["detail"] = turn.t(f"activities.field_{result.detail}")
-    await refuse(turn, f"activities.problem_{result.problem.value}", **params)
+    if result.problem is Problem.capacity_below_signed:
+        key += ".one" if result.detail == "1" else ".other"
+    await refuse(turn, key, **params)

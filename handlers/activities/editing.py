@@ -1,12 +1,13 @@
 """Creating and editing an activity as staff: the guided dialog that asks each field in turn
 (a draft continues where it stopped), the edit menu for one field, and the dialog's buttons
-(skip, audience kind, yes / no)."""
+(skip, audience kind, the sectors, committees or liaison points to tap, yes / no)."""
 
 from __future__ import annotations
 
 from bot.telegram_text import truncate_utf16
 from handlers.activities import messages
 from handlers.activities.common import (
+    counted,
     example_date,
     problem,
     refuse,
@@ -19,7 +20,7 @@ from handlers.activities.staff_list import show_card
 from handlers.channel.turn import Turn
 from handlers.channel.views import Button, Line, Text, View
 from storage import activities as acts
-from storage.activities import ActivityView, Change, Field, Problem, importer
+from storage.activities import ActivityView, Change, EditResult, Field, Problem, importer
 from storage.dialogs import Dialog
 from storage.models import ActivityStatus, ActivityType, TargetKind
 
@@ -140,6 +141,12 @@ async def _ask_step(turn: Turn, activity_id: int, step: str, *, mode: str, **dat
     key = f"activities.ask_{step}"
     if step == AUDIENCE_NAMES:
         key = f"activities.ask_names_{data.get('kind', 'member')}"
+        kind = TargetKind(data.get("kind", TargetKind.member.value))
+        if kind in acts.PICKABLE:
+            picks = await _pick_buttons(turn, activity_id, kind)
+            if picks:
+                rows += picks
+                key = f"activities.pick_{kind.value}"
     lines: list[Line] = [Text(key)]
     if mode == "edit" and step in EDITABLE_PUBLISHED:
         async with turn.db.transaction() as session:
@@ -201,6 +208,9 @@ async def edit_input(turn: Turn, dialog: Dialog) -> None:
         change = Change(field, moment)
     elif field is Field.capacity:
         capacity = importer.parse_capacity(text)
+        if capacity is importer.CapacityError.zero:
+            await turn.reply(View.of("activities.capacity_zero"))
+            return
         if isinstance(capacity, importer.CapacityError):
             await turn.reply(View.of("activities.bad_capacity"))
             return
@@ -235,7 +245,11 @@ async def _apply_change(turn: Turn, dialog: Dialog, change: Change) -> None:
         turn.runtime.outbox_signal()
     if dialog.data.get("mode") == "edit":
         await turn.close_dialog()
-        await turn.reply(View.of("activities.edited", notified=notified))
+        # "Told 0 members" would suggest someone could have been: a draft has nobody to tell.
+        if notified:
+            await turn.reply(View([counted("activities.edited", notified, notified=notified)]))
+        else:
+            await turn.reply(View.of("activities.saved"))
         await show_card(turn, activity_id, new=True)
         return
     await _next(turn, dialog, dialog.step)
@@ -246,7 +260,7 @@ async def _next(turn: Turn, dialog: Dialog, done_step: str) -> None:
     activity_id = int(dialog.data.get("id", 0))
     if dialog.data.get("mode") != "create" or done_step not in STEPS:
         await turn.close_dialog()
-        await turn.reply(View.of("activities.edited", notified=0))
+        await turn.reply(View.of("activities.saved"))
         await show_card(turn, activity_id, new=True)
         return
     index = STEPS.index(done_step)
@@ -259,6 +273,69 @@ async def _next(turn: Turn, dialog: Dialog, done_step: str) -> None:
 
 
 # -- the dialog's buttons: only for the step the dialog is on -------------------------------
+
+
+async def _pick_buttons(turn: Turn, activity_id: int, kind: TargetKind) -> list[list[Button]]:
+    """The sectors, committees or liaison points as buttons, the chosen ones ticked, and
+    "done"; none when there is nothing to pick (then the names are typed)."""
+    async with turn.db.read() as session:
+        options = await acts.target_choices(session, kind)
+        chosen = {t.ref_id for t in await acts.targets(session, activity_id) if t.kind is kind}
+    if not options:
+        return []
+    if kind is TargetKind.sector:
+        options = turn.settings.in_sector_order(options, lambda o: o.name)
+    buttons = [
+        staff_button(
+            ("✅ " if o.ref_id in chosen else "") + o.name,
+            "pick",
+            activity_id,
+            kind.value,
+            o.ref_id,
+        )
+        for o in options
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([staff_button(Text("activities.btn_pick_done"), "pick_done", activity_id)])
+    return rows
+
+
+async def pick(turn: Turn) -> None:
+    """Button: a sector, committee or liaison point tapped on or off the audience."""
+    found = await _on_step(turn, AUDIENCE_NAMES)
+    if found is None:
+        return
+    a, dialog = found
+    kind_value, ref = turn.arg(1) or "", turn.int_arg(2)
+    if kind_value != dialog.data.get("kind") or ref is None:
+        await refuse(turn, "common.stale_button")
+        return
+    kind = TargetKind(kind_value)
+    if kind not in acts.PICKABLE:
+        await refuse(turn, "common.stale_button")
+        return
+    async with turn.db.transaction() as session:
+        chosen = await acts.toggle_target(session, a.id, kind, ref, actor=turn.member.actor)
+    if isinstance(chosen, Problem):
+        await problem(turn, EditResult(chosen))
+        return
+    await turn.notify("activities.picked", count=len(chosen))
+    await turn.edit_buttons(await _pick_buttons(turn, a.id, kind))
+
+
+async def pick_done(turn: Turn) -> None:
+    """Button under the tapped names: they are the audience; on to the next step."""
+    found = await _on_step(turn, AUDIENCE_NAMES)
+    if found is None:
+        return
+    a, dialog = found
+    async with turn.db.read() as session:
+        kinds = {t.kind.value for t in await acts.targets(session, a.id)}
+    # The audience must be of the kind this step picks: an earlier "everyone" is no choice here.
+    if kinds != {str(dialog.data.get("kind", ""))}:
+        await refuse(turn, "activities.pick_none")
+        return
+    await _next(turn, dialog, AUDIENCE)
 
 
 async def _on_step(turn: Turn, expected: str) -> tuple[ActivityView, Dialog] | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from handlers.activities import export, messages
-from handlers.activities.common import example_date, refuse, staff_button
+from handlers.activities.common import counted, example_date, refuse, staff_button
 from handlers.channel.turn import Turn
 from handlers.channel.views import Button, Line, OutFile, Text, View
 from storage import activities as acts
@@ -70,7 +70,9 @@ async def import_file(turn: Turn, dialog: Dialog) -> None:
             session, rows, actor=turn.viewer.actor, tz=turn.settings.tz, now=turn.now()
         )
     if report.problems:
-        lines: list[Line] = [Text.of("activities.import_failed", count=len(report.problems))]
+        lines: list[Line] = [
+            counted("activities.import_failed", len(report.problems), count=len(report.problems))
+        ]
         for p in report.problems[:30]:
             lines.append(
                 Text.of(
@@ -89,7 +91,7 @@ async def import_file(turn: Turn, dialog: Dialog) -> None:
         [staff_button(Text("activities.btn_publish_all_quiet"), "publish_batch", report.batch, 0)],
         [staff_button(Text("activities.btn_manage"), "home", 1)],
     ]
-    done = Text.of("activities.import_done", count=len(report.created))
+    done = counted("activities.import_done", len(report.created), count=len(report.created))
     await turn.reply(View([done], buttons))
 
 
@@ -116,5 +118,7 @@ async def publish_batch(turn: Turn) -> None:
         return
     if notified:
         turn.runtime.outbox_signal()
-    summary = View.of("activities.batch_published", count=published, notified=notified)
+    summary = View(
+        [counted("activities.batch_published", published, count=published, notified=notified)]
+    )
     await turn.reply(summary)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from handlers.activities import messages
 from handlers.activities.common import (
+    counted,
     example_date,
     problem,
     refuse,
@@ -43,8 +44,11 @@ async def publish(turn: Turn) -> None:
         return
     if notified:
         turn.runtime.outbox_signal()
-    key = "activities.published_notified" if notify_members else "activities.published_quiet"
-    await turn.reply(View.of(key, notified=notified))
+    if notify_members:
+        told = counted("activities.published_notified", notified, notified=notified)
+        await turn.reply(View([told]))
+    else:
+        await turn.reply(View.of("activities.published_quiet"))
     await show_card(turn, a.id, new=True)
 
 
@@ -121,7 +125,7 @@ async def postpone_input(turn: Turn, dialog: Dialog) -> None:
         return
     await turn.close_dialog()
     turn.runtime.outbox_signal()
-    await turn.reply(View.of("activities.postponed", notified=notified))
+    await turn.reply(View([counted("activities.postponed", notified, notified=notified)]))
     await show_card(turn, activity_id, new=True)
 
 
@@ -153,5 +157,5 @@ async def cancel_input(turn: Turn, dialog: Dialog) -> None:
         await problem(turn, result)
         return
     turn.runtime.outbox_signal()
-    await turn.reply(View.of("activities.cancelled_activity", notified=notified))
+    await turn.reply(View([counted("activities.cancelled_activity", notified, notified=notified)]))
     await show_card(turn, activity_id, new=True)

@@ -1,5 +1,6 @@
-"""A member's answer to an activity: sign up (or join the waiting list), cancel, and leave with
-a reason (asked in a dialog; required when the activity requires replies)."""
+"""A member's answer to an activity: sign up (or join the waiting list), cancel (asked once: a
+place given away may be gone when they sign up again), and leave with a reason (asked in a
+dialog; required when the activity requires replies)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,53 @@ async def sign_up(turn: Turn) -> None:
 
 
 async def cancel(turn: Turn) -> None:
+    """Button "cancel sign-up": ask to confirm, in place of the card (nothing changes yet).
+
+    After the deadline a place cannot simply be given back: that is the leave question, as
+    before, which changes nothing until the member answers it."""
+    activity_id = await activity_id_arg(turn)
+    if activity_id is None:
+        return
+    async with turn.db.read() as session:
+        card = await acts.card(session, activity_id, turn.member.id)
+    if card is None:
+        await refuse(turn, "common.stale_button")
+        return
+    refusal = _cancel_refusal(turn, card)
+    if refusal is not None:
+        await refuse(turn, refusal)
+        return
+    a, me = card.activity, card.me
+    if me.status is SignupStatus.signed_up and a.deadline is not None and turn.now() >= a.deadline:
+        await _ask_leave_reason(turn, activity_id, after_deadline=True)
+        return
+    if me.status is SignupStatus.waiting:
+        question = Text.of(
+            "activities.cancel_confirm_waiting", title=a.title, position=me.queue_position or "?"
+        )
+    else:
+        question = Text.of("activities.cancel_confirm", title=a.title)
+    yes = member_button("activities.btn_cancel_yes", "cancel_yes", activity_id)
+    back = member_button("activities.btn_cancel_no", "open", activity_id)
+    await turn.edit(View([question], [[yes, back]]))
+
+
+def _cancel_refusal(turn: Turn, card: Card) -> str | None:
+    """Why there is nothing to cancel right now (checked again in storage)."""
+    a, status = card.activity, card.me.status
+    if status is SignupStatus.checked_in:
+        return "activities.outcome_already_checked_in"
+    if status not in (SignupStatus.signed_up, SignupStatus.waiting):
+        return "activities.outcome_not_signed_up"
+    if a.status is ActivityStatus.cancelled:
+        return "activities.outcome_activity_cancelled"
+    if a.starts_at is not None and turn.now() >= a.starts_at:
+        return "activities.outcome_started"
+    return None
+
+
+async def confirm_cancel(turn: Turn) -> None:
+    """Button "confirm" under the question: give the place up (the first waiting moves up)."""
     activity_id = await activity_id_arg(turn)
     if activity_id is None:
         return

@@ -6,6 +6,7 @@ from __future__ import annotations
 from handlers.activities.common import (
     DEEPLINK,
     count_text,
+    counted,
     details_text,
     refuse,
     staff_activity,
@@ -84,7 +85,7 @@ async def _audience_text(turn: Turn, activity_id: int) -> Text:
             for kind, names in parts.items()
         ],
     )
-    return Text.of("activities.audience_line", audience=audience, count=invited)
+    return counted("activities.audience_line", invited, audience=audience, count=invited)
 
 
 async def staff_card_view(turn: Turn, a: ActivityView) -> View:

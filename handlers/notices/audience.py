@@ -36,6 +36,15 @@ AUDIENCE_ORDER = (
 )
 
 
+def _in_order(
+    turn: Turn, kind: AudienceKind, options: list[notices.Choice]
+) -> list[notices.Choice]:
+    """Sectors in the office's official order (SECTOR_ORDER); the others as stored."""
+    if kind is AudienceKind.sectors:
+        return turn.settings.in_sector_order(options, lambda o: o.name)
+    return options
+
+
 def _pairs(buttons: list[Button]) -> list[list[Button]]:
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
@@ -79,7 +88,7 @@ async def choose_audience(turn: Turn) -> None:
         return
     async with turn.db.transaction() as session:
         draft = await notices.get(session, turn.member, notice_id)
-        options = await notices.choices(session, kind)
+        options = _in_order(turn, kind, await notices.choices(session, kind))
     if isinstance(draft, Problem) or draft.status is not NoticeStatus.draft:
         await explain(turn, Problem.not_draft)
         return
@@ -127,7 +136,7 @@ async def toggle(turn: Turn) -> None:
         return
     async with turn.db.transaction() as session:
         view = await notices.toggle_audience(session, turn.member, notice_id, kind, ref)
-        options = await notices.choices(session, kind)
+        options = _in_order(turn, kind, await notices.choices(session, kind))
     if isinstance(view, Problem):
         await explain(turn, view)
         return

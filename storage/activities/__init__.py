@@ -24,10 +24,13 @@ This package re-exports the public API of all but the last two, so callers use
 """
 
 from storage.activities.audience import (
+    PICKABLE,
     invited_count,
     resolve_targets,
     set_targets,
+    target_choices,
     targets,
+    toggle_target,
 )
 from storage.activities.checkin import (
     CODE_DIGITS,
@@ -103,6 +106,7 @@ __all__ = [
     "NOTICE_KIND",
     "NOTIFY_FIELDS",
     "OPEN_STATUSES",
+    "PICKABLE",
     "PLACE_MAX",
     "REASON_MAX",
     "REPLIED",
@@ -154,7 +158,9 @@ __all__ = [
     "set_targets",
     "sign_up",
     "staff_list",
+    "target_choices",
     "targets",
+    "toggle_target",
     "update_field",
     "view",
 ]

@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
 from storage.activities.editing import find_liaison_point
-from storage.activities.types import TargetSpec, TargetsResult
+from storage.activities.shared import lock_activity
+from storage.activities.types import Problem, TargetSpec, TargetsResult
 from storage.audit import Actor
 from storage.invitations import (
     member_invited,
 )
 from storage.models import (
+    ActivityStatus,
     ActivityTarget,
     Committee,
     LiaisonPoint,
@@ -111,6 +113,70 @@ async def set_targets(
         object_id=activity_id,
         targets=[f"{s.kind.value}:{s.ref_id or ''}" for s in specs],
     )
+
+
+# The kinds staff pick from a list, with the table holding their names.
+PICKABLE: dict[TargetKind, Any] = {
+    TargetKind.sector: Sector,
+    TargetKind.committee: Committee,
+    TargetKind.liaison_point: LiaisonPoint,
+}
+CHOICES_MAX = 60  # buttons offered; beyond that staff type the names
+
+
+async def target_choices(session: AsyncSession, kind: TargetKind) -> list[TargetSpec]:
+    """The sectors, committees or liaison points staff can pick, by name (the caller puts
+    sectors in the office's order)."""
+    model = PICKABLE.get(kind)
+    if model is None:
+        return []
+    rows = await session.execute(
+        select(model.id, model.name).order_by(model.name, model.id).limit(CHOICES_MAX)
+    )
+    return [TargetSpec(kind, int(ref), str(name)) for ref, name in rows]
+
+
+async def toggle_target(
+    session: AsyncSession, activity_id: int, kind: TargetKind, ref_id: int, *, actor: Actor
+) -> list[int] | Problem:
+    """A sector, committee or liaison point tapped on or off a draft's audience; returns the
+    ids now chosen of that kind. Choosing another kind (or after everyone) starts afresh: an
+    audience is one kind at a time, as when the names are typed."""
+    activity = await lock_activity(session, activity_id)
+    if activity is None:
+        return Problem.not_found
+    if activity.status is not ActivityStatus.draft:
+        # Who was invited is fixed once published: the invitations have gone out.
+        return Problem.not_editable
+    model = PICKABLE.get(kind)
+    if model is None or await session.get(model, ref_id) is None:
+        return Problem.not_found
+    rows = list(
+        await session.scalars(
+            select(ActivityTarget)
+            .where(ActivityTarget.activity_id == activity_id)
+            .order_by(ActivityTarget.id)
+        )
+    )
+    chosen: list[int] = []
+    for row in rows:
+        if row.kind is kind and row.ref_id is not None and row.ref_id != ref_id:
+            chosen.append(row.ref_id)
+        else:
+            await session.delete(row)  # another kind, or the one tapped off
+    if not any(row.kind is kind and row.ref_id == ref_id for row in rows):
+        session.add(ActivityTarget(activity_id=activity_id, kind=kind, ref_id=ref_id))
+        chosen.append(ref_id)
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "activity.audience",
+        object_type="activity",
+        object_id=activity_id,
+        targets=[f"{kind.value}:{ref}" for ref in chosen],
+    )
+    return chosen
 
 
 async def targets(session: AsyncSession, activity_id: int) -> list[TargetSpec]:

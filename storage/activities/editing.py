@@ -32,6 +32,7 @@ from storage.activities.types import (
     Problem,
 )
 from storage.audit import Actor
+from storage.control_chars import has_words
 from storage.models import (
     Activity,
     ActivityStatus,
@@ -60,6 +61,8 @@ def check_title(text: str) -> Problem | None:
         return Problem.title_empty
     if len(text) > TITLE_MAX:
         return Problem.title_too_long
+    if not has_words(text):
+        return Problem.title_no_words
     return None
 
 

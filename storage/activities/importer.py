@@ -40,6 +40,7 @@ from storage.activities.types import (
     TargetsResult,
 )
 from storage.audit import Actor
+from storage.control_chars import has_words
 from storage.models import Activity, ActivityStatus, ActivityTarget, ActivityType, TargetKind
 
 __all__ = [
@@ -137,6 +138,7 @@ class RowError(enum.StrEnum):
     bad_type = "bad_type"
     missing_title = "missing_title"
     title_too_long = "title_too_long"
+    title_no_words = "title_no_words"
     description_too_long = "description_too_long"
     place_too_long = "place_too_long"
     missing_place = "missing_place"
@@ -291,16 +293,16 @@ async def _check_row(
         bad(RowError.missing_title)
     elif len(title) > TITLE_MAX:
         bad(RowError.title_too_long)
+    elif not has_words(title):
+        bad(RowError.title_no_words, title)
     description = row.text("description")
     if len(description) > DESCRIPTION_MAX:
         bad(RowError.description_too_long)
     starts = cell_when(row.cells.get("start"), tz=tz, now=now)
     if starts is None:
         bad(RowError.bad_start, row.text("start"))
-    end_cell = row.cells.get("end")
-    ends = cell_when(end_cell, tz=tz, now=now)
-    if ends is None and starts is not None and end_cell is not None:
-        ends = parse_when(row.text("end"), tz=tz, now=now, base=starts)
+    # An end on the same day may be a time alone ("16:30"): on the start's date.
+    ends = cell_when(row.cells.get("end"), tz=tz, now=now, base=starts)
     if ends is None:
         bad(RowError.bad_end, row.text("end"))
     deadline = None

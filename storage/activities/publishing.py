@@ -13,6 +13,7 @@ from storage.activities.editing import check_times, missing_field
 from storage.activities.notices import (
     ActivityNews,
     NoticeKind,
+    format_local,
     format_span,
     news,
     signed_up_news,
@@ -122,6 +123,10 @@ async def postpone(
     problem = check_times(new_start, new_end, new_deadline, now=now, start_changed=True)
     if problem is not None:
         return EditResult(problem)
+    if new_start <= activity.starts_at:
+        # Postponing moves an activity later; bringing it forward is an edit of the start, which
+        # tells members what changed rather than that it was postponed.
+        return EditResult(Problem.postpone_not_later, format_local(activity.starts_at, tz))
     old_starts_at, old_ends_at = activity.starts_at, activity.ends_at
     activity.starts_at, activity.ends_at = new_start, new_end
     activity.signup_deadline = new_deadline

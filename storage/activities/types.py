@@ -71,12 +71,14 @@ class Problem(enum.StrEnum):
 
     title_empty = "title_empty"
     title_too_long = "title_too_long"
+    title_no_words = "title_no_words"  # only emoji, punctuation or symbols
     description_too_long = "description_too_long"
     place_too_long = "place_too_long"
     start_in_past = "start_in_past"
     end_before_start = "end_before_start"
     deadline_after_start = "deadline_after_start"
     deadline_in_past = "deadline_in_past"
+    postpone_not_later = "postpone_not_later"  # param: the current start, local time
     capacity_invalid = "capacity_invalid"
     capacity_below_signed = "capacity_below_signed"  # param: the number signed up
     incomplete = "incomplete"  # publishing a draft that lacks a field; param: the field

@@ -12,6 +12,7 @@ from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import Actor
+from storage.control_chars import has_words
 from storage.models.base import utcnow
 from storage.models.members import (
     AuditLog,
@@ -66,6 +67,8 @@ def _validate(rows: Sequence[RosterRow], report: ImportReport) -> list[_Valid]:
 def _check(r: RosterRow, first_row_by_phone: dict[str, int]) -> tuple[RejectReason | None, str]:
     if not (r.name or "").strip():
         return RejectReason.missing_name, ""
+    if not has_words(r.name or ""):
+        return RejectReason.bad_name, (r.name or "")[:_MAX_DETAIL]
     if not r.phone:
         return RejectReason.missing_phone, ""
     phone = normalize_phone(r.phone)

@@ -22,6 +22,7 @@ class RosterRow:
 
 class RejectReason(enum.StrEnum):
     missing_name = "missing_name"
+    bad_name = "bad_name"  # only emoji, punctuation or symbols; detail: the raw value
     missing_phone = "missing_phone"
     bad_phone = "bad_phone"  # detail: the raw value
     duplicate_phone = "duplicate_phone"  # detail: row number of the first occurrence
