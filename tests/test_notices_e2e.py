@@ -233,7 +233,7 @@ async def test_scheduled_notice_fires_at_its_time(bot: Harness) -> None:
     await bot.emu.wait_for(STAFF, "看不懂这个时间")
     await staff.send_text("2026-11-25 08:00")  # clock: 10:00 Shanghai time
     await bot.emu.wait_for(STAFF, "已经过去了")
-    await staff.send_text("2026-11-25 18:00")
+    await staff.send_text("今天下午6点")  # as people type times, as for activities
     await bot.emu.wait_for(STAFF, "将于 2026-11-25 18:00 发送给 4 人")
 
     await bot.emu.wait_for_call("getUpdates")  # the worker had its chances meanwhile

@@ -4,11 +4,9 @@ then cancelling a notice being sent or scheduled, and resending the failed messa
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
-from bot.i18n import Markup, Texts
+from bot.i18n import Markup
 from handlers.channel.turn import Posted, Turn
 from handlers.channel.views import Button, Text, View
 from handlers.notices import messages, progress
@@ -30,6 +28,7 @@ from handlers.notices.common import (
 from storage import notices
 from storage.models import AckMode, NoticeStatus
 from storage.notices import NoticeView, Problem
+from storage.typed_time import parse_when
 
 # -- acknowledgement and preview --------------------------------------------------------------
 
@@ -159,36 +158,9 @@ async def ask_time(turn: Turn) -> None:
     await turn.reply(View.of("notices.ask_time", tz=turn.settings.timezone, example=example))
 
 
-def _formats(texts: Texts, key: str) -> list[str]:
-    """The strptime formats of key in every language (locale files, one a line)."""
-    found: dict[str, None] = {}
-    for value in texts.all_variants(key):
-        found.update((line.strip(), None) for line in value.splitlines() if line.strip())
-    return list(found)
-
-
-def parse_time(text: str, now: datetime, texts: Texts, tz: ZoneInfo) -> datetime | None:
-    """A local time typed by staff ("2026-11-26 09:00", "11-26 9:00") as an aware UTC time."""
-    cleaned = re.sub(r"\s+", " ", text.strip().replace("：", ":"))
-    for fmt in _formats(texts, "notices.time_formats"):
-        try:
-            return datetime.strptime(cleaned, fmt).replace(tzinfo=tz)
-        except ValueError:
-            continue
-    local_now = now.astimezone(tz)
-    for fmt in _formats(texts, "notices.short_time_formats"):
-        try:
-            # strptime needs a year for month-day forms; this year, or next when already past.
-            moment = datetime.strptime(f"{local_now.year} {cleaned}", f"%Y {fmt}")
-        except ValueError:
-            continue
-        moment = moment.replace(tzinfo=tz)
-        return moment if moment > local_now else moment.replace(year=moment.year + 1)
-    return None
-
-
 async def take_time(turn: Turn, notice_id: int) -> None:
-    at = parse_time(typed(turn) or "", turn.now(), turn.texts, turn.settings.tz)
+    # Read as staff type times everywhere (明天上午9点, 周五 14:00, 12月5日 9:00 ...).
+    at = parse_when(typed(turn) or "", tz=turn.settings.tz, now=turn.now())
     if at is None:
         await turn.reply(View.of("notices.bad_time", example=_example_time(turn)))
         return
