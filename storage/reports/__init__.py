@@ -63,7 +63,8 @@ from storage.reports.reviewing import (
     review,
 )
 from storage.reports.submission import RECEIPT_PREFIX, receipt_number, submit
-from storage.reports.texts import clean_text, parse_quick_text
+from storage.reports.quick_text import parse_quick_text
+from storage.reports.texts import clean_text
 from storage.reports.views import (
     FIELDS,
     SECTIONS,
