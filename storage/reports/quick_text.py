@@ -28,7 +28,7 @@ _LABELS = {
 }
 _LIST_MARK = r"(?:[一二三四五六七八九十]{1,2}|\d{1,2})[、.．)）]"
 _LABEL_RE = re.compile(
-    rf"^\s*(?:[一二三四五1-5][、.．)）]\s*)?(?P<label>"
+    r"^\s*(?:[一二三四五1-5][、.．)）]\s*)?(?P<label>"
     + "|".join(re.escape(label) for labels in _LABELS.values() for label in labels)
     + r")\s*[:：]\s*(?P<rest>.*)$",
     re.IGNORECASE,
@@ -51,7 +51,9 @@ _MARKER_RE = re.compile(
     rf"(?P<problem_label>{_PROBLEM_LABEL})|(?P<problem>{_PROBLEM_WORDS})"
     rf"|(?P<suggestions_label>{_SUGGESTIONS_LABEL})|(?P<suggestions>{_SUGGESTIONS_WORDS}))"
 )
-_LEADING_LABEL_RE = re.compile(rf"^\s*(?:{_LIST_MARK}\s*)?(?:{_PROBLEM_LABEL}|{_SUGGESTIONS_LABEL})")
+_LEADING_LABEL_RE = re.compile(
+    rf"^\s*(?:{_LIST_MARK}\s*)?(?:{_PROBLEM_LABEL}|{_SUGGESTIONS_LABEL})"
+)
 _FIRST_CLAUSE_RE = re.compile(rf"[{_CLAUSE_PUNCT}\n]|\.(?=\s|$)")
 _PAIRS = {"「": "」", "『": "』", "“": "”", '"': '"', "【": "】", "(": ")", "（": "）", "《": "》"}
 # A title taken from a sentence is a heading, not the sentence: about one line on a phone.
@@ -59,7 +61,9 @@ TITLE_FROM_CLAUSE_MAX = 40  # UTF-16 units, as Telegram counts
 TITLE_MIN = 4  # characters; a shorter first clause ("另外", "您好") takes the next one too
 # Characters that belong to the one before them (an emoji's skin tone, variation selector,
 # joiner): a title is never cut between them.
-_ATTACHED = re.compile(r"[\u200d\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\u0300-\u036f\U000e0020-\U000e007f]")
+_ATTACHED = re.compile(
+    r"[\u200d\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\u0300-\u036f\U000e0020-\U000e007f]"
+)
 _FLAG_HALF = re.compile(r"[\U0001f1e6-\U0001f1ff]")
 
 
