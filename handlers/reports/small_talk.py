@@ -40,6 +40,7 @@ def small_talk(text: str | None) -> str | None:
         ch
         for ch in unicodedata.normalize("NFKC", text).casefold()
         if unicodedata.category(ch)[0] not in "PZC"  # punctuation, spaces, controls, joiners
+        and unicodedata.category(ch) != "Sm"  # "~", "+": decoration here
     )
     if not rest:
         return None  # "？" or "……" asks something: not understood, with the menu
