@@ -106,11 +106,11 @@ def _mb(size: int) -> str:
 
 
 def counted(key: str, count: int, /, **params: Any) -> Text:
-    """The text for a number of things: key + "_one" for exactly one (English says "1 file",
-    "2 files"; each language writes both keys its own way), else key; {count} is the number."""
+    """The text for a number of things: key.one for exactly one, key.other with {count} for
+    any other number (English says "1 file", "2 files"; each language writes both its way)."""
     if count == 1:
-        return Text(f"{key}_one", params)
-    return Text(key, {**params, "count": count})
+        return Text(f"{key}.one", params)
+    return Text(f"{key}.other", {**params, "count": count})
 
 
 async def acknowledge(turn: Turn, view: View, data: dict[str, Any]) -> None:
