@@ -29,7 +29,7 @@ from handlers import callbacks
 from handlers.callbacks import Callback
 from handlers.channel.telegram import TelegramTurn
 from handlers.channel.turn import Turn
-from handlers.channel.views import View
+from handlers.channel.views import Text, View
 from handlers.guards import Handler, admin_only, member_only, staff_only
 from handlers.replies import answer_callback, say
 from storage import dialogs
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 InputHandler = Callable[[Update, BotContext, Dialog], Awaitable[Any]]
 # Flows written against the channel seam (handlers/channel): they run on every channel.
 TurnFlowHandler = Callable[[Turn, Dialog], Awaitable[Any]]
+# What /cancel says when it closed this flow's dialog (e.g. whether a draft keeps the text).
+TurnCancelHandler = Callable[[Turn, Dialog], Awaitable[Text]]
 TurnFreeHandler = Callable[[Turn], Awaitable[bool]]
 TurnButtonHandler = Callable[[Turn], Awaitable[Any]]
 TurnHandler = Callable[[Turn], Awaitable[Any]]  # a command, a menu button, a start hook
@@ -92,6 +94,7 @@ class Flow:
 
     telegram: InputHandler | None = None
     turn: TurnFlowHandler | None = None
+    cancelled: TurnCancelHandler | None = None
 
     def runs_on(self, turn: Turn) -> bool:
         return self.turn is not None or isinstance(turn, TelegramTurn)
@@ -245,9 +248,13 @@ class Wiring:
         if on_cancel is not None:
             self.cancel_hooks[name] = on_cancel
 
-    def add_turn_flow(self, name: str, handler: TurnFlowHandler) -> None:
-        """A dialog handled on the seam: its messages reach handler on every channel."""
-        self.flows[name] = Flow(turn=handler)
+    def add_turn_flow(
+        self, name: str, handler: TurnFlowHandler, *, cancelled: TurnCancelHandler | None = None
+    ) -> None:
+        """A dialog handled on the seam: its messages reach handler on every channel.
+        cancelled: what /cancel says after closing it (by default only that it did: a flow
+        whose answers are kept says where)."""
+        self.flows[name] = Flow(turn=handler, cancelled=cancelled)
 
     def add_turn_free_message(self, handler: TurnFreeHandler) -> None:
         """A free-message handler on the seam (every channel); True when it took the message."""
@@ -403,16 +410,20 @@ class Wiring:
                 return True
         return False
 
-    async def cancel(self, turn: Turn) -> bool:
-        """Close the open dialog on any channel (drafts stay); True when there was one."""
+    async def cancel(self, turn: Turn) -> Text | None:
+        """Close the open dialog on any channel (drafts stay); what to tell the member, or None
+        when there was none."""
         dialog = turn.dialog
         if dialog is None:
-            return False
+            return None
         await turn.close_dialog()
         hook = self.cancel_hooks.get(dialog.flow)
         if hook is not None and isinstance(turn, TelegramTurn):
             await hook(turn.update, turn.ctx, dialog)
-        return True
+        flow = self.flows.get(dialog.flow)
+        if flow is not None and flow.cancelled is not None and turn.viewer is not None:
+            return await flow.cancelled(turn, dialog)
+        return Text("common.cancelled")
 
     async def run_start_hooks(self, turn: Turn) -> None:
         """After a bound member's start shows the menu: every feature's hook (the Telegram-only

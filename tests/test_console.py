@@ -142,7 +142,7 @@ async def test_sessions_in_a_row_see_what_was_sent_while_away(tmp_path: Path, db
         await again.send("部分小区居民意见不一")
         await again.send('"""')
         # One message of two lines (the demo draft is open, so the bot offers to add it).
-        await again.expect(r"要把刚才的 1 条消息加入这份草稿吗")
+        await again.expect(r"要把刚才这条消息加入这份草稿吗")
         output = await again.quit()
     finally:
         await again.kill()

@@ -50,7 +50,7 @@ MARKERS = (
     ("第 3/5 步", "situation"),
     ("第 4/5 步", "problem"),
     ("第 5/5 步", "suggestions"),
-    ("可以发送照片或文件作为附件", "attachments"),
+    ("或文件作为附件", "attachments"),  # reached by Edit → Attachments only
     ("未完成的社情民意草稿", "offer"),
     ("请核对您的社情民意信息", "preview"),
 )

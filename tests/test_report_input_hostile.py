@@ -107,13 +107,14 @@ async def test_messages_waiting_for_the_merge_answer_stay_bounded(bot: Harness) 
             await reports.save_text(s, member_id, name, text, Limits())
     user = bot.emu.user(FIRST_MEMBER)
     await user.send_text("另外，电梯维保费用也应明确。")
-    await bot.emu.wait_for(FIRST_MEMBER, "要把刚才的 1 条消息加入这份草稿吗")
+    await bot.emu.wait_for(FIRST_MEMBER, "要把刚才这条消息加入这份草稿吗")
     # Long messages, each for one section: three fit what the draft can hold (a title and
     # three sections of 2,000 characters), the rest are refused.
     body = "加装电梯需要全体业主同意，" * 146  # 1,898 characters
     sections = ("存在问题：", "意见建议：", "基本情况：")
     sizes = []
     for number in range(12):
+        bot.clock.advance(minutes=1)  # typed one by one (a burst updates one question)
         await user.send_text(sections[number % 3] + body)
         reply = await bot.emu.wait_for(
             FIRST_MEMBER, lambda m: "加入这份草稿" in (m.text or "") or "没有保存" in (m.text or "")

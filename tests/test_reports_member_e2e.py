@@ -50,11 +50,12 @@ async def test_full_guided_submission_with_a_photo(bot: Harness) -> None:
     await user.send_text("加装电梯涉及全体业主，协调难。")
     await bot.emu.wait_for(AUTHOR, "第 5/5 步")
     await user.send_text("建立社区协商机制，财政给予补贴。")
-    await bot.emu.wait_for(AUTHOR, "可以发送照片或文件")
+    # No attachments step of its own: the preview says files can be sent right there.
+    first = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
+    assert "直接发送即可" in first.text
     await user.send_photo(PHOTO)
-    await bot.emu.wait_for(AUTHOR, "已收到附件（1/6）")
-    again = await bot.emu.wait_for(AUTHOR, "已有 1 个")
-    await user.tap(again, "✅ 完成")
+    received = await bot.emu.wait_for(AUTHOR, "已收到 1 个附件（最多 6 个）")
+    await user.tap(received, "✅ 完成")
     preview = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
     for text in (
         "老旧小区加装电梯",
@@ -99,8 +100,6 @@ async def test_quick_submission_completed_later(bot: Harness) -> None:
     await user.send_text("维修责任不清。")
     await bot.emu.wait_for(AUTHOR, "第 5/5 步")
     await user.send_text("明确管养单位。")
-    attachments = await bot.emu.wait_for(AUTHOR, "可以发送照片或文件")
-    await user.tap(attachments, "✅ 完成")
     preview = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
     assert "居民出行不便" in preview.text
     await user.tap(preview, "✅ 确认提交")
@@ -117,6 +116,7 @@ async def test_quick_voice_note_with_text_keeps_the_voice(bot: Harness) -> None:
     await user.send_voice(b"OggS-voice-note", duration=12)
     saved = await bot.emu.wait_for(AUTHOR, "存为社情民意草稿")
     assert "附件：1 个" in saved.text
+    bot.clock.advance(minutes=1)  # (within seconds, the summary above would be updated)
     await user.send_text("标题：工地夜间施工扰民\n基本情况：凌晨仍在施工")
     added = await bot.emu.wait_for(AUTHOR, "工地夜间施工扰民")
     assert "已填写：标题、基本情况" in added.text
@@ -133,7 +133,7 @@ async def test_free_message_with_a_draft_open_is_only_added_when_asked(bot: Harn
     await _draft(bot, member_id)
     user = bot.emu.user(AUTHOR)
     await user.send_text("另外，电梯维保费用也应明确。")
-    offer = await bot.emu.wait_for(AUTHOR, "要把刚才的 1 条消息加入这份草稿吗")
+    offer = await bot.emu.wait_for(AUTHOR, "要把刚才这条消息加入这份草稿吗")
     await user.tap(offer, "➕ 加入草稿")
     await bot.emu.wait_for(AUTHOR, "已把您的消息存为社情民意草稿")
     async with bot.db.transaction() as session:
@@ -149,7 +149,7 @@ async def test_discarding_a_quick_draft_deletes_it_and_small_talk_makes_none(
     await _member(bot)
     user = bot.emu.user(AUTHOR)
     await user.send_text("谢谢")
-    await bot.emu.wait_for(AUTHOR, "没有理解您的意思")
+    await bot.emu.wait_for(AUTHOR, "不客气")
     await user.send_photo(PHOTO, caption="路面坑洼，雨后多处积水难以通行")
     saved = await bot.emu.wait_for(AUTHOR, "存为社情民意草稿")
     async with bot.db.transaction() as session:
@@ -173,13 +173,15 @@ async def test_a_photo_sent_at_the_preview_or_coauthor_step_is_attached(bot: Har
     user = bot.emu.user(AUTHOR)
     preview = await _preview(bot, user)
     await user.send_photo(PHOTO)
-    await bot.emu.wait_for(AUTHOR, "已收到附件（1/6）")
+    received = await bot.emu.wait_for(AUTHOR, "已收到 1 个附件")
+    await user.tap(received, "✅ 完成")
     again = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
     assert "附件（1）" in again.text and again.message_id != preview.message_id
     await user.tap(again, "👥 联名委员")
     await bot.emu.wait_for(AUTHOR, "要添加联名委员")
     await user.send_photo(PHOTO)
-    await bot.emu.wait_for(AUTHOR, "已收到附件（2/6）")
+    received = await bot.emu.wait_for(AUTHOR, "已收到 2 个附件")
+    await user.tap(received, "✅ 完成")
     third = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
     assert "附件（2）" in third.text
 
@@ -236,8 +238,6 @@ async def test_draft_survives_a_restart_mid_conversation(bot: Harness) -> None:
     await user.tap(offer, "▶️ 继续填写")
     await bot.emu.wait_for(AUTHOR, "第 5/5 步")
     await user.send_text("划设限时停车位。")
-    attachments = await bot.emu.wait_for(AUTHOR, "可以发送照片或文件")
-    await user.tap(attachments, "✅ 完成")
     preview = await bot.emu.wait_for(AUTHOR, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
     for text in ("菜市场周边停车难", "早高峰车辆乱停", "缺少临时停车位", "划设限时停车位"):
         assert text in preview.text
@@ -262,7 +262,7 @@ async def test_an_answer_sent_again_is_not_taken_for_the_next_one(bot: Harness) 
     await user.send_text("城区近百个站台没有遮雨棚。")  # meant: the same text for this step
     await bot.emu.wait_for(AUTHOR, "第 5/5 步")
     await user.send_text("雨天候车老人淋雨。")  # a new text goes on as usual
-    await bot.emu.wait_for(AUTHOR, "可以发送照片或文件")
+    await bot.emu.wait_for(AUTHOR, "请核对您的社情民意信息")
     async with bot.db.transaction() as session:
         draft = await reports.open_draft(session, member_id)
     assert draft is not None
@@ -325,11 +325,11 @@ async def test_file_over_the_size_limit_is_refused(bot: Harness) -> None:
     await user.tap(preview, "✏️ 修改")
     sections = await bot.emu.wait_for(AUTHOR, "要修改哪一部分")
     await user.tap(sections, "附件")
-    await bot.emu.wait_for(AUTHOR, "可以发送照片或文件")
+    await bot.emu.wait_for(AUTHOR, "可以发送照片、语音或文件")
     await user.send_document(b"%PDF" + b"0" * (1024 * 1024), "big.pdf", "application/pdf")
     await bot.emu.wait_for(AUTHOR, "文件太大了")
     await user.send_document(b"%PDF-small", "plan.pdf", "application/pdf")
-    await bot.emu.wait_for(AUTHOR, "已收到附件（1/6）")
+    await bot.emu.wait_for(AUTHOR, "已收到 1 个附件（最多 6 个）")
     async with bot.db.transaction() as session:
         names = list(await session.scalars(select(ReportAttachment.file_name)))
     assert names == ["plan.pdf"]

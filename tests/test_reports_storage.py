@@ -170,8 +170,10 @@ async def test_quick_text_fills_labelled_sections_and_never_overwrites(db: Datab
         "title": "路灯",
         "situation": "坏了三天",
     }
+    # One line: its first clause is the title as well (tests/test_reports_quick_text.py).
     assert reports.parse_quick_text("路灯坏了三天", title_max=30, guess_title=True) == {
-        "situation": "路灯坏了三天"
+        "title": "路灯坏了三天",
+        "situation": "路灯坏了三天",
     }
 
 

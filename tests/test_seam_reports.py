@@ -34,9 +34,9 @@ async def test_a_guided_report_is_submitted_and_adopted_on_a_second_channel(
     await plain.send("chen", "全市老旧小区约三百个，多数没有电梯。")
     await plain.send("chen", "加装电梯涉及全体业主，协调难。")
     await plain.send("chen", "建立社区协商机制，财政给予补贴。")
-    assert "可以发送照片或文件" in plain.last("chen").text
+    assert "直接发送即可" in plain.last("chen").text  # the preview: files can be sent there
     await plain.send_file("chen", "现场情况.pdf", PDF, "application/pdf")
-    assert "已有 1 个" in plain.last("chen").text
+    assert "已收到 1 个附件" in plain.last("chen").text
     await plain.press("chen", "✅ 完成")
     preview = plain.last("chen")
     assert "✅ 确认提交" in preview.labels()

@@ -88,8 +88,6 @@ async def test_debug_logs_carry_no_phone_number_report_text_or_token(
         await member.send_text("执法力量不足")
         await emulator.wait_for(MEMBER, "第 5/5 步")
         await member.send_text(REPORT_TEXTS[2])
-        files = await emulator.wait_for(MEMBER, "可以发送照片或文件")
-        await member.tap(files, "✅ 完成")
         preview = await emulator.wait_for(MEMBER, _has_button("✅ 确认提交"))  # type: ignore[arg-type]
         await member.tap(preview, "✅ 确认提交")
         done = await emulator.wait_for(MEMBER, "提交成功")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from handlers.reports import coauthors, export, member, mine, preview, quick, review, search
 from handlers.reports.cards import FEATURE, REVIEW_FEATURE
-from handlers.reports.drafts import FLOW, QUICK_FLOW
+from handlers.reports.drafts import FLOW, QUICK_FLOW, cancelled
 from handlers.wiring import Access, Wiring
 
 # Old action name -> new, for buttons that outlive a dialog (in chats, in the outbox).
@@ -40,8 +40,8 @@ def register(wiring: Wiring) -> None:
     )
     wiring.add_turn_menu("reports.menu_submit", member.submit_menu, members_only=True, order=10)
     wiring.add_turn_menu("reports.menu_mine", mine.my_reports, members_only=True, order=20)
-    wiring.add_turn_flow(FLOW, member.on_input)
-    wiring.add_turn_flow(QUICK_FLOW, quick.on_quick)
+    wiring.add_turn_flow(FLOW, member.on_input, cancelled=cancelled)
+    wiring.add_turn_flow(QUICK_FLOW, quick.on_quick, cancelled=cancelled)
     wiring.add_turn_free_message(quick.quick_message)
     wiring.add_turn_start_hook(member.start_hook)
     # Staff.

@@ -4,7 +4,7 @@ Written against the channel seam (handlers/channel)."""
 from __future__ import annotations
 
 from handlers.channel.turn import Turn
-from handlers.channel.views import Action, Button, Join, Text, View
+from handlers.channel.views import Action, Button, Join, Line, Text, View
 from handlers.reports.cards import FEATURE, button, pressed, refuse
 from handlers.reports.drafts import COAUTHOR_STEP, FLOW, checked_draft, open_draft
 from handlers.wiring import TurnButtonHandler
@@ -37,9 +37,15 @@ async def find_coauthors(turn: Turn, query: str) -> None:
         await turn.reply(View.of("common.text_empty"))
         return
     async with turn.db.read() as session:
-        found = await reports.find_members(session, query[:50], exclude=turn.member.id)
+        found = await reports.find_members(session, query[:50])
+    me = turn.member.id
+    # The author typed their own name (or number): say so, rather than "not found".
+    notes: list[Line] = [Text("reports.coauthor_self")] if any(p.id == me for p in found) else []
+    found = [p for p in found if p.id != me]
     if not found:
-        await turn.reply(View.of("reports.coauthor_not_found", query=query[:50]))
+        notes = notes or [Text.of("reports.coauthor_not_found", query=query[:50])]
+        back = [[button("reports.btn.back_preview", "preview", view.id)]]
+        await turn.reply(View(notes, back))
         return
     rows = [
         [
@@ -51,7 +57,7 @@ async def find_coauthors(turn: Turn, query: str) -> None:
         for p in found
     ]
     rows.append([button("reports.btn.back_preview", "preview", view.id)])
-    await turn.reply(View([Text("reports.coauthor_matches")], rows))
+    await turn.reply(View([*notes, Text("reports.coauthor_matches")], rows))
 
 
 async def coauthors(turn: Turn) -> None:

@@ -25,7 +25,8 @@ from handlers.reports.cards import (
     title,
 )
 from storage import reports
-from storage.reports import FIELDS, Outcome, ReportView
+from storage.dialogs import Dialog
+from storage.reports import Outcome, ReportView
 
 FLOW = "report"
 QUICK_FLOW = "report_quick"
@@ -40,6 +41,20 @@ async def open_draft(turn: Turn) -> ReportView | None:
     """The member's open draft, if any."""
     async with turn.db.read() as session:
         return await reports.open_draft(session, turn.member.id)
+
+
+async def cancelled(turn: Turn, dialog: Dialog) -> Text:
+    """What /cancel says after closing the report dialogs: that the text is kept in the draft
+    only where there is one (the guided dialog's first question has none yet), and that
+    messages still waiting for "add to your draft?" were not added."""
+    view = await open_draft(turn)
+    if view is None:
+        return Text("common.cancelled")
+    pending = dialog.data.get("pending") or {}
+    if dialog.flow == QUICK_FLOW and (pending.get("texts") or pending.get("files")):
+        return Text.of("reports.cancelled_not_added", title=title(view))
+    key = "reports.cancelled_revision" if view.receipt_no else "reports.cancelled_draft"
+    return Text.of(key, title=title(view))
 
 
 async def checked_draft(turn: Turn, *, say_not_editable: bool = False) -> ReportView | None:
@@ -88,9 +103,6 @@ async def ask(
         await turn.reply(View([Text("reports.ask.category")], rows))
         return
     if step == ATTACH_STEP:
-        rows = [[button("reports.btn.done", "done")]]
-        if view is not None and view.attachments:
-            rows.append([button("reports.btn.remove_attachments", "remove_files")])
         question = Text.of(
             "reports.ask.attachments",
             count=len(view.attachments) if view else 0,
@@ -98,7 +110,7 @@ async def ask(
             mb=settings.report_max_attachment_mb,
             types=", ".join(settings.report_attachment_types),
         )
-        await turn.reply(View([question], rows))
+        await turn.reply(View([question], attach_buttons(view)))
         return
     lines: list[Line] = [Text.of(f"reports.ask.{step}", limit=lim.for_field(step))]
     current = view.value(step) if view is not None else None
@@ -108,16 +120,22 @@ async def ask(
     await turn.reply(View(lines))
 
 
-def next_step(view: ReportView, answered: str, edit: bool) -> str:
-    """After an answer: back to the preview when editing, else the next empty field; the
-    guided sequence offers attachments once the text is complete."""
-    if edit:
+def attach_buttons(view: ReportView | None) -> list[list[Button]]:
+    """The attachments step's buttons: done (to the preview), and removing what is there."""
+    rows = [[button("reports.btn.done", "done")]]
+    if view is not None and view.attachments:
+        rows.append([button("reports.btn.remove_attachments", "remove_files")])
+    return rows
+
+
+def next_step(view: ReportView, edit: bool) -> str:
+    """After an answer: back to the preview when editing, else the next empty field, else the
+    preview. Attachments are no step of their own: a member with nothing to attach goes from
+    the last answer to "submit"; the preview says files can be sent right there (and "✏️ 修改
+    → 附件" asks for them)."""
+    if edit or not view.missing:
         return PREVIEW_STEP
-    if view.missing:
-        return view.missing[0]
-    if answered in FIELDS and not view.attachments:
-        return ATTACH_STEP
-    return PREVIEW_STEP
+    return view.missing[0]
 
 
 async def go(turn: Turn, step: str, view: ReportView) -> None:
@@ -148,6 +166,9 @@ async def show_preview(turn: Turn, view: ReportView) -> None:
     else:
         blocks.append(turn.t("reports.preview_footer"))
         rows.append([button("reports.btn.confirm", "confirm", view.id, view.revision)])
+    if len(view.attachments) < limits(turn).max_attachments:
+        # Where files are asked for: sent now, they open the attachments step (member.py).
+        blocks.append(turn.t("reports.preview_attach_hint"))
     rows.append(
         [
             button("reports.btn.edit", "edit", view.id),

@@ -1,21 +1,29 @@
 """Files members attach to a report: the checks before anything is stored, fetching the file
-from the member's channel into DATA_DIR and attaching it to the draft. On the channel seam:
-what a message carries (`turn.media`) and how to fetch it (`turn.download`) is the channel's.
+from the member's channel into DATA_DIR and attaching it to the draft, and the one running
+message that acknowledges a burst of them. On the channel seam: what a message carries
+(`turn.media`) and how to fetch it (`turn.download`) is the channel's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.settings import Settings
-from handlers.channel.turn import DownloadFailed, Turn
-from handlers.channel.views import View
+from handlers.channel.turn import DownloadFailed, Posted, Turn
+from handlers.channel.views import Text, View
 from storage import reports
+from storage.identities import Address
 from storage.reports import Limits, Outcome
 
 log = logging.getLogger(__name__)
+
+# Six photos sent as one album arrive as six messages within a second or two: one message
+# acknowledges them all, edited as each arrives. A file sent later than this after the last
+# one gets a new message below it (an edit far above the latest photo would go unseen).
+ACK_BURST = timedelta(seconds=10)
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -95,3 +103,42 @@ async def file_accepted(turn: Turn, media: dict[str, Any]) -> bool:
 
 def _mb(size: int) -> str:
     return f"{size / (1024 * 1024):.1f}"
+
+
+def counted(key: str, count: int, /, **params: Any) -> Text:
+    """The text for a number of things: key.one for exactly one, key.other with {count} for
+    any other number (English says "1 file", "2 files"; each language writes both its way)."""
+    if count == 1:
+        return Text(f"{key}.one", params)
+    return Text(f"{key}.other", {**params, "count": count})
+
+
+async def acknowledge(turn: Turn, view: View, data: dict[str, Any]) -> None:
+    """Show view in place of the previous acknowledgement when that went out moments ago
+    (ACK_BURST), else as a new message. data is the dialog's: it keeps where that message is,
+    so the caller writes it back with the dialog. Channels that cannot edit a message (their
+    reply says no place) get a new message each time."""
+    now = turn.now()
+    previous = data.get("ack")
+    if isinstance(previous, dict) and _recent(previous, now):
+        at = Address(str(previous["channel"]), str(previous["address"]))
+        await turn.edit_posted(Posted(at, str(previous["id"])), view)
+        data["ack"] = {**previous, "time": now.isoformat()}
+        return
+    posted = await turn.reply(view)
+    if posted is None:
+        data.pop("ack", None)
+        return
+    data["ack"] = {
+        "channel": posted.at.channel,
+        "address": posted.at.address,
+        "id": posted.message_id,
+        "time": now.isoformat(),
+    }
+
+
+def _recent(ack: dict[str, Any], now: datetime) -> bool:
+    try:
+        return now - datetime.fromisoformat(str(ack["time"])) <= ACK_BURST
+    except (KeyError, TypeError, ValueError):
+        return False

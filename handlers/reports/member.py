@@ -13,7 +13,7 @@ import hashlib
 from typing import Any
 
 from handlers.channel.turn import Turn
-from handlers.channel.views import Text, View
+from handlers.channel.views import Line, Text, View
 from handlers.reports.cards import category_label, category_text, limits, pressed, refuse
 from handlers.reports.coauthors import find_coauthors
 from handlers.reports.drafts import (
@@ -22,13 +22,14 @@ from handlers.reports.drafts import (
     FLOW,
     PREVIEW_STEP,
     ask,
+    attach_buttons,
     go,
     next_step,
     offer_draft,
     open_draft,
     show_preview,
 )
-from handlers.reports.files import store_file
+from handlers.reports.files import acknowledge, counted, store_file
 from handlers.wiring import TurnButtonHandler
 from storage import reports
 from storage.dialogs import Dialog
@@ -63,19 +64,14 @@ async def on_input(turn: Turn, dialog: Dialog) -> None:
     step = dialog.step
     edit = bool(dialog.data.get("edit"))
     media = turn.media
-    if step == ATTACH_STEP:
-        if media is None:
-            view = await open_draft(turn)
-            await turn.reply(View.of("reports.need_file"))
-            await ask(turn, ATTACH_STEP, view, edit=edit)
-            return
-        await _attach(turn, media, then_step=ATTACH_STEP, edit=edit)
+    if step == ATTACH_STEP and media is None:
+        # One short line, with the step's buttons: the prompt is not repeated.
+        await turn.reply(View([Text("reports.need_file")], attach_buttons(await open_draft(turn))))
         return
     if media is not None:
-        # A photo or file in the middle of the questions is kept, then the question again (or
-        # the preview, when there is no question open).
-        then = step if step in FIELDS else PREVIEW_STEP
-        await _attach(turn, media, then_step=then, edit=edit)
+        # A file at any step is kept. In the middle of the questions, the question stays
+        # open; at the preview (or co-authors) it opens the attachments step.
+        await _attach(turn, media, step, dialog)
         return
     text = turn.text  # (a caption comes only with a file, taken above)
     if step == COAUTHOR_STEP:
@@ -117,7 +113,7 @@ async def on_input(turn: Turn, dialog: Dialog) -> None:
     if not result.ok or result.report is None:
         await _refuse_text(turn, result)
         return
-    await go(turn, next_step(result.report, step, edit), result.report)
+    await go(turn, next_step(result.report, edit), result.report)
 
 
 def _fingerprint(text: str | None) -> str:
@@ -147,28 +143,31 @@ async def _typed_category(turn: Turn, text: str, edit: bool) -> None:
     async with turn.db.transaction() as session:
         result = await reports.save_category(session, turn.member.id, chosen, names)
     assert result.report is not None
-    await go(turn, next_step(result.report, "category", edit), result.report)
+    await go(turn, next_step(result.report, edit), result.report)
 
 
-async def _attach(turn: Turn, media: dict[str, Any], *, then_step: str, edit: bool) -> None:
-    stored = await store_file(turn, media)
+async def _attach(turn: Turn, media: dict[str, Any], step: str, dialog: Dialog) -> None:
+    """Keep a file, and acknowledge it in one short line: a burst of files (an album) shares
+    one message, edited as each arrives, so six photos do not make twelve messages."""
+    stored = await store_file(turn, media)  # (a refusal says why itself)
     view = await open_draft(turn)
-    if stored and view is not None:
-        await turn.reply(
-            View.of(
-                "reports.attachment_saved",
-                count=len(view.attachments),
-                max=turn.settings.report_max_attachments,
-            )
-        )
-    if then_step == ATTACH_STEP:
-        await ask(turn, ATTACH_STEP, view, edit=edit)
-    elif then_step in FIELDS:
-        await ask(turn, then_step, view, edit=edit)
-    elif view is not None:
-        await show_preview(turn, view)
+    if view is None:
+        await ask(turn, "title", None)  # refused before any draft existed
+        return
+    if not stored:
+        return
+    data = dict(dialog.data)
+    if step not in FIELDS and step != ATTACH_STEP:
+        step, data = ATTACH_STEP, {"edit": bool(dialog.data.get("edit"))}
+    count, most = len(view.attachments), turn.settings.report_max_attachments
+    lines: list[Line] = [counted("reports.attachments_received", count, max=most)]
+    if step == ATTACH_STEP:
+        ack = View(lines, attach_buttons(view))
     else:
-        await ask(turn, "title", None)
+        field = Text(f"reports.label.{step}")
+        ack = View([*lines, Text.of("reports.attachments_then", field=field)])
+    await acknowledge(turn, ack, data)
+    await turn.open_dialog(FLOW, step, data)
 
 
 # -- the buttons of the dialog's steps ---------------------------------------------------------
@@ -196,7 +195,7 @@ async def category(turn: Turn) -> None:
     chosen = category_text(turn, names[int(index)])
     await turn.edit(View.of("reports.category_chosen", category=chosen))
     edit = bool(dialog.data.get("edit"))
-    await go(turn, next_step(result.report, "category", edit), result.report)
+    await go(turn, next_step(result.report, edit), result.report)
 
 
 async def done(turn: Turn) -> None:

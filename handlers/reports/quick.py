@@ -12,7 +12,8 @@ from handlers.channel.turn import Turn
 from handlers.channel.views import Action, Button, Join, Text, View
 from handlers.reports.cards import FEATURE
 from handlers.reports.drafts import FLOW, QUICK_FLOW
-from handlers.reports.files import file_accepted, limits_of, store_file
+from handlers.reports.files import acknowledge, counted, file_accepted, limits_of, store_file
+from handlers.reports.small_talk import small_talk
 from handlers.wiring import TurnButtonHandler
 from storage import dialogs, reports
 from storage.control_chars import without_control_chars
@@ -20,7 +21,7 @@ from storage.dialogs import Dialog
 from storage.models import ReportSource
 from storage.reports import FIELDS, SECTIONS, Outcome, ReportView
 
-# Shorter free texts ("ok", "谢谢") are small talk, not a report.
+# Shorter free texts are no report either (small talk is answered before: small_talk.py).
 QUICK_MIN_CHARS = 6
 # Free messages waiting for the "add to your draft?" answer live in the dialog state, which is
 # rewritten on every message: 200 long messages once made it 1.6 MB and each reply took over a
@@ -45,6 +46,10 @@ async def quick_message(turn: Turn) -> bool:
     media = turn.media
     if media is not None and media["kind"] == "unsupported":
         return False
+    if await _answered_small_talk(turn):
+        return True
+    if media is not None and small_talk(text):
+        text = ""  # "谢谢" under a photo: the photo is the message
     if media is None and not looks_like_prose(text):
         return False
     view = await _open_draft(turn)
@@ -53,10 +58,18 @@ async def quick_message(turn: Turn) -> bool:
         # in the dialog state (in the database) until the member decides.
         kept = without_control_chars(text)  # as the draft would keep it (JSON refuses \x00)
         pending = {"texts": [kept] if kept.strip() else [], "files": [media] if media else []}
-        await turn.open_dialog(QUICK_FLOW, "merge", {"pending": pending})
-        await _offer_merge(turn, view, 1)
+        await _offer_merge(turn, view, {"pending": pending})
         return True
     await _into_draft(turn, [text] if text.strip() else [], [media] if media else [])
+    return True
+
+
+async def _answered_small_talk(turn: Turn) -> bool:
+    """ "谢谢", "好的", "👍" on their own: a friendly line (and the menu), never a draft."""
+    kind = small_talk(turn.text) if turn.media is None else None
+    if kind is None:
+        return False
+    await turn.reply(View([Text(f"reports.small_talk_{kind}")], menu=True))
     return True
 
 
@@ -85,9 +98,20 @@ async def _open_draft(turn: Turn) -> ReportView | None:
         return await reports.open_draft(session, turn.member.id)
 
 
-async def _offer_merge(turn: Turn, view: ReportView, count: int) -> None:
-    line = Text.of("reports.quick_offer_merge", title=_title(view), count=count)
-    await turn.reply(View([line], MERGE_BUTTONS))
+async def _offer_merge(turn: Turn, view: ReportView, data: dict[str, Any]) -> None:
+    """Keep what waits (data["pending"]) in the dialog, then ask whether to add it to the
+    draft: one question for a burst of messages (an album), counting them as they come."""
+    await turn.open_dialog(QUICK_FLOW, "merge", data)  # first: it waits whatever the reply does
+    pending = data.get("pending") or {}
+    count = len(pending.get("texts", [])) + len(pending.get("files", []))
+    line = counted("reports.quick_offer_merge", count, title=_title(view))
+    await _acknowledged(turn, View([line], MERGE_BUTTONS), "merge", data)
+
+
+async def _acknowledged(turn: Turn, view: View, step: str, data: dict[str, Any]) -> None:
+    """view as the running acknowledgement (files.acknowledge), its place kept in the dialog."""
+    await acknowledge(turn, view, data)
+    await turn.open_dialog(QUICK_FLOW, step, data)
 
 
 def _pending_fits(turn: Turn, pending: dict[str, Any]) -> bool:
@@ -114,6 +138,11 @@ async def _into_draft(turn: Turn, texts: list[str], files: list[dict[str, Any]])
             return
     created = False
     lim = limits_of(turn.runtime.settings)
+    # A burst of messages (an album, a long text Telegram cut in parts) shares one summary;
+    # the answer to a button is a message of its own.
+    dialog = turn.dialog
+    burst = dialog is not None and dialog.flow == QUICK_FLOW and turn.action is None
+    ack = dialog.data.get("ack") if dialog is not None and burst else None
     async with turn.runtime.db.transaction() as session:
         if texts:
             result = await reports.merge_quick(session, member_id, "\n".join(texts), lim)
@@ -130,7 +159,7 @@ async def _into_draft(turn: Turn, texts: list[str], files: list[dict[str, Any]])
                 turn.account.key,
                 QUICK_FLOW,
                 "created",
-                {"report_id": result.report.id},
+                {"report_id": result.report.id, "ack": ack},
                 now=turn.now(),
             )
     if not result.ok:
@@ -167,7 +196,8 @@ async def _into_draft(turn: Turn, texts: list[str], files: list[dict[str, Any]])
         ],
         [_button("reports.btn.discard", "discard", view.id)],
     ]
-    await turn.reply(View(lines, buttons))
+    data = dict(turn.dialog.data) if turn.dialog is not None else {"report_id": view.id}
+    await _acknowledged(turn, View(lines, buttons), "created", data)
 
 
 async def on_quick(turn: Turn, dialog: Dialog) -> None:
@@ -177,12 +207,14 @@ async def on_quick(turn: Turn, dialog: Dialog) -> None:
         return
     text = turn.text or ""
     media = turn.media
+    if await _answered_small_talk(turn):
+        return  # not added to the draft; the buttons above still stand
+    if media is not None and small_talk(text):
+        text = ""
     if media is None and not looks_like_prose(text):
         view = await _open_draft(turn)
         if dialog.step == "merge" and view is not None:
-            pending = dict(dialog.data.get("pending") or {})
-            count = len(pending.get("texts", [])) + len(pending.get("files", []))
-            await _offer_merge(turn, view, count)
+            await _offer_merge(turn, view, {"pending": dialog.data.get("pending") or {}})
         else:
             await turn.reply(View.of("reports.quick_use_buttons"))
         return
@@ -197,15 +229,14 @@ async def on_quick(turn: Turn, dialog: Dialog) -> None:
         view = await _open_draft(turn)
         if view is not None and not _pending_fits(turn, pending):
             # The state is not rewritten: what already waits stays exactly as it was.
-            full = Text.of("reports.quick_pending_full", count=waiting)
+            full = counted("reports.quick_pending_full", waiting)
             await turn.reply(View([full], MERGE_BUTTONS))
             return
-        await turn.open_dialog(QUICK_FLOW, "merge", {"pending": pending})
         if view is None:
+            await turn.open_dialog(QUICK_FLOW, "merge", {"pending": pending})
             await _into_draft(turn, pending.get("texts", []), pending.get("files", []))
             return
-        count = len(pending.get("texts", [])) + len(pending.get("files", []))
-        await _offer_merge(turn, view, count)
+        await _offer_merge(turn, view, {"pending": pending, "ack": dialog.data.get("ack")})
         return
     await _into_draft(turn, [text] if text.strip() else [], [media] if media else [])
 

@@ -9,6 +9,7 @@ import re
 from handlers.channel.turn import Turn
 from handlers.channel.views import Action, Button, Join, Line, Text, View
 from handlers.reports.cards import REVIEW_FEATURE, category_text, pressed, refuse, staff_button
+from handlers.reports.files import counted
 from handlers.reports.query import Query, QueryError, decode, encode, parse_query
 from handlers.reports.review import show_card
 from handlers.wiring import TurnButtonHandler
@@ -63,7 +64,7 @@ async def show_results(turn: Turn, query: Query, page: int) -> None:
     async with turn.db.transaction() as session:
         found = await reports.search(session, query.to_filter(turn.settings), page, PAGE_SIZE)
     described = await _describe(turn, query)
-    lines: list[Line] = [Text.of("reports.review.results", total=found.total, filter=described)]
+    lines: list[Line] = [counted("reports.review.results", found.total, filter=described)]
     rows: list[list[Button]] = []
     for item in found.items:
         star = " ⭐" if item.excellent else ""

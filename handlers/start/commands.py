@@ -171,12 +171,13 @@ async def menu(turn: Turn) -> None:
 
 
 async def cancel(turn: Turn) -> None:
-    """/cancel: leave the open step; what was typed stays in the draft."""
-    had_dialog = await turn.runtime.wiring.cancel(turn)
+    """/cancel: leave the open step, saying what became of it (kept in a draft or not)."""
+    said = await turn.runtime.wiring.cancel(turn)
     if turn.viewer is None:
         await turn.reply(View.of("common.cancelled_nothing"))
         return
-    await show_menu(turn, "common.cancelled" if had_dialog else "common.cancelled_nothing")
+    said = said or Text("common.cancelled_nothing")
+    await show_menu(turn, said.key, **said.params)
 
 
 async def help_command(turn: Turn) -> None:

@@ -52,6 +52,7 @@ from storage.reports.queries import (
     search,
     sector,
 )
+from storage.reports.quick_text import parse_quick_text
 from storage.reports.reviewing import (
     ALLOWED,
     MAX_INSTRUCTED_BY_CHARS,
@@ -63,7 +64,7 @@ from storage.reports.reviewing import (
     review,
 )
 from storage.reports.submission import RECEIPT_PREFIX, receipt_number, submit
-from storage.reports.texts import clean_text, parse_quick_text
+from storage.reports.texts import clean_text
 from storage.reports.views import (
     FIELDS,
     SECTIONS,

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Report, ReportSource, ReportStatus
 from storage.reports.loading import draft_row, refreshed, report_row, saved, view_of
-from storage.reports.texts import clean_text, parse_quick_text
+from storage.reports.quick_text import parse_quick_text
+from storage.reports.texts import clean_text
 from storage.reports.views import TEXT_FIELDS, Limits, Outcome, ReportView, Result
 
 
