@@ -207,7 +207,8 @@ class Settings(BaseSettings):
         raw = value.get_secret_value().strip()
         if raw and (len(raw) != 43 or re.fullmatch(r"[A-Za-z0-9+/]{43}", raw) is None):
             raise ValueError(
-                f"must be the 43 letters and digits of the app's EncodingAESKey (it has {len(raw)} characters)"
+                "must be the 43 letters and digits of the app's EncodingAESKey "
+                f"(it has {len(raw)} characters)"
             )
         return SecretStr(raw)
 
