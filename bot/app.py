@@ -23,7 +23,9 @@ from bot.ratelimit import RetryingRateLimiter
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
+from bot.wecom.callback import WeComChannel
 from handlers import reminders
+from handlers.channel import wecom as wecom_turns
 from handlers.notices import messages as notice_messages
 from handlers.notices import progress as notice_progress
 from storage.db import Database
@@ -104,6 +106,9 @@ def build_application(
     if clock is not None:
         runtime.clock = clock
     runtime.wiring = handlers.register_all(app, texts)
+    if settings.wecom_enabled:
+        # WeCom's messages reach the same wiring through the seam (handlers/channel/wecom.py).
+        runtime.wecom = WeComChannel(runtime, wecom_turns.handle)
     return app
 
 
@@ -121,6 +126,9 @@ async def start_runtime(app: BotApplication) -> None:
     # The inbox first (replaying what a crash left), so it is stopped last.
     await runtime.inbox.start(app)
     runtime.services.append(runtime.inbox)
+    if runtime.wecom is not None:
+        await runtime.wecom.start(app)
+        runtime.services.append(runtime.wecom)
     for factory in SERVICE_FACTORIES:
         service = factory(runtime)
         runtime.services.append(service)

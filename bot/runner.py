@@ -101,6 +101,8 @@ def build_web_app(
 
     web_app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     web_app.router.add_get("/healthz", healthz)
+    if app.bot_data.wecom is not None:
+        app.bot_data.wecom.routes(web_app)  # WeCom's callback beside Telegram's webhook
     return web_app
 
 
@@ -115,6 +117,8 @@ class WebhookRunner:
 
     async def start(self, *, register: bool = True) -> None:
         secret = self.settings.webhook_secret.get_secret_value()
+        if self.app.bot_data.wecom is not None:
+            self.app.bot_data.wecom.own_site = False  # served by this server instead
         await self.app.initialize()
         await start_runtime(self.app)
         await self.app.start()

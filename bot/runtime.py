@@ -18,6 +18,7 @@ from storage.updates import ClaimQueue
 if TYPE_CHECKING:
     from bot.app import Service
     from bot.inbox import Inbox
+    from bot.wecom.callback import WeComChannel
     from handlers.wiring import Wiring
 
 
@@ -52,5 +53,7 @@ class Runtime:
     # Set by the delivery worker while its getMe probes fail (bot/delivery.py): since when
     # Telegram has not answered. /healthz and notice progress messages say so.
     telegram_unreachable_since: datetime | None = None
+    # The WeCom channel (bot/wecom/), when its settings are given.
+    wecom: WeComChannel | None = None
     # Running services (delivery worker, scheduler), stopped in reverse order on shutdown.
     services: list[Service] = field(default_factory=list)

@@ -131,6 +131,14 @@ class Settings(BaseSettings):
     # Duty record: a TOML file overriding the shipped scoring rules (storage/scoring_default.toml);
     # unset = the defaults. Read at start-up: a bad file stops the bot with one line.
     scoring_rules_file: Path | None = None
+    # WeCom (企业微信) self-built app (docs/wecom.md). The channel is on when corp id, secret,
+    # token and AES key are all set; its callback is served on WEBHOOK_LISTEN:WEBHOOK_PORT.
+    wecom_corp_id: str = ""
+    wecom_agent_id: int = Field(default=0, ge=0)
+    wecom_secret: SecretStr = SecretStr("")
+    wecom_token: SecretStr = SecretStr("")
+    wecom_aes_key: SecretStr = SecretStr("")
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
 
     @field_validator("bot_token")
     @classmethod
@@ -181,6 +189,34 @@ class Settings(BaseSettings):
                 f"must be an http(s) address like {OFFICIAL_API_HOST}'s, not {value!r}"
             )
         return value.strip()
+
+    @field_validator("wecom_agent_id", mode="before")
+    @classmethod
+    def _wecom_agent(cls, value: object) -> object:
+        # Empty in .env.example until the office has created its app.
+        return 0 if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("wecom_api_base")
+    @classmethod
+    def _wecom_api(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(
+                f"must be an http(s) address like https://qyapi.weixin.qq.com, not {value!r}"
+            )
+        return value.strip().rstrip("/")
+
+    @field_validator("wecom_aes_key")
+    @classmethod
+    def _wecom_aes_key(cls, value: SecretStr) -> SecretStr:
+        # WeCom's EncodingAESKey: 43 characters of base64 (a 32-byte AES key without its "=").
+        raw = value.get_secret_value().strip()
+        if raw and (len(raw) != 43 or re.fullmatch(r"[A-Za-z0-9+/]{43}", raw) is None):
+            raise ValueError(
+                "must be the 43 letters and digits of the app's EncodingAESKey "
+                f"(it has {len(raw)} characters)"
+            )
+        return SecretStr(raw)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -297,6 +333,18 @@ class Settings(BaseSettings):
         if self.bot_token is None:
             raise SettingsError("setting BOT_TOKEN: is required to run the bot but not set")
         return self.bot_token.get_secret_value()
+
+    @property
+    def wecom_enabled(self) -> bool:
+        """The WeCom channel is on: every value its callback and API calls need is set."""
+        return all(
+            (
+                self.wecom_corp_id.strip(),
+                self.wecom_secret.get_secret_value(),
+                self.wecom_token.get_secret_value(),
+                self.wecom_aes_key.get_secret_value(),
+            )
+        )
 
     @property
     def tz(self) -> ZoneInfo:

@@ -158,3 +158,19 @@ async def detach(session: AsyncSession, member_id: int, channel: str) -> Account
     await session.delete(identity)
     await session.flush()
     return account
+
+
+async def unreached_phones(session: AsyncSession, channel: str) -> list[tuple[int, str]]:
+    """(member id, phone) of the active members with a phone and no account on channel: whom
+    a channel that finds members by their mobile (WeCom) still has to look up."""
+    has_account = (
+        select(Identity.id)
+        .where(Identity.member_id == Member.id, Identity.channel == channel)
+        .exists()
+    )
+    rows = await session.execute(
+        select(Member.id, Member.phone)
+        .where(Member.active, Member.phone.is_not(None), ~has_account)
+        .order_by(Member.id)
+    )
+    return [(row.id, row.phone) for row in rows if row.phone]

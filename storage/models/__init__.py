@@ -14,7 +14,7 @@ from storage.models.activities import (
 )
 from storage.models.base import Base, utcnow
 from storage.models.duty_record import DUTY_RECORD_INDEXES
-from storage.models.inbox import InboxUpdate
+from storage.models.inbox import ChannelChoice, ChannelMessage, InboxUpdate
 from storage.models.members import (
     AuditLog,
     BindingRequest,
@@ -56,6 +56,8 @@ __all__ = [
     "Base",
     "BindingRequest",
     "BindingRequestStatus",
+    "ChannelChoice",
+    "ChannelMessage",
     "Committee",
     "DeliveryStatus",
     "DialogState",
