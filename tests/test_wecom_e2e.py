@@ -183,15 +183,18 @@ async def test_forged_stale_replayed_and_repeated_callbacks(office: Office) -> N
     assert [a.status for a in answers] == [200, 200, 200]
     await office.channel.idle()
     assert await office.stored() == 2
-    assert len(office.emu.messages("chenjing")) == before + 1
+    answer = office.emu.messages("chenjing")[before:]
+    # One answer: the draft's card once (its text may come first when it does not fit a card).
+    assert sum(1 for m in answer if m.card is not None) == 1 and len(answer) <= 2
 
     # A signed message that is no XML is quarantined; the next one is handled as usual.
     assert (await chen.post("<xml><FromUserName>chen\x01</xml")).status == 200
     async with office.bot.db.read() as session:
         kept = (await session.scalars(select(QuarantinedUpdate))).all()
     assert [(q.channel, q.kind) for q in kept] == [("wecom", "unreadable")]
+    handled = len(office.emu.messages("chenjing"))
     await chen.say("你好")
-    assert len(await office.received("chenjing", before + 2)) == before + 2
+    assert len(await office.received("chenjing", handled + 1)) == handled + 1
 
 
 def test_long_texts_are_split_within_wecom_bytes() -> None:
