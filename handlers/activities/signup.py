@@ -4,6 +4,8 @@ dialog; required when the activity requires replies)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from handlers.activities import messages
 from handlers.activities.card import card_view, send_card
 from handlers.activities.common import (
@@ -39,14 +41,8 @@ async def cancel(turn: Turn) -> None:
     activity_id = await activity_id_arg(turn)
     if activity_id is None:
         return
-    async with turn.db.read() as session:
-        card = await acts.card(session, activity_id, turn.member.id)
+    card = await _actionable_card(turn, activity_id, _cancel_refusal)
     if card is None:
-        await refuse(turn, "common.stale_button")
-        return
-    refusal = _cancel_refusal(turn, card)
-    if refusal is not None:
-        await refuse(turn, refusal)
         return
     a, me = card.activity, card.me
     if me.status is SignupStatus.signed_up and a.deadline is not None and turn.now() >= a.deadline:
@@ -61,6 +57,19 @@ async def cancel(turn: Turn) -> None:
     yes = member_button("activities.btn_cancel_yes", "cancel_yes", activity_id)
     back = member_button("activities.btn_cancel_no", "open", activity_id)
     await turn.edit(View([question], [[yes, back]]))
+
+
+async def _actionable_card(
+    turn: Turn, activity_id: int, refusal_of: Callable[[Turn, Card], str | None]
+) -> Card | None:
+    """The member's card when the step may go ahead; else the refusal is shown and None."""
+    async with turn.db.read() as session:
+        card = await acts.card(session, activity_id, turn.member.id)
+    refusal = "common.stale_button" if card is None else refusal_of(turn, card)
+    if refusal is not None:
+        await refuse(turn, refusal)
+        return None
+    return card
 
 
 def _cancel_refusal(turn: Turn, card: Card) -> str | None:
@@ -95,24 +104,13 @@ async def leave(turn: Turn) -> None:
     activity_id = await activity_id_arg(turn)
     if activity_id is None:
         return
-    async with turn.db.read() as session:
-        card = await acts.card(session, activity_id, turn.member.id)
-    if card is None:
-        await refuse(turn, "common.stale_button")
-        return
     await _ask_leave_reason(turn, activity_id, after_deadline=False)
 
 
 async def _ask_leave_reason(turn: Turn, activity_id: int, *, after_deadline: bool) -> None:
     """Open the leave dialog; a reason can be skipped unless the activity requires replies."""
-    async with turn.db.read() as session:
-        card = await acts.card(session, activity_id, turn.member.id)
+    card = await _actionable_card(turn, activity_id, _leave_refusal)
     if card is None:
-        await refuse(turn, "common.stale_button")
-        return
-    refusal = _leave_refusal(turn, card)
-    if refusal is not None:
-        await refuse(turn, refusal)
         return
     await turn.open_dialog(LEAVE_FLOW, "reason", {"id": activity_id})
     key = "activities.leave_after_deadline" if after_deadline else "activities.leave_ask"

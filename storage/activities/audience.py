@@ -105,13 +105,22 @@ async def set_targets(
     for spec in specs:
         session.add(ActivityTarget(activity_id=activity_id, kind=spec.kind, ref_id=spec.ref_id))
     await session.flush()
+    await _audit_audience(session, actor, activity_id, [(s.kind, s.ref_id) for s in specs])
+
+
+async def _audit_audience(
+    session: AsyncSession,
+    actor: Actor,
+    activity_id: int,
+    targets: Iterable[tuple[TargetKind, int | None]],
+) -> None:
     await audit.record(
         session,
         actor,
         "activity.audience",
         object_type="activity",
         object_id=activity_id,
-        targets=[f"{s.kind.value}:{s.ref_id or ''}" for s in specs],
+        targets=[f"{kind.value}:{ref or ''}" for kind, ref in targets],
     )
 
 
@@ -168,14 +177,7 @@ async def toggle_target(
         session.add(ActivityTarget(activity_id=activity_id, kind=kind, ref_id=ref_id))
         chosen.append(ref_id)
     await session.flush()
-    await audit.record(
-        session,
-        actor,
-        "activity.audience",
-        object_type="activity",
-        object_id=activity_id,
-        targets=[f"{kind.value}:{ref}" for ref in chosen],
-    )
+    await _audit_audience(session, actor, activity_id, [(kind, ref) for ref in chosen])
     return chosen
 
 
