@@ -130,11 +130,15 @@ class MenuEntry:
     turn: TurnHandler | None = None  # on the seam: every channel
     # Shown to members only: staff have their own tools (they may still type the label).
     members_only: bool = False
-    # Labels of earlier versions, still on the persistent keyboards members have open.
+    # Locale keys of the labels of earlier versions, still on keyboards members have open.
     aliases: tuple[str, ...] = ()
 
+    def labels(self, texts: Texts) -> list[str]:
+        """Every label that presses it: its own in every language, and its earlier ones."""
+        return [label for key in (self.key, *self.aliases) for label in texts.all_variants(key)]
+
     def matches(self, texts: Texts, text: str) -> bool:
-        return text in self.aliases or text in texts.all_variants(self.key)
+        return text in self.labels(texts)
 
     @property
     def access(self) -> Access:
@@ -215,7 +219,7 @@ class Wiring:
         aliases: tuple[str, ...] = (),
     ) -> None:
         """A main-menu button on every channel: everyone's, staff's (staff=True), or shown to
-        members only (members_only=True); aliases are labels it had before."""
+        members only (members_only=True); aliases are the locale keys of labels it had before."""
         self.menu.append(
             MenuEntry(
                 key, None, staff, order, turn=handler, members_only=members_only, aliases=aliases
@@ -295,7 +299,7 @@ class Wiring:
         for handler in self.telegram_handlers:
             app.add_handler(handler)
         for entry in self.menu:
-            labels = private & filters.Text([*texts.all_variants(entry.key), *entry.aliases])
+            labels = private & filters.Text(entry.labels(texts))
             app.add_handler(MessageHandler(labels, self._menu_handler(entry)))
         app.add_handler(MessageHandler(private & ~filters.COMMAND & ~filters.CONTACT, self.route))
         app.add_handler(MessageHandler(private & filters.COMMAND, self.unknown_command))

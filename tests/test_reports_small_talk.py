@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.i18n import Texts
 from handlers.reports.small_talk import MAX_CHARS, small_talk
+
+TEXTS = Texts("zh-CN")
 
 
 @pytest.mark.parametrize(
@@ -32,7 +35,7 @@ from handlers.reports.small_talk import MAX_CHARS, small_talk
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
-    assert small_talk(text) == kind
+    assert small_talk(text, TEXTS) == kind
 
 
 @pytest.mark.parametrize(
@@ -52,4 +55,4 @@ def test_small_talk(text: str, kind: str) -> None:
     ],
 )
 def test_not_small_talk(text: str | None) -> None:
-    assert small_talk(text) is None
+    assert small_talk(text, TEXTS) is None

@@ -122,12 +122,12 @@ def roster_xlsx(roster: Roster, labels: Labels, on_bot: Collection[int] | None =
     return out.getvalue()
 
 
-def import_template(example: list[object]) -> bytes:
+def import_template(example: list[object], title: str) -> bytes:
     """The batch import spreadsheet: the header row the importer reads, and one example row."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = "活动"
+    sheet.title = title
     append_row(sheet, importer.TEMPLATE_HEADERS, font=Font(bold=True))
     append_row(sheet, example)
     widths = (12, 24, 30, 18, 18, 20, 16, 8, 18, 30, 8)

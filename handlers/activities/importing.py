@@ -34,7 +34,8 @@ async def ask_import(turn: Turn) -> None:
         turn.plain("activities.template_audience"),
         turn.plain("activities.template_reply_required"),
     ]
-    data = await asyncio.to_thread(export.import_template, example)
+    sheet = turn.plain("activities.template_sheet")
+    data = await asyncio.to_thread(export.import_template, example, sheet)
     await turn.reply(View.of("activities.import_ask"))
     await turn.reply(View([], file=OutFile("activities-template.xlsx", data=data)))
 

@@ -25,6 +25,6 @@ def register(wiring: Wiring) -> None:
         member.my_record,
         members_only=True,
         order=400,
-        aliases=("📋 我的履职", "📋 My record"),
+        aliases=("duty.menu_button_before",),
     )
     wiring.add_turn_menu("duty.staff_menu_button", staff.statistics, staff=True, order=240)

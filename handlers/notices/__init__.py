@@ -83,6 +83,6 @@ def register(wiring: Wiring) -> None:
         recent.recent,
         staff=True,
         order=230,
-        aliases=("📋 通知记录", "📋 Sent notices"),
+        aliases=("notices.staff_menu_button_before",),
     )
     wiring.add_turn_menu("notices.my_button", acks.my_notices, order=300)

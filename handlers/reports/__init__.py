@@ -59,6 +59,6 @@ def register(wiring: Wiring) -> None:
         review.review_home,
         staff=True,
         order=200,
-        aliases=("🗂 社情民意审核", "🗂 Review reports"),
+        aliases=("reports.review.menu_before",),
     )
     wiring.add_turn_flow(review.FLOW, review.on_input)

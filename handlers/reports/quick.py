@@ -48,7 +48,7 @@ async def quick_message(turn: Turn) -> bool:
         return False
     if await _answered_small_talk(turn):
         return True
-    if media is not None and small_talk(text):
+    if media is not None and small_talk(text, turn.texts):
         text = ""  # "谢谢" under a photo: the photo is the message
     if media is None and not looks_like_prose(text):
         return False
@@ -66,7 +66,7 @@ async def quick_message(turn: Turn) -> bool:
 
 async def _answered_small_talk(turn: Turn) -> bool:
     """ "谢谢", "好的", "👍" on their own: a friendly line (and the menu), never a draft."""
-    kind = small_talk(turn.text) if turn.media is None else None
+    kind = small_talk(turn.text, turn.texts) if turn.media is None else None
     if kind is None:
         return False
     await turn.reply(View([Text(f"reports.small_talk_{kind}")], menu=True))
@@ -209,7 +209,7 @@ async def on_quick(turn: Turn, dialog: Dialog) -> None:
     media = turn.media
     if await _answered_small_talk(turn):
         return  # not added to the draft; the buttons above still stand
-    if media is not None and small_talk(text):
+    if media is not None and small_talk(text, turn.texts):
         text = ""
     if media is None and not looks_like_prose(text):
         view = await _open_draft(turn)
