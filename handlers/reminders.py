@@ -9,6 +9,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from handlers.activities.messages import open_button, reply_buttons
+from storage.activities import format_local
 from storage.outbox import Message
 from storage.reminders import (
     ActivityReminder,
@@ -24,7 +25,8 @@ from storage.reminders import (
 PREVIEW_LENGTH = 30  # characters of a notice's body in the digest
 
 
-def _local(moment: datetime, tz: tzinfo, pattern: str = "%Y-%m-%d %H:%M") -> str:
+def _local(moment: datetime, tz: tzinfo, pattern: str) -> str:
+    """A short local form (month-day) for schedule lines; full moments are format_local's."""
     return moment.astimezone(tz).strftime(pattern)
 
 
@@ -58,13 +60,13 @@ def compose(reminder: Reminder, tz: tzinfo) -> Message:
     if isinstance(reminder, ActivityReminder | DeadlineReminder):
         params: dict[str, Any] = {
             "title": reminder.title,
-            "start": _local(reminder.starts_at, tz),
+            "start": format_local(reminder.starts_at, tz),
             "place": reminder.place,
         }
         opening = [open_button(reminder.activity_id, "reminders.open_activity")]
         if isinstance(reminder, ActivityReminder):
             return Message(f"reminders.activity_{reminder.lead.value}", params, [opening])
-        params["deadline"] = _local(reminder.deadline, tz)
+        params["deadline"] = format_local(reminder.deadline, tz)
         replies = reply_buttons(reminder.activity_id, "reminders.sign_up", "reminders.ask_leave")
         return Message("reminders.deadline", params, [replies, opening])
     if isinstance(reminder, WeeklySchedule):
